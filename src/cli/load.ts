@@ -1,0 +1,56 @@
+/** Turns the shared command-line options into loaded configurations and connection targets. */
+import { parsePostgresUri } from "../config/connection.ts";
+import { loadMasConfig } from "../config/mas.ts";
+import { loadSynapseConfig } from "../config/synapse.ts";
+import type { MasConfig, SynapseConfig } from "../config/types.ts";
+import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
+import type { MasId } from "../model/ids.ts";
+import type { ConnectTarget } from "../pipeline/connect.ts";
+import { UserError } from "../errors/user-error.ts";
+
+/** Options every database command takes. */
+export interface CommonOptions {
+  config: string[];
+  synapseConfig: string[];
+  synapseDatabaseUri?: string;
+  upstreamProviderMapping: string[];
+}
+
+export interface LoadedSetup {
+  synapse: SynapseConfig;
+  mas: MasConfig;
+  synapseTarget: ConnectTarget;
+  masTarget: ConnectTarget;
+  providers: Map<string, MasId>;
+}
+
+/** Loads both configurations (failing with a UserError on any problem) and resolves what to connect to. */
+export function loadSetup(options: CommonOptions): LoadedSetup {
+  if (options.synapseConfig.length === 0) {
+    throw new UserError("no Synapse configuration given", "pass --synapse-config homeserver.yaml (a file or a directory)");
+  }
+  const synapse = loadSynapseConfig(options.synapseConfig);
+  const mas = loadMasConfig(options.config);
+  const providers = providerMap(mas, options.upstreamProviderMapping.map(parseProviderMappingFlag));
+  let synapseTarget: ConnectTarget;
+  if (options.synapseDatabaseUri !== undefined) {
+    synapse.databaseEngine = "psycopg2";
+    synapseTarget = {
+      role: "Synapse",
+      settings: parsePostgresUri(options.synapseDatabaseUri),
+      settingsSource: "--synapse-database-uri",
+    };
+  } else {
+    synapseTarget = {
+      role: "Synapse",
+      settings: synapse.database,
+      settingsSource: `database.args in ${synapse.files.join(", ")} (or pass --synapse-database-uri)`,
+    };
+  }
+  const masTarget: ConnectTarget = {
+    role: "MAS",
+    settings: mas.database,
+    settingsSource: `database in ${mas.files.join(", ")}`,
+  };
+  return { synapse, mas, synapseTarget, masTarget, providers };
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/** Entry point: parses arguments, dispatches, maps errors to exit codes. The only place that sets one. */
+import { Command, CommanderError, Option } from "commander";
+import { UserError } from "../errors/user-error.ts";
+import { migrateCommand } from "./commands/migrate.ts";
+import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
+import { processOutput } from "./output.ts";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Adds the options shared by every command that reads both configurations. */
+function withCommonOptions(command: Command): Command {
+  return command
+    .option("--config <file>", "MAS configuration file (repeatable; default: $MAS_CONFIG, colon-separated)", collect, [])
+    .option("--synapse-config <path>", "Synapse homeserver.yaml, or a directory of *.yaml (repeatable)", collect, [])
+    .option("--synapse-database-uri <uri>", "postgresql://... overriding Synapse's database section")
+    .option(
+      "--upstream-provider-mapping <SYNAPSE_IDP_ID:MAS_PROVIDER_ULID>",
+      "map a Synapse auth_provider to a MAS provider (repeatable)",
+      collect,
+      [],
+    )
+    // The old TypeScript tool's spelling; commander stores both under the same attribute.
+    .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
+    .option("--json", "print the result as JSON on stdout", false)
+    .option("--debug", "show stack traces on errors", false);
+}
+
+function buildProgram(): Command {
+  const program = new Command("syn2mas")
+    .description("Move a Synapse homeserver's accounts and sessions into Matrix Authentication Service")
+    .version("0.1.0")
+    .exitOverride();
+  withCommonOptions(
+    program
+      .command("migrate")
+      .description("check, then migrate Synapse into MAS in one transaction")
+      .option("--dry-run", "do everything, then roll MAS back to how it was", false)
+      .option("--skip-invalid-rows", "skip and count rows with foreign/malformed user ids or no user instead of refusing", false)
+      .option("--ignore-synapse-running", "migrate even though other sessions are connected to the Synapse database", false),
+  ).action(async (opts) => {
+    process.exitCode = await migrateCommand(opts, processOutput);
+  });
+  return program;
+}
+
+function report(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_TOOL_FAILURE;
+  if (error instanceof UserError) {
+    process.stderr.write(`syn2mas: error: ${error.message} (fix: ${error.hint})\n`);
+  } else {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    process.stderr.write(`syn2mas: internal error: ${message}. This is a bug: rerun with --debug and report it.\n`);
+  }
+  if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+  return EXIT_TOOL_FAILURE;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes("--debug");
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.exitCode = report(error, debug);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,44 @@
+/** Findings and reports as text for people (stderr) or JSON for programs (stdout). */
+import type { Finding } from "../checks/finding.ts";
+import type { MigrationReport } from "../report/report.ts";
+
+/** One block per finding: severity, code, message, count and examples. */
+export function renderFindings(findings: Finding[]): string {
+  if (findings.length === 0) return "checks: no problems found\n";
+  return findings
+    .map((f) => {
+      const head = `${f.severity.toUpperCase()} ${f.code}${f.count !== undefined ? ` (${f.count})` : ""}: ${f.message}`;
+      const examples = f.examples?.length ? `\n    e.g. ${f.examples.join(", ")}` : "";
+      return head + examples + "\n";
+    })
+    .join("");
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+/** The migration report as an aligned text table. */
+export function renderReport(report: MigrationReport): string {
+  const lines: string[] = [];
+  lines.push(report.dryRun ? "Dry run: everything below was written, checked, then rolled back." : "Migration committed.");
+  lines.push("", "Written to MAS:");
+  for (const [table, rows] of Object.entries(report.written)) lines.push(`  ${pad(table, 34)} ${rows}`);
+  lines.push("", "Skipped (not migrated):");
+  const skipped = Object.entries(report.skipped);
+  if (skipped.length === 0) lines.push("  nothing");
+  for (const [entity, reasons] of skipped) {
+    for (const [reason, count] of Object.entries(reasons ?? {})) lines.push(`  ${pad(entity, 22)} ${pad(reason, 26)} ${count}`);
+  }
+  const notes = Object.entries(report.notes);
+  if (notes.length > 0) {
+    lines.push("", "Notes:");
+    for (const [entity, byNote] of notes) {
+      for (const [note, count] of Object.entries(byNote ?? {})) lines.push(`  ${pad(entity, 22)} ${pad(note, 30)} ${count}`);
+    }
+  }
+  lines.push("", "Phases:");
+  for (const p of report.phases) lines.push(`  ${pad(p.name, 24)} ${pad(String(p.sourceRows), 10)} rows read  ${p.seconds.toFixed(2)} s`);
+  lines.push(`  ${pad("total", 24)} ${pad("", 10)}            ${report.totalSeconds.toFixed(2)} s`);
+  return lines.join("\n") + "\n";
+}

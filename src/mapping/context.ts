@@ -1,0 +1,18 @@
+/** What every mapping function reads besides its row: the server, the providers, time and ids. */
+import type { MasId } from "../model/ids.ts";
+
+/** Read-only facts and deterministic services shared by the mappers of one run. */
+export interface MappingContext {
+  /** Synapse's `server_name`; user ids on other servers are skipped. */
+  readonly serverName: string;
+  /** The migration's start time (ms): the time given to rows that have none. */
+  readonly startedAt: number;
+  /** Synapse `auth_provider` -> MAS `upstream_oauth_provider_id`. */
+  readonly providers: ReadonlyMap<string, MasId>;
+  /**
+   * A ULID whose time part is `timeMs` and whose other 80 bits are a keyed hash of `naturalKey`,
+   * so that the same Synapse row gets the same id in every phase of one run (and a different one
+   * in another run) without keeping a map of every user in memory.
+   */
+  deriveId(timeMs: number, naturalKey: string): MasId;
+}

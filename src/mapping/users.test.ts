@@ -1,0 +1,249 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { SynapseUser } from "../model/synapse.ts";
+import type { MappingContext } from "./context.ts";
+import { mapUser } from "./users.ts";
+import {
+  ALICE_CREATED_MS,
+  BCRYPT_HASH,
+  STARTED_AT,
+  assertMapped,
+  ownIdOf,
+  synapseUser,
+  testContext,
+  type Expected,
+} from "../../test/builders.ts";
+
+/** Alice's MAS row with the defaults of {@link synapseUser}, `#0` being her new id. */
+const aliceRow = {
+  userId: "#0",
+  username: "alice",
+  createdAt: ALICE_CREATED_MS,
+  lockedAt: null,
+  deactivatedAt: null,
+  canRequestAdmin: false,
+  isGuest: false,
+};
+
+/** Alice's password row: the hash verbatim, scheme version 1, created with her. */
+const alicePassword = {
+  userPasswordId: "#1",
+  userId: "#0",
+  hashedPassword: BCRYPT_HASH,
+  createdAt: ALICE_CREATED_MS,
+  version: 1,
+};
+
+const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: Expected }[] = [
+  {
+    name: "an ordinary user becomes a user and a scheme-1 password with the hash verbatim",
+    input: synapseUser(),
+    expect: {
+      rows: [
+        { table: "users", row: aliceRow },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "admin != 0 becomes can_request_admin",
+    input: synapseUser({ admin: true }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, canRequestAdmin: true } },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "a guest is migrated with is_guest (guests have no password)",
+    input: synapseUser({ name: "@123456:example.com", isGuest: true, passwordHash: null }),
+    expect: {
+      rows: [{ table: "users", row: { ...aliceRow, username: "123456", isGuest: true } }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
+  },
+  {
+    name: "a deactivated user is migrated with deactivated_at = its creation time",
+    input: synapseUser({ deactivated: true, passwordHash: null }),
+    expect: {
+      rows: [{ table: "users", row: { ...aliceRow, deactivatedAt: ALICE_CREATED_MS } }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
+  },
+  {
+    name: "a deactivated user that still has a hash keeps its password",
+    input: synapseUser({ deactivated: true }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, deactivatedAt: ALICE_CREATED_MS } },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "a locked user is migrated with locked_at = its creation time",
+    input: synapseUser({ locked: true }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, lockedAt: ALICE_CREATED_MS } },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "every flag at once is carried over",
+    input: synapseUser({ admin: true, isGuest: true, deactivated: true, locked: true }),
+    expect: {
+      rows: [
+        {
+          table: "users",
+          row: {
+            ...aliceRow,
+            lockedAt: ALICE_CREATED_MS,
+            deactivatedAt: ALICE_CREATED_MS,
+            canRequestAdmin: true,
+            isGuest: true,
+          },
+        },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "creation_ts in seconds becomes created_at in milliseconds",
+    input: synapseUser({ creationTs: 1_234_567_890, locked: true }),
+    expect: {
+      rows: [
+        {
+          table: "users",
+          row: { ...aliceRow, createdAt: 1_234_567_890_000, lockedAt: 1_234_567_890_000 },
+        },
+        { table: "user_passwords", row: { ...alicePassword, createdAt: 1_234_567_890_000 } },
+      ],
+    },
+  },
+  {
+    name: "a NULL creation_ts becomes the migration's start time",
+    input: synapseUser({ creationTs: null, deactivated: true }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, createdAt: STARTED_AT, deactivatedAt: STARTED_AT } },
+        { table: "user_passwords", row: { ...alicePassword, createdAt: STARTED_AT } },
+      ],
+    },
+  },
+  {
+    name: "the localpart is the username verbatim, without case folding",
+    input: synapseUser({ name: "@Alice.Smith=40_x:example.com" }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, username: "Alice.Smith=40_x" } },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "a NULL password hash gives no password row, counted as no_password_hash",
+    input: synapseUser({ passwordHash: null }),
+    expect: {
+      rows: [{ table: "users", row: aliceRow }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
+  },
+  {
+    name: "an empty password hash gives no password row, counted as no_password_hash",
+    input: synapseUser({ passwordHash: "" }),
+    expect: {
+      rows: [{ table: "users", row: aliceRow }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
+  },
+  {
+    name: "a non-bcrypt hash is still copied verbatim as scheme 1",
+    input: synapseUser({ passwordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA" }),
+    expect: {
+      rows: [
+        { table: "users", row: aliceRow },
+        { table: "user_passwords", row: { ...alicePassword, hashedPassword: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA" } },
+      ],
+    },
+  },
+  {
+    name: "an application-service user is skipped, and so is its password",
+    input: synapseUser({ name: "@bridge_bob:example.com", appserviceId: "bridge" }),
+    expect: {
+      skips: [
+        { entity: "users", reason: "appservice_user" },
+        { entity: "passwords", reason: "appservice_user" },
+      ],
+    },
+  },
+  {
+    name: "an application-service user without a hash counts no password skip",
+    input: synapseUser({ name: "@bridge:example.com", appserviceId: "bridge", passwordHash: null }),
+    expect: { skips: [{ entity: "users", reason: "appservice_user" }] },
+  },
+  {
+    name: "a user of another server is skipped, and so is its password",
+    input: synapseUser({ name: "@alice:other.example.org" }),
+    expect: {
+      skips: [
+        { entity: "users", reason: "foreign_user_id" },
+        { entity: "passwords", reason: "foreign_user_id" },
+      ],
+    },
+  },
+  {
+    name: "a user whose server name only differs by a port is foreign",
+    input: synapseUser({ name: "@alice:example.com:8448", passwordHash: null }),
+    expect: { skips: [{ entity: "users", reason: "foreign_user_id" }] },
+  },
+  {
+    name: "a user id without @ is malformed, never a crash",
+    input: synapseUser({ name: "alice:example.com" }),
+    expect: {
+      skips: [
+        { entity: "users", reason: "malformed_user_id" },
+        { entity: "passwords", reason: "malformed_user_id" },
+      ],
+    },
+  },
+  {
+    name: "a user id with an empty localpart is malformed",
+    input: synapseUser({ name: "@:example.com", passwordHash: null }),
+    expect: { skips: [{ entity: "users", reason: "malformed_user_id" }] },
+  },
+  {
+    name: "a malformed id wins over the appservice flag",
+    input: synapseUser({ name: "@bridge:", appserviceId: "bridge", passwordHash: null }),
+    expect: { skips: [{ entity: "users", reason: "malformed_user_id" }] },
+  },
+];
+
+describe("mapUser", () => {
+  for (const c of cases) {
+    it(c.name, () => assertMapped(mapUser(c.input, c.ctx ?? testContext()), c.expect));
+  }
+
+  it("gives the same ids to the same user every time in one run", () => {
+    const first = mapUser(synapseUser(), testContext());
+    const second = mapUser(synapseUser(), testContext());
+    assert.deepEqual(second, first);
+  });
+
+  it("gives different users and their passwords different ids", () => {
+    const ids = [
+      ...mapUser(synapseUser(), testContext()).rows,
+      ...mapUser(synapseUser({ name: "@bob:example.com" }), testContext()).rows,
+    ].map(ownIdOf);
+    assert.equal(new Set(ids).size, 4);
+  });
+
+  it("gives different ids in another run (another key)", () => {
+    const here = mapUser(synapseUser(), testContext()).rows[0];
+    const there = mapUser(synapseUser(), testContext({ seed: "another-run" })).rows[0];
+    assert.ok(here && there);
+    assert.notEqual(ownIdOf(here), ownIdOf(there));
+  });
+});

@@ -1,0 +1,48 @@
+/** ULIDs as MAS stores them: 48 bits of Unix milliseconds then 80 other bits, in a `uuid` column. */
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A MAS id in its database form (a lower-case UUID string). */
+export type MasId = string & { readonly __brand: "MasId" };
+
+const MAX_ULID_TIME = 2 ** 48 - 1;
+
+/**
+ * Builds a ULID-as-UUID from a time in milliseconds and 20 hex digits (80 bits) of other data.
+ * Times outside the 48-bit range are clamped so that a bad source value cannot produce an invalid id.
+ */
+export function ulidFromParts(timeMs: number, randomHex20: string): MasId {
+  if (!/^[0-9a-f]{20}$/.test(randomHex20)) throw new Error("ulidFromParts: need 20 lower-case hex digits");
+  const time = Math.min(Math.max(Math.floor(timeMs), 0), MAX_ULID_TIME);
+  const hex = time.toString(16).padStart(12, "0") + randomHex20;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}` as MasId;
+}
+
+/** The millisecond time part of a ULID stored as a UUID. */
+export function ulidTimeMs(id: string): number {
+  return parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+}
+
+/**
+ * Converts a ULID in its 26-character Crockford base32 text form (as MAS configuration files
+ * write provider ids) to the UUID form of the database. Returns undefined when it is not a ULID.
+ */
+export function ulidTextToUuid(text: string): MasId | undefined {
+  const upper = text.trim().toUpperCase();
+  if (!/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(upper)) return undefined;
+  let value = 0n;
+  for (const ch of upper) value = value * 32n + BigInt(CROCKFORD.indexOf(ch));
+  const hex = value.toString(16).padStart(32, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}` as MasId;
+}
+
+/** Converts a UUID to its 26-character ULID text form (for messages that name a provider). */
+export function uuidToUlidText(uuid: string): string {
+  let value = BigInt("0x" + uuid.replace(/-/g, ""));
+  let out = "";
+  for (let i = 0; i < 26; i++) {
+    out = CROCKFORD[Number(value % 32n)] + out;
+    value /= 32n;
+  }
+  return out;
+}

@@ -1,0 +1,30 @@
+/** Matrix user ids: `@<localpart>:<server_name>`, split at the first `:`. */
+
+/** The result of reading a Synapse user id against the server being migrated. */
+export type UserIdCheck =
+  | { kind: "local"; localpart: string }
+  | { kind: "foreign"; server: string }
+  | { kind: "malformed" };
+
+/**
+ * Classifies a user id. The localpart is kept verbatim (no case folding); MAS usernames are
+ * exactly Synapse localparts. Must agree with {@link sqlIsLocalUserId}.
+ */
+export function checkUserId(userId: string, serverName: string): UserIdCheck {
+  const colon = userId.indexOf(":");
+  if (!userId.startsWith("@") || colon < 2 || colon === userId.length - 1) return { kind: "malformed" };
+  const server = userId.slice(colon + 1);
+  if (server !== serverName) return { kind: "foreign", server };
+  return { kind: "local", localpart: userId.slice(1, colon) };
+}
+
+/**
+ * The same test as {@link checkUserId} returning "local", as a PostgreSQL boolean expression over
+ * a text column, with the server name as a bind parameter; used by checks to count in SQL.
+ */
+export function sqlIsLocalUserId(column: string, serverParam: string): string {
+  return (
+    `(left(${column}, 1) = '@' AND strpos(${column}, ':') > 2 ` +
+    `AND substr(${column}, strpos(${column}, ':') + 1) = ${serverParam})`
+  );
+}

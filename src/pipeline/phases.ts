@@ -1,0 +1,39 @@
+/** The phases of a migration, in write order: which Synapse read feeds which mapper into which MAS tables. */
+import type { MappingContext } from "../mapping/context.ts";
+import { mapDevice } from "../mapping/devices.ts";
+import { mapExternalId } from "../mapping/external-ids.ts";
+import type { MappingResult } from "../mapping/skip.ts";
+import { mapThreepid } from "../mapping/threepids.ts";
+import { mapLooseToken, mapUnpairedRefreshToken } from "../mapping/tokens.ts";
+import { mapUser } from "../mapping/users.ts";
+import type { MasTableName } from "../model/mas.ts";
+import type { SynapseSource } from "../source/source.ts";
+
+/** One pass over one Synapse read. `tables[0]` is written live; the others are spooled then copied. */
+export interface Phase {
+  name: string;
+  tables: readonly MasTableName[];
+  read(source: SynapseSource): AsyncIterable<unknown>;
+  map(row: unknown, ctx: MappingContext): MappingResult;
+}
+
+function phase<R>(
+  name: string,
+  tables: readonly MasTableName[],
+  read: (source: SynapseSource) => AsyncIterable<R>,
+  map: (row: R, ctx: MappingContext) => MappingResult,
+): Phase {
+  return { name, tables, read, map: map as Phase["map"] };
+}
+
+const SESSION_TABLES = ["compat_sessions", "compat_access_tokens", "compat_refresh_tokens"] as const;
+
+/** Every phase, parents before children so that foreign keys hold row by row. */
+export const PHASES: readonly Phase[] = [
+  phase("users", ["users", "user_passwords"], (s) => s.readUsers(), mapUser),
+  phase("threepids", ["user_emails", "user_unsupported_third_party_ids"], (s) => s.readThreepids(), mapThreepid),
+  phase("external_ids", ["upstream_oauth_links"], (s) => s.readExternalIds(), mapExternalId),
+  phase("devices", SESSION_TABLES, (s) => s.readDevices(), mapDevice),
+  phase("deviceless_tokens", SESSION_TABLES, (s) => s.readLooseTokens(), mapLooseToken),
+  phase("unpaired_refresh_tokens", [], (s) => s.readUnpairedRefreshTokens(), mapUnpairedRefreshToken),
+];

@@ -1,0 +1,49 @@
+/** The migration report: rows written per MAS table, rows skipped per entity and reason, notes, phase times. */
+import type { MasTableName } from "../model/mas.ts";
+import type { Entity, MappingResult, NoteKind, SkipReason } from "../mapping/skip.ts";
+
+export interface PhaseTiming {
+  name: string;
+  /** Synapse rows read in this phase (a device with its tokens counts once). */
+  sourceRows: number;
+  seconds: number;
+}
+
+/** Everything a finished (or rehearsed) migration reports. Holds counts only: no ids, tokens or hashes. */
+export interface MigrationReport {
+  dryRun: boolean;
+  written: Partial<Record<MasTableName, number>>;
+  skipped: Partial<Record<Entity, Partial<Record<SkipReason, number>>>>;
+  notes: Partial<Record<Entity, Partial<Record<NoteKind, number>>>>;
+  phases: PhaseTiming[];
+  totalSeconds: number;
+}
+
+/** Accumulates counts while the pipeline runs. */
+export class ReportBuilder {
+  readonly report: MigrationReport;
+
+  constructor(dryRun: boolean) {
+    this.report = { dryRun, written: {}, skipped: {}, notes: {}, phases: [], totalSeconds: 0 };
+  }
+
+  /** Counts the skips and notes of one mapping result. */
+  tally(result: MappingResult): void {
+    for (const { entity, reason } of result.skips) {
+      const byReason = (this.report.skipped[entity] ??= {});
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+    }
+    for (const { entity, note } of result.notes) {
+      const byNote = (this.report.notes[entity] ??= {});
+      byNote[note] = (byNote[note] ?? 0) + 1;
+    }
+  }
+
+  addWritten(table: MasTableName, rows: number): void {
+    this.report.written[table] = (this.report.written[table] ?? 0) + rows;
+  }
+
+  addPhase(timing: PhaseTiming): void {
+    this.report.phases.push(timing);
+  }
+}

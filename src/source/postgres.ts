@@ -1,0 +1,165 @@
+/** Reads a PostgreSQL Synapse database in one REPEATABLE READ, READ ONLY snapshot, streaming with cursors. */
+import type pg from "pg";
+import QueryStream from "pg-query-stream";
+import type {
+  SynapseAccessToken,
+  SynapseDevice,
+  SynapseExternalId,
+  SynapseLooseToken,
+  SynapseThreepid,
+  SynapseUnpairedRefreshToken,
+  SynapseUser,
+} from "../model/synapse.ts";
+import { decodeBool, decodeInt, decodeIp, decodeOwner, decodeText, type RawValue } from "./decode.ts";
+import type { SynapseSource } from "./source.ts";
+
+type Row = Record<string, RawValue>;
+
+/** Rows fetched per cursor round trip: large enough that round trips do not dominate. */
+const BATCH_SIZE = 5000;
+
+const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin AS o_admin,
+  u.is_guest AS o_is_guest, u.deactivated AS o_deactivated, u.appservice_id AS o_appservice_id`;
+
+const TOKEN_COLUMNS = `a.id AS a_id, a.user_id AS a_user_id, a.device_id AS a_device_id, a.token AS a_token,
+  a.valid_until_ms AS a_valid_until_ms, a.puppets_user_id AS a_puppets_user_id,
+  a.last_validated AS a_last_validated, r.id AS r_id, r.token AS r_token,
+  (r.next_token_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE
+  )) AS r_superseded_and_used`;
+
+const SQL = {
+  users: `SELECT name AS o_name, creation_ts AS o_creation_ts, admin AS o_admin, is_guest AS o_is_guest,
+      deactivated AS o_deactivated, appservice_id AS o_appservice_id, password_hash, locked
+    FROM users`,
+  threepids: `SELECT t.user_id, t.medium, t.address, t.added_at, ${OWNER_COLUMNS}
+    FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id`,
+  externalIds: `SELECT e.user_id, e.auth_provider, e.external_id, ${OWNER_COLUMNS}
+    FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id`,
+  // One row per (device, token); grouped back into devices while streaming.
+  devices: `SELECT d.user_id, d.device_id, d.display_name, d.last_seen, d.ip, d.user_agent, d.hidden,
+      ${OWNER_COLUMNS}, ${TOKEN_COLUMNS}
+    FROM devices d
+    LEFT JOIN users u ON u.name = d.user_id
+    LEFT JOIN access_tokens a ON a.user_id = d.user_id AND a.device_id = d.device_id
+    LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+    ORDER BY d.user_id, d.device_id, a.id`,
+  looseTokens: `SELECT ${OWNER_COLUMNS}, ${TOKEN_COLUMNS}
+    FROM access_tokens a
+    LEFT JOIN users u ON u.name = a.user_id
+    LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+    WHERE a.device_id IS NULL
+       OR NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id)`,
+  unpairedRefreshTokens: `SELECT r.id, r.user_id, ${OWNER_COLUMNS}
+    FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
+    WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)`,
+};
+
+function decodeToken(row: Row): SynapseAccessToken {
+  return {
+    id: Number(row.a_id),
+    userId: String(row.a_user_id),
+    deviceId: decodeText(row.a_device_id),
+    token: String(row.a_token),
+    validUntilMs: decodeInt(row.a_valid_until_ms),
+    puppetsUserId: decodeText(row.a_puppets_user_id),
+    lastValidated: decodeInt(row.a_last_validated),
+    refresh:
+      row.r_id === null || row.r_id === undefined
+        ? null
+        : { id: Number(row.r_id), token: String(row.r_token), supersededAndUsed: decodeBool(row.r_superseded_and_used) },
+  };
+}
+
+function decodeDevice(row: Row): SynapseDevice {
+  const { ip, unparsable } = decodeIp(row.ip);
+  return {
+    userId: String(row.user_id),
+    owner: decodeOwner(row),
+    deviceId: String(row.device_id),
+    displayName: decodeText(row.display_name),
+    lastSeen: decodeInt(row.last_seen),
+    ip,
+    ipUnparsable: unparsable,
+    userAgent: decodeText(row.user_agent),
+    hidden: decodeBool(row.hidden),
+    tokens: [],
+  };
+}
+
+/** A Synapse source over a connected client. Call {@link openPostgresSource} to make one. */
+class PostgresSynapseSource implements SynapseSource {
+  constructor(private readonly client: pg.Client) {}
+
+  private async *stream(sql: string): AsyncGenerator<Row> {
+    const stream = this.client.query(new QueryStream(sql, [], { batchSize: BATCH_SIZE }));
+    for await (const row of stream) yield row as Row;
+  }
+
+  async *readUsers(): AsyncIterable<SynapseUser> {
+    for await (const row of this.stream(SQL.users)) {
+      const owner = decodeOwner(row);
+      if (owner === null) continue; // users.name is never NULL in a real Synapse
+      yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
+    }
+  }
+
+  async *readThreepids(): AsyncIterable<SynapseThreepid> {
+    for await (const row of this.stream(SQL.threepids)) {
+      yield {
+        userId: String(row.user_id),
+        owner: decodeOwner(row),
+        medium: String(row.medium),
+        address: String(row.address),
+        addedAt: decodeInt(row.added_at) ?? 0,
+      };
+    }
+  }
+
+  async *readExternalIds(): AsyncIterable<SynapseExternalId> {
+    for await (const row of this.stream(SQL.externalIds)) {
+      yield {
+        userId: String(row.user_id),
+        owner: decodeOwner(row),
+        authProvider: String(row.auth_provider),
+        externalId: String(row.external_id),
+      };
+    }
+  }
+
+  async *readDevices(): AsyncIterable<SynapseDevice> {
+    let current: SynapseDevice | undefined;
+    for await (const row of this.stream(SQL.devices)) {
+      if (current === undefined || current.userId !== row.user_id || current.deviceId !== row.device_id) {
+        if (current !== undefined) yield current;
+        current = decodeDevice(row);
+      }
+      if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
+    }
+    if (current !== undefined) yield current;
+  }
+
+  async *readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+    for await (const row of this.stream(SQL.looseTokens)) yield { owner: decodeOwner(row), token: decodeToken(row) };
+  }
+
+  async *readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+    for await (const row of this.stream(SQL.unpairedRefreshTokens)) {
+      yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.query("ROLLBACK").catch(() => undefined);
+  }
+}
+
+/**
+ * Starts the read-only snapshot on `client` (which the caller connected and will end) and returns
+ * a source reading from it. Nothing this source runs can write: the transaction is READ ONLY.
+ */
+export async function openPostgresSource(client: pg.Client): Promise<SynapseSource> {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  return new PostgresSynapseSource(client);
+}
+
