@@ -20,7 +20,7 @@ export function skipTokens(result: MappingResult, tokens: SynapseAccessToken[], 
 }
 
 /** Why a token on a kept session is not migrated, if it is not. */
-function tokenSkip(token: SynapseAccessToken): SkipReason | undefined {
+export function tokenSkip(token: SynapseAccessToken): SkipReason | undefined {
   if (token.puppetsUserId !== null) return "puppet_token";
   // The client already moved to the next refresh token and used it: this pair is dead.
   if (token.refresh?.supersededAndUsed) return "superseded_refresh_pair";

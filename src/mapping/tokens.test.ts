@@ -99,7 +99,6 @@ const looseCases: {
   {
     name: "a superseded-and-used refresh pair without a device is dropped, both counted",
     input: looseToken({ refresh: refreshToken({ supersededAndUsed: true }) }),
-    todo: "mapLooseToken never checks refresh.supersededAndUsed: it writes a session and the dead pair",
     expect: {
       skips: [
         { entity: "access_tokens", reason: "superseded_refresh_pair" },

@@ -1,7 +1,7 @@
 /** Access tokens with no device (each its own session), on missing devices, and unpaired refresh tokens. */
 import type { SynapseLooseToken, SynapseUnpairedRefreshToken } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
-import { skipTokens, tokenCreatedAt, tokenRows } from "./devices.ts";
+import { skipTokens, tokenCreatedAt, tokenRows, tokenSkip } from "./devices.ts";
 import { resolveOwner, sessionOwnerSkip } from "./owner.ts";
 import { emptyResult, skipped, type MappingResult, type SkipReason } from "./skip.ts";
 
@@ -16,9 +16,9 @@ export function mapLooseToken(loose: SynapseLooseToken, ctx: MappingContext): Ma
   const resolved = resolveOwner(token.userId, loose.owner, ctx);
   const reason: SkipReason | undefined = !resolved.ok
     ? resolved.reason
-    : token.puppetsUserId !== null
-      ? "puppet_token"
-      : (sessionOwnerSkip(resolved.value.owner) ?? (token.deviceId !== null ? "missing_device" : undefined));
+    : (tokenSkip(token) ??
+      sessionOwnerSkip(resolved.value.owner) ??
+      (token.deviceId !== null ? "missing_device" : undefined));
   if (!resolved.ok || reason !== undefined) {
     skipTokens(result, [token], reason as SkipReason);
     return result;

@@ -1,0 +1,90 @@
+/** A ready migration scenario: fresh Synapse and MAS databases cloned from fixture templates, configs beside them. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { masEmptySql, masProvidersSql, synapseSmallSql, type MasVersion } from "./fixtures.ts";
+import type { Cluster } from "./postgres.ts";
+import { writeMasConfig, writeSynapseConfig, type ConfigOverrides } from "./temp-config.ts";
+
+/** The built CLI (npm test builds it first). */
+export const cliPath: string = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+const templatesReady = new WeakMap<Cluster, Promise<void>>();
+
+/** Creates the template databases once per cluster: Synapse small, MAS 1.22 and 1.0 with and without providers. */
+function ensureTemplates(cluster: Cluster): Promise<void> {
+  let ready = templatesReady.get(cluster);
+  if (ready === undefined) {
+    ready = (async () => {
+      await cluster.createDatabase("tpl_synapse", { fromSqlFile: synapseSmallSql });
+      for (const version of ["1.22.0", "1.0.0"] as MasVersion[]) {
+        const base = `tpl_mas_${version.replace(/\./g, "_")}`;
+        await cluster.createDatabase(`${base}_bare`, { fromSqlFile: masEmptySql(version) });
+        await cluster.createDatabase(base, { fromSqlFile: [masEmptySql(version), masProvidersSql] });
+      }
+    })();
+    templatesReady.set(cluster, ready);
+  }
+  return ready;
+}
+
+export interface ScenarioOptions {
+  masVersion?: MasVersion;
+  /** Load mas-providers.sql (as `mas-cli config sync` would). Default true. */
+  providers?: boolean;
+  synapseOverrides?: ConfigOverrides;
+  masOverrides?: ConfigOverrides;
+}
+
+export interface Scenario {
+  dir: string;
+  synapseDb: string;
+  masDb: string;
+  synapseConfig: string;
+  masConfig: string;
+  /** `--config X --synapse-config Y` for the CLI. */
+  configArgs: string[];
+}
+
+let counter = 0;
+
+/** Fresh databases named after `name`, and configuration files pointing at them. */
+export async function prepareScenario(cluster: Cluster, name: string, options: ScenarioOptions = {}): Promise<Scenario> {
+  await ensureTemplates(cluster);
+  const id = `${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${++counter}`;
+  const synapseDb = `syn_${id}`;
+  const masDb = `mas_${id}`;
+  const version = (options.masVersion ?? "1.22.0").replace(/\./g, "_");
+  await cluster.cloneDatabase("tpl_synapse", synapseDb);
+  await cluster.cloneDatabase(`tpl_mas_${version}${options.providers === false ? "_bare" : ""}`, masDb);
+  const dir = mkdtempSync(join(tmpdir(), `syn2mas-${id}-`));
+  const synapseConfig = await writeSynapseConfig(dir, {
+    databaseUri: cluster.uri(synapseDb),
+    overrides: options.synapseOverrides,
+  });
+  const masConfig = await writeMasConfig(dir, { uri: cluster.uri(masDb), overrides: options.masOverrides });
+  return { dir, synapseDb, masDb, synapseConfig, masConfig, configArgs: ["--config", masConfig, "--synapse-config", synapseConfig] };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI with a clean environment (no PG* variables unless given). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PG") && k !== "MAS_CONFIG"));
+    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
