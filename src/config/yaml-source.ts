@@ -109,7 +109,8 @@ export function readYamlMapping(file: string, version: "1.1" | "1.2", hints: Sou
   const doc = YAML.parseDocument(text, { version, uniqueKeys: false, prettyErrors: false, lineCounter });
   const first = doc.errors[0];
   if (first !== undefined) {
-    const { line } = lineCounter.linePos(first.pos[0]);
+    // An error at the end of input (an unclosed quote) belongs to the last written line, not the empty one after it.
+    const { line } = lineCounter.linePos(Math.max(0, Math.min(first.pos[0], text.trimEnd().length - 1)));
     // Only the parser's own sentence: its code frame would echo the line, which may hold a secret.
     throw new UserError(`${file}: invalid YAML at line ${line}: ${first.message}`, hints.file);
   }

@@ -1,0 +1,299 @@
+/** The real Synapse 1.160 sample, with a few edge rows added, migrated into MAS 1.22 and 1.0: every row checked. */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import bcrypt from "bcryptjs";
+import { loadSynapseManifest, type SynapseManifest } from "../harness/fixtures.ts";
+import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { prepareScenario, runCli, type Scenario } from "../harness/scenario.ts";
+
+const PEPPER = "peppery-pepper-123";
+const KEYCLOAK = "0196636f-c55d-6141-75ce-263d2231eaaf";
+const GITHUB = "01966371-d11c-2ec1-d3e8-55b61669b48c";
+
+/** Edge rows the sample lacks, each exercising one rule of migration.md. */
+const EDGE_ROWS_SQL = `
+INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden) VALUES
+  ('@user0010:example.com', 'master signing key', NULL, NULL, NULL, NULL, true),
+  ('@user0010:example.com', 'NULLHIDDEN', 'old client', 1795406000000, '-', 'old-ua', NULL),
+  ('@user0015:example.com', 'BADIP', 'weird ip', 1795406000500, 'not-an-ip', 'ua2', false);
+INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
+  (1001, '@user0010:example.com', 'master signing key', 'syt_edge_hidden', NULL, NULL, 1795406000001, NULL, false),
+  (1002, '@user0017:example.com', NULL, 'syt_edge_deviceless', 1795500000000, NULL, 1795406000002, NULL, false),
+  (1003, '@user0019:example.com', 'NOSUCHDEVICE', 'syt_edge_missing_device', NULL, NULL, 1795406000003, NULL, false);
+-- user0019 rotated its refresh token and used the new access token: the old pair (41/20) is dead.
+INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id) VALUES
+  (1020, '@user0019:example.com', 'RYVECGYHPS', 'syr_edge_rotated_used', NULL),
+  (1021, '@user0021:example.com', 'INCLLOINLV', 'syr_edge_rotated_unused', NULL),
+  (1030, '@user0022:example.com', 'BSOTHJWMDL', 'syr_edge_unpaired', NULL);
+INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
+  (1004, '@user0019:example.com', 'RYVECGYHPS', 'syt_edge_rotated_used', 1795500000000, NULL, 1795406999999, 1020, true),
+  (1005, '@user0021:example.com', 'INCLLOINLV', 'syt_edge_rotated_unused', 1795500000001, NULL, 1795406999998, 1021, false);
+UPDATE refresh_tokens SET next_token_id = 1020 WHERE id = 20;
+UPDATE refresh_tokens SET next_token_id = 1021 WHERE id = 21;
+`;
+
+interface Report {
+  dryRun: boolean;
+  written: Record<string, number>;
+  skipped: Record<string, Record<string, number>>;
+  notes: Record<string, Record<string, number>>;
+}
+
+type Row = Record<string, unknown>;
+
+function ms(value: unknown): number | null {
+  return value === null ? null : (value as Date).getTime();
+}
+
+for (const masVersion of ["1.22.0", "1.0.0"] as const) {
+  describe(`migrating synapse-1.160-small into MAS ${masVersion}`, () => {
+    let cluster: Cluster;
+    let scenario: Scenario;
+    let manifest: SynapseManifest;
+    let report: Report;
+    let stderr: string;
+    const mas = (sql: string, params?: unknown[]) => cluster.sql<Row>(scenario.masDb, sql, params);
+    const synapse = (sql: string, params?: unknown[]) => cluster.sql<Row>(scenario.synapseDb, sql, params);
+
+    before(async () => {
+      cluster = await startCluster();
+      manifest = await loadSynapseManifest();
+      scenario = await prepareScenario(cluster, `fixture_${masVersion}`, { masVersion });
+      await cluster.sql(scenario.synapseDb, EDGE_ROWS_SQL);
+      const result = await runCli(["migrate", ...scenario.configArgs, "--json"]);
+      stderr = result.stderr;
+      assert.equal(result.code, 0, result.stderr);
+      report = (JSON.parse(result.stdout) as { report: Report }).report;
+    });
+    after(async () => cluster?.stop());
+
+    it("writes every non-appservice user with its flags", async () => {
+      const synapseUsers = await synapse("SELECT * FROM users ORDER BY name");
+      const masUsers = new Map((await mas("SELECT * FROM users")).map((u) => [u.username as string, u]));
+      assert.equal(masUsers.size, 47);
+      for (const s of synapseUsers) {
+        const localpart = (s.name as string).slice(1, (s.name as string).indexOf(":"));
+        const m = masUsers.get(localpart);
+        if (s.appservice_id !== null) {
+          assert.equal(m, undefined, `appservice user ${localpart} must not be migrated`);
+          continue;
+        }
+        assert.ok(m, `user ${localpart} migrated`);
+        const created = Number(s.creation_ts) * 1000;
+        assert.equal(ms(m.created_at), created);
+        assert.equal(m.can_request_admin, Number(s.admin) !== 0, `${localpart} admin`);
+        assert.equal(m.is_guest, Number(s.is_guest) !== 0);
+        assert.equal(ms(m.locked_at), s.locked ? created : null, `${localpart} locked`);
+        assert.equal(ms(m.deactivated_at), Number(s.deactivated) !== 0 ? created : null);
+        // The ULID's time part is the creation time.
+        assert.equal(parseInt((m.user_id as string).replace(/-/g, "").slice(0, 12), 16), created);
+        const flags = manifest.users[localpart];
+        if (flags) {
+          assert.equal(m.can_request_admin, flags.admin);
+          assert.equal(m.locked_at !== null, flags.locked === true);
+          assert.equal(m.deactivated_at !== null, flags.deactivated === true);
+        }
+      }
+      assert.equal(masUsers.get("1")?.is_guest, true);
+      assert.equal(masUsers.get("user0017")?.can_request_admin, true);
+      assert.ok(masUsers.get("user0006")?.locked_at);
+    });
+
+    it("writes one password per non-empty hash, and every manifest password verifies as MAS scheme 1 does", async () => {
+      const rows = await mas(
+        "SELECT u.username, p.hashed_password, p.version, p.upgraded_from_id, p.created_at, u.created_at AS user_created FROM user_passwords p JOIN users u USING (user_id)",
+      );
+      const hashes = await synapse("SELECT name, password_hash FROM users WHERE password_hash IS NOT NULL AND password_hash <> ''");
+      assert.equal(rows.length, hashes.length);
+      assert.equal(rows.length, 38);
+      const byUser = new Map(rows.map((r) => [r.username as string, r]));
+      for (const h of hashes) {
+        const row = byUser.get((h.name as string).slice(1, (h.name as string).indexOf(":")));
+        assert.equal(row?.hashed_password, h.password_hash);
+        assert.equal(row?.version, 1);
+        assert.equal(row?.upgraded_from_id, null);
+      }
+      let verified = 0;
+      for (const [localpart, user] of Object.entries(manifest.users)) {
+        const row = byUser.get(localpart);
+        if (user.password === null || user.deactivated) {
+          assert.equal(row, undefined, `${localpart} has no password row`);
+          continue;
+        }
+        assert.ok(row, `${localpart} has a password row`);
+        const candidate = user.password.normalize("NFKC") + PEPPER;
+        assert.ok(await bcrypt.compare(candidate, row.hashed_password as string), `${localpart}'s password verifies`);
+        verified++;
+      }
+      assert.equal(verified, 38);
+    });
+
+    it("writes every email and phone number on its user", async () => {
+      const emails = await mas("SELECT u.username, e.* FROM user_emails e JOIN users u USING (user_id) ORDER BY email");
+      const synapseEmails = await synapse("SELECT * FROM user_threepids WHERE medium = 'email' ORDER BY address");
+      assert.equal(emails.length, synapseEmails.length);
+      assert.equal(emails.length, 17);
+      for (const [i, s] of synapseEmails.entries()) {
+        const e = emails[i] as Row;
+        assert.equal(e.email, s.address);
+        assert.equal(`@${e.username}:example.com`, s.user_id);
+        assert.equal(ms(e.created_at), Number(s.added_at));
+        if (masVersion === "1.0.0") assert.equal(ms(e.confirmed_at), Number(s.added_at));
+        else assert.equal("confirmed_at" in e, false);
+      }
+      for (const [localpart, user] of Object.entries(manifest.users)) {
+        if (user.deactivated) continue;
+        for (const t of user.threepids.filter((t) => t.medium === "email")) {
+          assert.ok(
+            emails.some((e) => e.username === localpart && e.email === t.address.toLowerCase()),
+            `${localpart} keeps ${t.address}`,
+          );
+        }
+      }
+      const phones = await mas("SELECT u.username, t.medium, t.address FROM user_unsupported_third_party_ids t JOIN users u USING (user_id) ORDER BY address");
+      assert.deepEqual(phones, [
+        { username: "user0011", medium: "msisdn", address: "447910000011" },
+        { username: "user0022", medium: "msisdn", address: "447910000022" },
+        { username: "user0033", medium: "msisdn", address: "447910000033" },
+      ]);
+    });
+
+    it("links every external id to the right MAS provider", async () => {
+      const links = await mas(
+        "SELECT u.username, l.upstream_oauth_provider_id::text AS provider, l.subject, l.created_at, u.created_at AS user_created, l.human_account_name FROM upstream_oauth_links l JOIN users u USING (user_id)",
+      );
+      const expected = Object.entries(manifest.users).flatMap(([localpart, u]) => u.external.map((e) => ({ localpart, ...e })));
+      const synapseRows = await synapse("SELECT * FROM user_external_ids");
+      assert.equal(links.length, synapseRows.length);
+      assert.equal(links.length, 12);
+      for (const e of expected) {
+        const link = links.find((l) => l.subject === e.external_id);
+        assert.ok(link, `link for ${e.localpart}`);
+        assert.equal(link.username, e.localpart);
+        assert.equal(link.provider, e.auth_provider === "oidc-keycloak" ? KEYCLOAK : GITHUB);
+        assert.equal(ms(link.created_at), ms(link.user_created));
+        assert.equal(link.human_account_name, null);
+      }
+    });
+
+    it("gives every visible device of a kept user a session with its details", async () => {
+      const sessions = await mas(
+        "SELECT u.username, s.*, host(s.last_active_ip) AS ip FROM compat_sessions s JOIN users u USING (user_id) WHERE device_id IS NOT NULL",
+      );
+      const devices = await synapse(
+        `SELECT d.*, u.admin FROM devices d JOIN users u ON u.name = d.user_id
+          WHERE u.appservice_id IS NULL AND u.is_guest = 0 AND u.deactivated = 0 AND d.hidden IS NOT TRUE`,
+      );
+      assert.equal(sessions.length, devices.length);
+      assert.equal(sessions.length, 73 + 2);
+      for (const d of devices) {
+        const s = sessions.find((x) => `@${x.username}:example.com` === d.user_id && x.device_id === d.device_id);
+        assert.ok(s, `session for ${d.user_id} ${d.device_id}`);
+        assert.equal(s.human_name, d.display_name);
+        assert.equal(s.user_agent, d.user_agent);
+        assert.equal(ms(s.last_active_at), d.last_seen === null ? null : Number(d.last_seen));
+        assert.equal(s.ip, d.ip === null || d.ip === "-" || d.ip === "not-an-ip" ? null : d.ip);
+        assert.equal(s.is_synapse_admin, Number(d.admin) !== 0);
+        assert.equal(s.finished_at, null);
+        assert.equal(s.user_session_id, null);
+      }
+      const admin = sessions.find((s) => s.device_id === "FSMJREQZXQ");
+      assert.equal(admin?.is_synapse_admin, true);
+      assert.equal(admin?.ip, "127.0.0.1");
+      assert.equal(admin?.human_name, "Renamed FSMJREQZXQ ✓");
+      // A device with hidden = NULL is visible; one without tokens starts when it was last seen.
+      const nullHidden = sessions.find((s) => s.device_id === "NULLHIDDEN");
+      assert.equal(ms(nullHidden?.created_at), 1795406000000);
+      assert.equal(sessions.some((s) => s.device_id === "master signing key"), false);
+    });
+
+    it("puts every kept access token on its device's session, with its expiry, and every kept refresh pair", async () => {
+      const tokens = await mas(
+        `SELECT t.access_token, t.expires_at, t.created_at, s.device_id, u.username, r.refresh_token,
+                r.compat_session_id = s.compat_session_id AS refresh_same_session, s.created_at AS session_created
+           FROM compat_access_tokens t JOIN compat_sessions s USING (compat_session_id) JOIN users u USING (user_id)
+           LEFT JOIN compat_refresh_tokens r ON r.compat_access_token_id = t.compat_access_token_id`,
+      );
+      const byToken = new Map(tokens.map((t) => [t.access_token as string, t]));
+      const synapseTokens = new Map((await synapse("SELECT * FROM access_tokens")).map((t) => [t.token as string, t]));
+      let kept = 0;
+      for (const t of manifest.tokens) {
+        const m = byToken.get(t.token);
+        const s = synapseTokens.get(t.token);
+        // Synapse deleted the tokens of deactivated users and logged-out devices; what it still holds is the truth.
+        if (s === undefined) {
+          assert.ok(t.revoked_by_deactivation || t.logged_out, `${t.user}'s token is only missing when revoked`);
+          assert.equal(m, undefined);
+          continue;
+        }
+        if (Number(s?.refresh_token_id) === 20) {
+          assert.equal(m, undefined, "the superseded pair of user0019 is dropped");
+          continue;
+        }
+        assert.ok(m, `token of ${t.user} on ${t.device} migrated`);
+        kept++;
+        assert.equal(m.username, t.user);
+        assert.equal(m.device_id, t.device);
+        assert.equal(m.refresh_token ?? undefined, t.refresh_token);
+        if (t.refresh_token) assert.equal(m.refresh_same_session, true);
+        assert.equal(ms(m.expires_at), s?.valid_until_ms === null ? null : Number(s?.valid_until_ms));
+        assert.equal(ms(m.created_at), Number(s?.last_validated));
+        assert.ok((ms(m.session_created) as number) <= (ms(m.created_at) as number));
+      }
+      assert.equal(kept, 72);
+      // Edge rows: the used rotation replaces its predecessor; an unacknowledged one keeps both pairs.
+      assert.equal(byToken.get("syt_edge_rotated_used")?.refresh_token, "syr_edge_rotated_used");
+      assert.equal(byToken.get("syt_edge_rotated_unused")?.refresh_token, "syr_edge_rotated_unused");
+      const user0021Pairs = tokens.filter((t) => t.username === "user0021" && t.device_id === "INCLLOINLV" && t.refresh_token);
+      assert.equal(user0021Pairs.length, 2);
+      for (const absent of ["syt_edge_hidden", "syt_edge_missing_device", ...manifest.puppets.map((p) => p.token), ...manifest.guests.map((g) => g.token)]) {
+        assert.equal(byToken.has(absent), false, "token must not be migrated");
+      }
+      const refreshCount = await mas("SELECT count(*)::int AS n FROM compat_refresh_tokens");
+      assert.equal(refreshCount[0]?.n, 31 - 1 + 2);
+    });
+
+    it("gives a token without a device its own session with the owner's admin flag", async () => {
+      const rows = await mas(
+        `SELECT s.device_id, s.is_synapse_admin, s.created_at, t.expires_at, u.username FROM compat_access_tokens t
+           JOIN compat_sessions s USING (compat_session_id) JOIN users u USING (user_id) WHERE t.access_token = 'syt_edge_deviceless'`,
+      );
+      assert.deepEqual(rows.map((r) => ({ ...r, created_at: ms(r.created_at), expires_at: ms(r.expires_at) })), [
+        { device_id: null, is_synapse_admin: true, created_at: 1795406000002, expires_at: 1795500000000, username: "user0017" },
+      ]);
+    });
+
+    it("leaves out application-service users, guests' and deactivated users' sessions, puppets and hidden devices, with reasons", async () => {
+      const absentSessions = await mas(
+        "SELECT u.username FROM compat_sessions s JOIN users u USING (user_id) WHERE u.is_guest OR u.deactivated_at IS NOT NULL",
+      );
+      assert.deepEqual(absentSessions, []);
+      assert.equal(report.dryRun, false);
+      assert.deepEqual(report.skipped.users, { appservice_user: 3 });
+      assert.deepEqual(report.skipped.devices, { guest_user: 2, appservice_user: 3, hidden_device: 1 });
+      assert.deepEqual(report.skipped.access_tokens, {
+        appservice_user: 3,
+        hidden_device: 1,
+        superseded_refresh_pair: 1,
+        puppet_token: 2,
+        missing_device: 1,
+      });
+      assert.deepEqual(report.skipped.refresh_tokens, { superseded_refresh_pair: 1, no_access_token: 1 });
+      assert.deepEqual(report.notes.devices, { unparsable_ip_stored_as_null: 1 });
+      assert.deepEqual(report.written, {
+        users: 47,
+        user_passwords: 38,
+        user_emails: 17,
+        user_unsupported_third_party_ids: 3,
+        upstream_oauth_links: 12,
+        compat_sessions: 76,
+        compat_access_tokens: 73 - 1 + 2 + 1,
+        compat_refresh_tokens: 32,
+      });
+      assert.match(stderr, /appservice_user/);
+      for (const secret of [PEPPER, "kc-secret", "gh-secret", ...manifest.tokens.map((t) => t.token)]) {
+        assert.equal(stderr.includes(secret), false, "no secret in the output");
+      }
+    });
+  });
+}
