@@ -2,6 +2,7 @@
 /** Entry point: parses arguments, dispatches, maps errors to exit codes. The only place that sets one. */
 import { Command, CommanderError, Option } from "commander";
 import { UserError } from "../errors/user-error.ts";
+import { checkCommand } from "./commands/check.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { processOutput } from "./output.ts";
@@ -40,6 +41,14 @@ function buildProgram(): Command {
       .option("--ignore-synapse-running", "migrate even though other sessions are connected to the Synapse database", false),
   ).action(async (opts) => {
     process.exitCode = await migrateCommand(opts, processOutput);
+  });
+  withCommonOptions(
+    program
+      .command("check")
+      .description("find what would stop or spoil a migration; writes nothing")
+      .option("--skip-invalid-rows", "report rows with foreign/malformed user ids or no user as skips, not errors", false),
+  ).action(async (opts) => {
+    process.exitCode = await checkCommand(opts, processOutput);
   });
   return program;
 }

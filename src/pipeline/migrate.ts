@@ -102,6 +102,30 @@ async function migrateWithin(
   }
 }
 
+/** Runs the preconditions alone, writing nothing: both sides are read in read-only transactions. */
+export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+  const synapseDb = await connect(options.synapseTarget);
+  try {
+    const masDb = await connect(options.masTarget);
+    try {
+      await openPostgresSource(synapseDb);
+      await masDb.query("BEGIN READ ONLY");
+      const result = await runPreconditions({
+        ...options,
+        synapseDb,
+        masDb,
+        realRun: false,
+      });
+      return result.findings;
+    } finally {
+      await masDb.query("ROLLBACK").catch(() => undefined);
+      await masDb.end().catch(() => undefined);
+    }
+  } finally {
+    await synapseDb.end().catch(() => undefined);
+  }
+}
+
 /**
  * Checks, then migrates everything in one MAS transaction, reading Synapse in one read-only
  * snapshot. Blocked by any error finding (nothing is written). A dry run ends in ROLLBACK.

@@ -1,0 +1,21 @@
+/** `syn2mas check`: the preconditions of a migration, without writing anything. */
+import { check } from "../../pipeline/migrate.ts";
+import { exitCodeFor } from "../exit-codes.ts";
+import { loadSetup, type CommonOptions } from "../load.ts";
+import type { Output } from "../output.ts";
+import { renderFindings } from "../render.ts";
+
+export interface CheckCommandOptions extends CommonOptions {
+  json: boolean;
+  skipInvalidRows: boolean;
+}
+
+/** Runs the checks and returns the exit code (0, 10 or 11). */
+export async function checkCommand(options: CheckCommandOptions, out: Output): Promise<number> {
+  const setup = loadSetup(options);
+  const findings = await check({ ...setup, allowRunningSynapse: true, skipInvalidRows: options.skipInvalidRows });
+  out.info(renderFindings(findings).trimEnd());
+  const exitCode = exitCodeFor("check", findings);
+  if (options.json) out.json({ command: "check", exitCode, findings });
+  return exitCode;
+}
