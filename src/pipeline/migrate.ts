@@ -102,23 +102,17 @@ async function migrateWithin(
   }
 }
 
-/** Runs the preconditions alone, writing nothing: both sides are read in read-only transactions. */
-export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+/** Opens both connections, runs `work`, and always closes them. */
+async function withConnections<T>(
+  options: Pick<MigrateOptions, "synapseTarget" | "masTarget">,
+  work: (synapseDb: pg.Client, masDb: pg.Client) => Promise<T>,
+): Promise<T> {
   const synapseDb = await connect(options.synapseTarget);
   try {
     const masDb = await connect(options.masTarget);
     try {
-      await openPostgresSource(synapseDb);
-      await masDb.query("BEGIN READ ONLY");
-      const result = await runPreconditions({
-        ...options,
-        synapseDb,
-        masDb,
-        realRun: false,
-      });
-      return result.findings;
+      return await work(synapseDb, masDb);
     } finally {
-      await masDb.query("ROLLBACK").catch(() => undefined);
       await masDb.end().catch(() => undefined);
     }
   } finally {
@@ -126,20 +120,25 @@ export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">)
   }
 }
 
+/** Runs the preconditions alone, writing nothing: both sides are read in read-only transactions. */
+export function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+  return withConnections(options, async (synapseDb, masDb) => {
+    await openPostgresSource(synapseDb);
+    await masDb.query("BEGIN READ ONLY");
+    try {
+      return (await runPreconditions({ ...options, synapseDb, masDb, realRun: false })).findings;
+    } finally {
+      await masDb.query("ROLLBACK").catch(() => undefined);
+    }
+  });
+}
+
 /**
  * Checks, then migrates everything in one MAS transaction, reading Synapse in one read-only
  * snapshot. Blocked by any error finding (nothing is written). A dry run ends in ROLLBACK.
  */
-export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
-  const synapseDb = await connect(options.synapseTarget);
-  try {
-    const masDb = await connect(options.masTarget);
-    try {
-      return await withTransaction(masDb, (tx) => migrateWithin(options, synapseDb, tx));
-    } finally {
-      await masDb.end().catch(() => undefined);
-    }
-  } finally {
-    await synapseDb.end().catch(() => undefined);
-  }
+export function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
+  return withConnections(options, (synapseDb, masDb) =>
+    withTransaction(masDb, (tx) => migrateWithin(options, synapseDb, tx)),
+  );
 }
