@@ -31,7 +31,9 @@ function buildProgram(): Command {
   const program = new Command("syn2mas")
     .description("Move a Synapse homeserver's accounts and sessions into Matrix Authentication Service")
     .version("0.1.0")
-    .exitOverride();
+    .exitOverride()
+    // Usage errors are printed by report(), in the same one-line form as every other error.
+    .configureOutput({ writeErr: () => undefined });
   withCommonOptions(
     program
       .command("migrate")
@@ -54,7 +56,12 @@ function buildProgram(): Command {
 }
 
 function report(error: unknown, debug: boolean): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_TOOL_FAILURE;
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) return 0;
+    const cause = error.code === "commander.help" ? "no command given" : error.message.replace(/^error: /, "");
+    process.stderr.write(`syn2mas: error: ${cause} (fix: see syn2mas --help and syn2mas migrate --help)\n`);
+    return EXIT_TOOL_FAILURE;
+  }
   if (error instanceof UserError) {
     process.stderr.write(`syn2mas: error: ${error.message} (fix: ${error.hint})\n`);
   } else {

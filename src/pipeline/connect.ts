@@ -25,7 +25,10 @@ function explain(error: unknown): string {
     case "28P01":
       return "password authentication failed";
     case "28000":
-      return "the server refused this user (pg_hba.conf)";
+      // The same SQLSTATE covers an unknown role and a pg_hba.conf rejection.
+      return /role .* does not exist/.test(e.message ?? "")
+        ? "the role (user) does not exist"
+        : "the server refused this user (pg_hba.conf)";
     case "3D000":
       return "the database does not exist";
     default:

@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { Finding } from "../checks/finding.ts";
-import { runPreconditions } from "../checks/preconditions.ts";
+import { configRules, runPreconditions } from "../checks/preconditions.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import type { MasId } from "../model/ids.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
@@ -102,6 +102,15 @@ async function migrateWithin(
   }
 }
 
+/**
+ * The configuration findings when Synapse's database is not one this tool can read: then there is
+ * nothing to connect to, and connecting to libpq's defaults instead would reach some other database.
+ */
+function unreadableSource(options: Pick<MigrateOptions, "synapse" | "mas">): Finding[] | undefined {
+  const findings = configRules(options.synapse, options.mas);
+  return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
+}
+
 /** Opens both connections, runs `work`, and always closes them. */
 async function withConnections<T>(
   options: Pick<MigrateOptions, "synapseTarget" | "masTarget">,
@@ -121,7 +130,9 @@ async function withConnections<T>(
 }
 
 /** Runs the preconditions alone, writing nothing: both sides are read in read-only transactions. */
-export function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+  const unreadable = unreadableSource(options);
+  if (unreadable) return unreadable;
   return withConnections(options, async (synapseDb, masDb) => {
     await openPostgresSource(synapseDb);
     await masDb.query("BEGIN READ ONLY");
@@ -137,7 +148,9 @@ export function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Prom
  * Checks, then migrates everything in one MAS transaction, reading Synapse in one read-only
  * snapshot. Blocked by any error finding (nothing is written). A dry run ends in ROLLBACK.
  */
-export function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
+export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
+  const unreadable = unreadableSource(options);
+  if (unreadable) return { status: "blocked", findings: unreadable };
   return withConnections(options, (synapseDb, masDb) =>
     withTransaction(masDb, (tx) => migrateWithin(options, synapseDb, tx)),
   );
