@@ -81,4 +81,12 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// Ctrl-C or a stop: exiting closes both connections, and PostgreSQL rolls back the open MAS transaction.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`syn2mas: interrupted (${signal}): an unfinished migration is rolled back by PostgreSQL; run again to migrate\n`);
+    process.exit(130);
+  });
+}
+
 await main(process.argv);

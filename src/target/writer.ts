@@ -1,5 +1,6 @@
 /** Bulk writes of mapped rows into MAS with COPY: one live COPY per phase, other tables spooled and copied after. */
-import { openSync, unlinkSync, closeSync, createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { openSync, unlinkSync, closeSync, createReadStream, createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -55,9 +56,9 @@ class CopySink {
  */
 class Spool {
   readonly fd: number;
-  constructor(dir: string, name: string) {
-    const path = join(dir, name);
-    this.fd = openSync(path, "w+", 0o600);
+  constructor(name: string) {
+    const path = join(tmpdir(), `syn2mas-${randomUUID()}-${name}`);
+    this.fd = openSync(path, "wx+", 0o600);
     unlinkSync(path);
   }
   writer(): Writable {
@@ -84,12 +85,11 @@ export class PhaseWriter {
   private constructor(
     private readonly tx: TxClient,
     private readonly tables: readonly MasTableName[],
-    private readonly spoolDir: string,
   ) {}
 
   /** Opens the COPY of the first table and the spools of the others. */
   static open(tx: TxClient, tables: readonly MasTableName[], optionalColumns: ReadonlySet<string>): PhaseWriter {
-    const writer = new PhaseWriter(tx, tables, mkdtempSync(join(tmpdir(), "syn2mas-")));
+    const writer = new PhaseWriter(tx, tables);
     tables.forEach((table, index) => {
       const columns = columnsFor(table, optionalColumns) as ColumnSpec<MasTableName>[];
       let stream: Writable;
@@ -99,7 +99,7 @@ export class PhaseWriter {
         // A failed COPY rejects this early; it is awaited in finish(), so mark it handled here.
         writer.primaryDone.catch(() => undefined);
       } else {
-        const spool = new Spool(writer.spoolDir, table);
+        const spool = new Spool(table);
         writer.spools.set(table, spool);
         stream = spool.writer();
       }
@@ -145,6 +145,5 @@ export class PhaseWriter {
       }
     }
     this.spools.clear();
-    rmSync(this.spoolDir, { recursive: true, force: true });
   }
 }
