@@ -4,19 +4,52 @@ export type Severity = "error" | "warning" | "info";
 
 /** Every finding code this tool can report, with its severity (from shared/spec/checks.md). */
 export const FINDING_CODES = {
+  // Synapse configuration alone
+  REGISTRATION_ENABLED: "warning",
+  USER_CONSENT: "warning",
+  CAS_CONFIGURED: "warning",
+  SAML_CONFIGURED: "warning",
+  JWT_CONFIGURED: "warning",
+  PASSWORD_PROVIDER: "warning",
+  THREEPID_CHANGES_ENABLED: "error",
+  LOGIN_VIA_EXISTING_SESSION: "error",
   UNSUPPORTED_DATABASE: "error",
+  // Synapse configuration against MAS configuration
   SERVER_NAME_MISMATCH: "error",
+  NO_BCRYPT_SCHEME: "error",
+  PEPPER_MISMATCH: "error",
+  UNICODE_NORMALIZATION_OFF: "error",
+  NO_REHASH_SCHEME: "warning",
+  PASSWORDS_DISABLED: "warning",
+  GUEST_ACCESS_ENABLED: "error",
+  CAPTCHA_NOT_CONFIGURED: "warning",
+  TOS_NOT_CONFIGURED: "warning",
   PROVIDER_NOT_IN_MAS: "error",
   PROVIDER_NOT_SYNCED: "error",
+  // MAS database
   MAS_SCHEMA_MISSING: "error",
   MAS_SCHEMA_UNSUPPORTED: "error",
   MAS_SCHEMA_NEWER: "warning",
   MAS_NOT_EMPTY: "error",
   MIGRATION_RUNNING: "error",
+  // Synapse database
   SYNAPSE_SCHEMA_UNSUPPORTED: "error",
   FOREIGN_USER_IDS: "error",
   ORPHAN_ROWS: "error",
+  OAUTH_DELEGATED_IDS: "error",
+  UNKNOWN_AUTH_PROVIDER: "error",
   SYNAPSE_RUNNING: "error",
+  PENDING_BACKGROUND_UPDATES: "warning",
+  GUEST_USERS: "warning",
+  NON_EMAIL_THREEPIDS: "warning",
+  MACAROON_TOKENS: "warning",
+  NULL_CREATION_TS: "warning",
+  UNUSUAL_LOCALPARTS: "warning",
+  UNENCODABLE_DEVICE_IDS: "warning",
+  UNPARSABLE_DEVICE_IPS: "info",
+  APPSERVICE_USERS: "info",
+  PUPPET_TOKENS: "info",
+  DEVICELESS_TOKENS: "info",
 } as const satisfies Record<string, Severity>;
 
 export type FindingCode = keyof typeof FINDING_CODES;
@@ -29,6 +62,8 @@ export interface Finding {
   message: string;
   count?: number;
   examples?: string[];
+  /** A warning the operator accepted with --accept-warning / --accept-all-warnings. */
+  accepted?: boolean;
 }
 
 /** Builds a finding with the severity its code has. */

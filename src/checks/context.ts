@@ -1,0 +1,20 @@
+/** What the database rules read: both configurations, both connections, and the run's options. */
+import type pg from "pg";
+import type { MasConfig, SynapseConfig } from "../config/types.ts";
+import type { MasId } from "../model/ids.ts";
+
+export interface CheckContext {
+  synapse: SynapseConfig;
+  mas: MasConfig;
+  /** auth_provider -> MAS provider id, from the MAS config and the command line. */
+  providers: ReadonlyMap<string, MasId>;
+  /** Inside the Synapse snapshot. */
+  synapseDb: pg.ClientBase;
+  /** Inside the MAS transaction (the lock taken by the rules lasts until it ends). */
+  masDb: pg.ClientBase;
+  /** A real run (not a dry run, not `check`): Synapse must not be running. */
+  realRun: boolean;
+  allowRunningSynapse: boolean;
+  /** Foreign user ids and orphan rows become counted skips instead of errors. */
+  skipInvalidRows: boolean;
+}
