@@ -23,6 +23,8 @@ function withCommonOptions(command: Command): Command {
     )
     // The old TypeScript tool's spelling; commander stores both under the same attribute.
     .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
+    .option("--accept-warning <CODE>", "accept a warning by its code: still shown, no longer fails (repeatable)", collect, [])
+    .option("--accept-all-warnings", "accept every warning", false)
     .option("--json", "print the result as JSON on stdout", false)
     .option("--debug", "show stack traces on errors", false);
 }
@@ -40,7 +42,8 @@ function buildProgram(): Command {
       .description("check, then migrate Synapse into MAS in one transaction")
       .option("--dry-run", "do everything, then roll MAS back to how it was", false)
       .option("--skip-invalid-rows", "skip and count rows with foreign/malformed user ids or no user instead of refusing", false)
-      .option("--ignore-synapse-running", "migrate even though other sessions are connected to the Synapse database", false),
+      .option("--ignore-synapse-running", "migrate even though other sessions are connected to the Synapse database", false)
+      .option("--strict", "refuse to migrate on any warning that was not accepted", false),
   ).action(async (opts) => {
     process.exitCode = await migrateCommand(opts, processOutput);
   });

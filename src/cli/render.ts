@@ -7,7 +7,7 @@ export function renderFindings(findings: Finding[]): string {
   if (findings.length === 0) return "checks: no problems found\n";
   return findings
     .map((f) => {
-      const head = `${f.severity.toUpperCase()} ${f.code}${f.count !== undefined ? ` (${f.count})` : ""}: ${f.message}`;
+      const head = `${f.severity.toUpperCase()}${f.accepted ? " (accepted)" : ""} ${f.code}${f.count !== undefined ? ` (${f.count})` : ""}: ${f.message}`;
       const examples = f.examples?.length ? `\n    e.g. ${f.examples.join(", ")}` : "";
       return head + examples + "\n";
     })
@@ -41,4 +41,16 @@ export function renderReport(report: MigrationReport): string {
   for (const p of report.phases) lines.push(`  ${pad(p.name, 24)} ${pad(String(p.sourceRows), 10)} rows read  ${p.seconds.toFixed(2)} s`);
   lines.push(`  ${pad("total", 24)} ${pad("", 10)}            ${report.totalSeconds.toFixed(2)} s`);
   return lines.join("\n") + "\n";
+}
+
+/** Findings in the JSON shape: every field present, `accepted` false unless the operator accepted it. */
+export function findingsJson(findings: Finding[]): object[] {
+  return findings.map((f) => ({
+    code: f.code,
+    severity: f.severity,
+    message: f.message,
+    count: f.count ?? null,
+    examples: f.examples ?? [],
+    accepted: f.accepted === true,
+  }));
 }

@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { Finding } from "../checks/finding.ts";
 import { configRules, runPreconditions } from "../checks/preconditions.ts";
+import { applyPolicy, blocksMigration, type FindingPolicy } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import type { MasId } from "../model/ids.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
@@ -23,6 +24,8 @@ export interface MigrateOptions {
   dryRun: boolean;
   allowRunningSynapse: boolean;
   skipInvalidRows: boolean;
+  /** Accepted warnings and --strict. */
+  policy: FindingPolicy;
   /** Told when each phase starts and ends (for progress output). */
   onPhase?: (event: { phase: string; state: "start" | "end"; rows: number }) => void;
 }
@@ -76,8 +79,9 @@ async function migrateWithin(
       allowRunningSynapse: options.allowRunningSynapse,
       skipInvalidRows: options.skipInvalidRows,
     });
-    if (checks.findings.some((f) => f.severity === "error")) {
-      return { value: { status: "blocked", findings: checks.findings }, commit: false };
+    const findings = applyPolicy(checks.findings, options.policy);
+    if (findings.some((f) => blocksMigration(f, options.policy))) {
+      return { value: { status: "blocked", findings }, commit: false };
     }
     const ctx: MappingContext = {
       serverName: options.synapse.serverName,
@@ -96,7 +100,7 @@ async function migrateWithin(
     // Deferred constraints (if any) are checked now, so a dry run fails exactly where a real run would.
     await tx.query("SET CONSTRAINTS ALL IMMEDIATE");
     report.report.totalSeconds = (performance.now() - started) / 1000;
-    return { value: { status: "done", findings: checks.findings, report: report.report }, commit: !options.dryRun };
+    return { value: { status: "done", findings, report: report.report }, commit: !options.dryRun };
   } finally {
     await source.close();
   }
@@ -106,8 +110,8 @@ async function migrateWithin(
  * The configuration findings when Synapse's database is not one this tool can read: then there is
  * nothing to connect to, and connecting to libpq's defaults instead would reach some other database.
  */
-function unreadableSource(options: Pick<MigrateOptions, "synapse" | "mas">): Finding[] | undefined {
-  const findings = configRules(options.synapse, options.mas);
+function unreadableSource(options: Pick<MigrateOptions, "synapse" | "mas" | "policy">): Finding[] | undefined {
+  const findings = applyPolicy(configRules(options.synapse, options.mas), options.policy);
   return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
 }
 
@@ -137,7 +141,8 @@ export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">)
     await openPostgresSource(synapseDb);
     await masDb.query("BEGIN READ ONLY");
     try {
-      return (await runPreconditions({ ...options, synapseDb, masDb, realRun: false })).findings;
+      const result = await runPreconditions({ ...options, synapseDb, masDb, realRun: false });
+      return applyPolicy(result.findings, options.policy);
     } finally {
       await masDb.query("ROLLBACK").catch(() => undefined);
     }

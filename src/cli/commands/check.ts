@@ -1,21 +1,25 @@
 /** `syn2mas check`: the preconditions of a migration, without writing anything. */
+import { parseAcceptedWarnings } from "../../checks/policy.ts";
 import { check } from "../../pipeline/migrate.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";
-import { renderFindings } from "../render.ts";
+import { findingsJson, renderFindings } from "../render.ts";
 
 export interface CheckCommandOptions extends CommonOptions {
   json: boolean;
   skipInvalidRows: boolean;
+  acceptWarning: string[];
+  acceptAllWarnings: boolean;
 }
 
 /** Runs the checks and returns the exit code (0, 10 or 11). */
 export async function checkCommand(options: CheckCommandOptions, out: Output): Promise<number> {
+  const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: false };
   const setup = loadSetup(options);
-  const findings = await check({ ...setup, allowRunningSynapse: true, skipInvalidRows: options.skipInvalidRows });
+  const findings = await check({ ...setup, allowRunningSynapse: true, skipInvalidRows: options.skipInvalidRows, policy });
   out.info(renderFindings(findings).trimEnd());
-  const exitCode = exitCodeFor("check", findings);
-  if (options.json) out.json({ command: "check", exitCode, findings });
+  const exitCode = exitCodeFor("check", findings, policy);
+  if (options.json) out.json({ command: "check", exitCode, findings: findingsJson(findings) });
   return exitCode;
 }

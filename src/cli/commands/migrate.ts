@@ -1,8 +1,9 @@
 /** `syn2mas migrate`: options -> migrate() -> findings, report and exit code. */
 import { migrate } from "../../pipeline/migrate.ts";
-import { EXIT_BLOCKED, EXIT_OK } from "../exit-codes.ts";
+import { parseAcceptedWarnings } from "../../checks/policy.ts";
+import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
-import { renderFindings, renderReport } from "../render.ts";
+import { findingsJson, renderFindings, renderReport } from "../render.ts";
 import type { Output } from "../output.ts";
 
 export interface MigrateCommandOptions extends CommonOptions {
@@ -10,10 +11,14 @@ export interface MigrateCommandOptions extends CommonOptions {
   json: boolean;
   skipInvalidRows: boolean;
   ignoreSynapseRunning: boolean;
+  acceptWarning: string[];
+  acceptAllWarnings: boolean;
+  strict: boolean;
 }
 
 /** Runs the migration and returns the exit code. */
 export async function migrateCommand(options: MigrateCommandOptions, out: Output): Promise<number> {
+  const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: options.strict };
   const setup = loadSetup(options);
   out.info(`${options.dryRun ? "Dry run" : "Migrating"}: Synapse ${setup.synapse.serverName} -> MAS`);
   const outcome = await migrate({
@@ -21,14 +26,17 @@ export async function migrateCommand(options: MigrateCommandOptions, out: Output
     dryRun: options.dryRun,
     allowRunningSynapse: options.ignoreSynapseRunning,
     skipInvalidRows: options.skipInvalidRows,
+    policy,
     onPhase: ({ phase, state, rows }) => {
       if (state === "end") out.info(`  ${phase}: ${rows} rows read`);
     },
   });
   out.info(renderFindings(outcome.findings).trimEnd());
-  const exitCode = outcome.status === "blocked" ? EXIT_BLOCKED : EXIT_OK;
+  const exitCode = exitCodeFor("migrate", outcome.findings, policy);
   if (outcome.status === "blocked") {
-    out.info("Migration blocked by the errors above: nothing was written to MAS.");
+    out.info(
+      `Migration blocked by the ${policy.strict ? "errors and unaccepted warnings (--strict)" : "errors"} above: nothing was written to MAS.`,
+    );
   } else {
     out.info(renderReport(outcome.report).trimEnd());
   }
@@ -38,7 +46,7 @@ export async function migrateCommand(options: MigrateCommandOptions, out: Output
       status: outcome.status,
       dryRun: options.dryRun,
       exitCode,
-      findings: outcome.findings,
+      findings: findingsJson(outcome.findings),
       report: outcome.status === "done" ? outcome.report : null,
     });
   }
