@@ -1,7 +1,7 @@
 /** `npm run demo`: a throwaway PostgreSQL, the real Synapse 1.160 sample and an empty MAS 1.22, a dry run, then the migration. */
 import { spawnSync } from "node:child_process";
 import { startCluster } from "../test/harness/postgres.ts";
-import { prepareScenario, cliPath } from "../test/harness/scenario.ts";
+import { GUESTS_OFF, prepareScenario, cliPath } from "../test/harness/scenario.ts";
 
 function step(title: string): void {
   process.stderr.write(`\n=== ${title}\n`);
@@ -15,8 +15,8 @@ function runCliInherit(args: string[]): number {
 const cluster = await startCluster();
 try {
   step(`Throwaway PostgreSQL on 127.0.0.1:${cluster.port}; restoring synapse-1.160-small and MAS 1.22.0 (+ providers)`);
-  // The sample ran with guest access on; the migration keeps guests (is_guest) as the spec says.
-  const scenario = await prepareScenario(cluster, "demo", { masVersion: "1.22.0" });
+  // The sample ran with guest access on, which MAS cannot serve: turned off, as an operator would before migrating.
+  const scenario = await prepareScenario(cluster, "demo", { masVersion: "1.22.0", synapseOverrides: GUESTS_OFF });
   process.stderr.write(`Synapse config: ${scenario.synapseConfig}\nMAS config:     ${scenario.masConfig}\n`);
 
   step("syn2mas migrate --dry-run");

@@ -5,6 +5,7 @@ import { UserError } from "../errors/user-error.ts";
 import { checkCommand } from "./commands/check.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
+import { translateLegacyArgs } from "./legacy-args.ts";
 import { processOutput } from "./output.ts";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -78,7 +79,13 @@ function report(error: unknown, debug: boolean): number {
 async function main(argv: string[]): Promise<void> {
   const debug = argv.includes("--debug");
   try {
-    await buildProgram().parseAsync(argv);
+    let args: string[];
+    try {
+      args = translateLegacyArgs(argv.slice(2));
+    } catch (error) {
+      throw new UserError((error as Error).message, "use --command=advisor (check) or --command=migrate, or the new commands");
+    }
+    await buildProgram().parseAsync(args, { from: "user" });
   } catch (error) {
     process.exitCode = report(error, debug);
   }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startCluster } from "../harness/postgres.ts";
 import type { Cluster } from "../harness/postgres.ts";
-import { prepareScenario, runCli } from "../harness/scenario.ts";
+import { GUESTS_OFF, prepareScenario, runCli } from "../harness/scenario.ts";
 import type { CliResult, Scenario, ScenarioOptions } from "../harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../harness/temp-config.ts";
 
@@ -71,7 +71,7 @@ describe("migrate refuses bad inputs without writing anything", () => {
   async function scenario(name: string, options: ScenarioOptions = {}): Promise<Scenario> {
     const s = await prepareScenario(cluster, name, options);
     scratch.push(s.dir);
-    await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb)), overrides: options.synapseOverrides });
+    await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb)), overrides: { ...GUESTS_OFF, ...options.synapseOverrides } });
     await writeMasConfig(s.dir, { uri: withPassword(cluster.uri(s.masDb)), overrides: options.masOverrides });
     return s;
   }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import bcrypt from "bcryptjs";
 import { loadSynapseManifest, type SynapseManifest } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { prepareScenario, runCli, type Scenario } from "../harness/scenario.ts";
+import { GUESTS_OFF, prepareScenario, runCli, type Scenario } from "../harness/scenario.ts";
 
 const PEPPER = "peppery-pepper-123";
 const KEYCLOAK = "0196636f-c55d-6141-75ce-263d2231eaaf";
@@ -58,7 +58,7 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
     before(async () => {
       cluster = await startCluster();
       manifest = await loadSynapseManifest();
-      scenario = await prepareScenario(cluster, `fixture_${masVersion}`, { masVersion });
+      scenario = await prepareScenario(cluster, `fixture_${masVersion}`, { masVersion, synapseOverrides: GUESTS_OFF });
       await cluster.sql(scenario.synapseDb, EDGE_ROWS_SQL);
       const result = await runCli(["migrate", ...scenario.configArgs, "--json"]);
       stderr = result.stderr;

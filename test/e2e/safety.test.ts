@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { cliPath, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { cliPath, GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
 const FIXTURE_MAS_USERS = 47;
@@ -139,7 +139,7 @@ describe("migration safety", () => {
   }
 
   it("never changes the Synapse database: dry run, real run, refused second run", { timeout: 60_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_synapse_untouched");
+    const scenario = await prepareScenario(cluster, "safety_synapse_untouched", { synapseOverrides: GUESTS_OFF });
     const original = await cluster.dump(scenario.synapseDb);
 
     const dry = await migrateRun(scenario, "--dry-run");
@@ -157,7 +157,7 @@ describe("migration safety", () => {
   });
 
   it("dry run leaves MAS exactly as it was, reports 47 users, and a real run still works after it", { timeout: 60_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_dry_run");
+    const scenario = await prepareScenario(cluster, "safety_dry_run", { synapseOverrides: GUESTS_OFF });
     const before = await cluster.dump(scenario.masDb);
 
     const dry = await migrateRun(scenario, "--dry-run", "--json");
@@ -176,7 +176,7 @@ describe("migration safety", () => {
   });
 
   it("kill -9 in the middle of writing leaves MAS untouched, and a rerun migrates everything", { timeout: 90_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_sigkill");
+    const scenario = await prepareScenario(cluster, "safety_sigkill", { synapseOverrides: GUESTS_OFF });
     await inflateSynapse(scenario);
     const before = await cluster.dump(scenario.masDb);
     await settle(scenario);
@@ -226,7 +226,7 @@ describe("migration safety", () => {
   });
 
   it("two runs at once: the second is refused with MIGRATION_RUNNING and MAS is migrated once", { timeout: 90_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_concurrent");
+    const scenario = await prepareScenario(cluster, "safety_concurrent", { synapseOverrides: GUESTS_OFF });
     await inflateSynapse(scenario);
     await settle(scenario);
 
@@ -259,7 +259,7 @@ describe("migration safety", () => {
   });
 
   it("refuses a second migration into a migrated MAS and leaves it unchanged", { timeout: 60_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_second_run");
+    const scenario = await prepareScenario(cluster, "safety_second_run", { synapseOverrides: GUESTS_OFF });
     const first = await migrateRun(scenario);
     assert.equal(first.code, EXIT_OK, describeRun(first));
     const migrated = await cluster.dump(scenario.masDb);

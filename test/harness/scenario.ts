@@ -30,6 +30,12 @@ function ensureTemplates(cluster: Cluster): Promise<void> {
   return ready;
 }
 
+/**
+ * The fixture Synapse ran with guest access on, which MAS cannot serve (GUEST_ACCESS_ENABLED, an
+ * error). The clean pair of configurations turns it off, as an operator would before migrating.
+ */
+export const GUESTS_OFF = { allow_guest_access: false } as const;
+
 export interface ScenarioOptions {
   masVersion?: MasVersion;
   /** Load mas-providers.sql (as `mas-cli config sync` would). Default true. */
