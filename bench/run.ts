@@ -1,0 +1,186 @@
+/**
+ * `npm run bench -- --users N`: a synthetic Synapse of N users, then in the same run
+ *  - the limit: the same MAS rows made by SQL and piped table by table with COPY, in parallel,
+ *    target indexes and constraints dropped before and rebuilt after (rebuild included);
+ *  - the tool: a real `syn2mas migrate` into a fresh copy of the MAS schema;
+ * and prints both times, their ratio, rows per second and the tool's peak RSS.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { captureConstraints, runAll } from "../src/target/constraints.ts";
+import { TABLE_ORDER } from "../src/target/tables.ts";
+import { masEmptySql, masProvidersSql, synapseSchemaSql } from "../test/harness/fixtures.ts";
+import { startCluster, type Cluster } from "../test/harness/postgres.ts";
+import { cliPath, GUESTS_OFF } from "../test/harness/scenario.ts";
+import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
+import { limitQueries } from "./limit-sql.ts";
+import { syntheticSynapseSql } from "./synthetic.ts";
+
+/** Provider ids of ../shared/fixtures/mas/mas-providers.sql, keyed by synapse_idp_id. */
+const PROVIDERS = {
+  "oidc-keycloak": "0196636f-c55d-6141-75ce-263d2231eaaf",
+  "oidc-github": "01966371-d11c-2ec1-d3e8-55b61669b48c",
+};
+
+export interface BenchResult {
+  users: number;
+  limitSeconds: number;
+  toolSeconds: number;
+  ratio: number;
+  rowsWritten: number;
+  limitRowsPerSecond: number;
+  toolRowsPerSecond: number;
+  toolPeakRssMb: number;
+  limitRows: Record<string, number>;
+  toolRows: Record<string, number>;
+}
+
+async function client(cluster: Cluster, db: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: cluster.uri(db) });
+  await c.connect();
+  return c;
+}
+
+/** Runs `tasks` with at most `limit` at once. */
+async function parallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  const queue = [...tasks];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let task = queue.shift(); task; task = queue.shift()) await task();
+    }),
+  );
+}
+
+/** The limit: drop, pipe every table in parallel, rebuild. */
+async function runLimit(cluster: Cluster, synapseDb: string, masDb: string, connections: number): Promise<number> {
+  const start = performance.now();
+  const ddl = await client(cluster, masDb);
+  const saved = await captureConstraints(ddl, TABLE_ORDER);
+  await runAll(ddl, saved.drops);
+  const queries = limitQueries(PROVIDERS);
+  await parallel(
+    Object.entries(queries).map(([table, q]) => async () => {
+      const source = await client(cluster, synapseDb);
+      const target = await client(cluster, masDb);
+      try {
+        await pipeline(
+          source.query(copyTo(`COPY (${q.sql}) TO STDOUT`)),
+          target.query(copyFrom(`COPY ${table} (${q.columns.join(", ")}) FROM STDIN`)),
+        );
+      } finally {
+        await source.end();
+        await target.end();
+      }
+    }),
+    connections,
+  );
+  await runAll(ddl, saved.rebuilds);
+  await ddl.end();
+  return (performance.now() - start) / 1000;
+}
+
+/** The peak resident set of a running process, from /proc (Linux). */
+function peakRssKb(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tool: a real migrate, timed, its peak RSS sampled until it exits. */
+async function runTool(args: string[]): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
+  const start = performance.now();
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, peakRssKb(child.pid as number) ?? 0)), 20);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`syn2mas migrate exited ${code}:\n${stderr}`);
+  return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr };
+}
+
+async function countRows(cluster: Cluster, db: string): Promise<Record<string, number>> {
+  const rows = await cluster.sql<{ t: string; n: number }>(
+    db,
+    TABLE_ORDER.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM ${t}`).join(" UNION ALL "),
+  );
+  return Object.fromEntries(rows.map((r) => [r.t, r.n]));
+}
+
+/** Builds the data, runs the limit and the tool, and returns the figures. */
+export async function bench(users: number, options: { connections?: number; log?: (s: string) => void } = {}): Promise<BenchResult> {
+  const log = options.log ?? ((s: string) => process.stderr.write(s + "\n"));
+  const cluster = await startCluster();
+  const dir = mkdtempSync(join(tmpdir(), "syn2mas-bench-"));
+  try {
+    log(`building a synthetic Synapse of ${users} users ...`);
+    await cluster.createDatabase("synapse", { fromSqlFile: synapseSchemaSql });
+    await cluster.sql("synapse", syntheticSynapseSql(users));
+    await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
+    await cluster.cloneDatabase("mas_template", "mas_limit");
+    await cluster.cloneDatabase("mas_template", "mas_tool");
+    await cluster.sql("postgres", "CHECKPOINT");
+
+    log("running the limit (SQL + COPY, parallel, indexes rebuilt) ...");
+    const limitSeconds = await runLimit(cluster, "synapse", "mas_limit", options.connections ?? 4);
+    await cluster.sql("postgres", "CHECKPOINT");
+
+    log("running syn2mas migrate ...");
+    const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
+    const masConfig = await writeMasConfig(dir, { uri: cluster.uri("mas_tool") });
+    const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
+
+    const limitRows = await countRows(cluster, "mas_limit");
+    const toolRows = await countRows(cluster, "mas_tool");
+    const rowsWritten = Object.values(toolRows).reduce((a, b) => a + b, 0);
+    return {
+      users,
+      limitSeconds,
+      toolSeconds: tool.seconds,
+      ratio: tool.seconds / limitSeconds,
+      rowsWritten,
+      limitRowsPerSecond: Object.values(limitRows).reduce((a, b) => a + b, 0) / limitSeconds,
+      toolRowsPerSecond: rowsWritten / tool.seconds,
+      toolPeakRssMb: tool.peakRssMb,
+      limitRows,
+      toolRows,
+    };
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { users: { type: "string", default: "100000" }, connections: { type: "string", default: "4" }, json: { type: "boolean", default: false } },
+  });
+  const result = await bench(Number(values.users), { connections: Number(values.connections) });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+    return;
+  }
+  const lines = [
+    `users                 ${result.users}`,
+    `rows written          ${result.rowsWritten}`,
+    `limit                 ${result.limitSeconds.toFixed(2)} s  (${Math.round(result.limitRowsPerSecond)} rows/s)`,
+    `syn2mas migrate       ${result.toolSeconds.toFixed(2)} s  (${Math.round(result.toolRowsPerSecond)} rows/s)`,
+    `ratio tool/limit      ${result.ratio.toFixed(2)}`,
+    `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
+  ];
+  for (const t of TABLE_ORDER) lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}`);
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
