@@ -24,9 +24,15 @@ const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin
 const TOKEN_COLUMNS = `a.id AS a_id, a.user_id AS a_user_id, a.device_id AS a_device_id, a.token AS a_token,
   a.valid_until_ms AS a_valid_until_ms, a.puppets_user_id AS a_puppets_user_id,
   a.last_validated AS a_last_validated, r.id AS r_id, r.token AS r_token,
-  (r.next_token_id IS NOT NULL AND EXISTS (
-    SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE
-  )) AS r_superseded_and_used`;
+  (used_next.refresh_token_id IS NOT NULL) AS r_superseded_and_used`;
+
+/**
+ * Joins, for a token's refresh token `r`, whether the access token of its successor was used.
+ * A hash join over the used tokens, not a subquery per row (which can turn into a scan per row).
+ */
+const USED_NEXT_JOIN = `LEFT JOIN (
+    SELECT DISTINCT refresh_token_id FROM access_tokens WHERE used IS TRUE AND refresh_token_id IS NOT NULL
+  ) used_next ON used_next.refresh_token_id = r.next_token_id`;
 
 const SQL = {
   users: `SELECT name AS o_name, creation_ts AS o_creation_ts, admin AS o_admin, is_guest AS o_is_guest,
@@ -43,11 +49,13 @@ const SQL = {
     LEFT JOIN users u ON u.name = d.user_id
     LEFT JOIN access_tokens a ON a.user_id = d.user_id AND a.device_id = d.device_id
     LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+    ${USED_NEXT_JOIN}
     ORDER BY d.user_id, d.device_id, a.id`,
   looseTokens: `SELECT ${OWNER_COLUMNS}, ${TOKEN_COLUMNS}
     FROM access_tokens a
     LEFT JOIN users u ON u.name = a.user_id
     LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+    ${USED_NEXT_JOIN}
     WHERE a.device_id IS NULL
        OR NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id)`,
   unpairedRefreshTokens: `SELECT r.id, r.user_id, ${OWNER_COLUMNS}
@@ -160,6 +168,8 @@ class PostgresSynapseSource implements SynapseSource {
  */
 export async function openPostgresSource(client: pg.Client): Promise<SynapseSource> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  // JIT compilation costs more than it saves on these one-pass scans (over a second measured at 100k users).
+  await client.query("SET LOCAL jit = off");
   return new PostgresSynapseSource(client);
 }
 
