@@ -43,8 +43,16 @@ export function loadMasConfig(paths: string[]): MasConfig {
     endpoint: view.string(["matrix", "endpoint"]),
     ...readPasswords(view),
     upstreamProviders: readUpstreamProviders(view),
+    ...readOptionalFeatures(view),
     raw,
   };
+}
+
+/** Settings MAS may leave unset; absent keys stay absent. */
+function readOptionalFeatures(view: ConfigView): Pick<MasConfig, "captchaService" | "tosUri"> {
+  view.mapping(["captcha"]);
+  view.mapping(["branding"]);
+  return withoutUndefined({ captchaService: view.string(["captcha", "service"]), tosUri: view.string(["branding", "tos_uri"]) });
 }
 
 function resolvePaths(paths: readonly string[]): string[] {

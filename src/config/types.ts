@@ -69,6 +69,10 @@ export interface MasConfig {
   passwordsEnabled: boolean;
   passwordSchemes: MasPasswordScheme[];
   upstreamProviders: MasUpstreamProvider[];
+  /** `captcha.service` (e.g. `recaptcha_v2`); unset when MAS asks for no CAPTCHA. */
+  captchaService?: string;
+  /** `branding.tos_uri`: the terms of service MAS asks new users to accept. */
+  tosUri?: string;
   /** The merged YAML mapping. */
   raw: Record<string, unknown>;
 }
