@@ -18,18 +18,27 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + " ".repeat(width - text.length);
 }
 
+/** One aligned line per entity and reason with its count, or "nothing"; shared by the report and `check`. */
+function skipLines(skipped: MigrationReport["skipped"]): string[] {
+  const lines: string[] = [];
+  for (const [entity, reasons] of Object.entries(skipped)) {
+    for (const [reason, count] of Object.entries(reasons ?? {})) lines.push(`  ${pad(entity, 22)} ${pad(reason, 26)} ${count}`);
+  }
+  return lines.length === 0 ? ["  nothing"] : lines;
+}
+
+/** What `check` counted that `migrate` would skip, in the same layout as the report's "Skipped" section. */
+export function renderSkipCounts(skipped: MigrationReport["skipped"]): string {
+  return ["Would skip (not migrated):", ...skipLines(skipped)].join("\n") + "\n";
+}
+
 /** The migration report as an aligned text table. */
 export function renderReport(report: MigrationReport): string {
   const lines: string[] = [];
   lines.push(report.dryRun ? "Dry run: everything below was written, checked, then rolled back." : "Migration committed.");
   lines.push("", "Written to MAS:");
   for (const [table, rows] of Object.entries(report.written)) lines.push(`  ${pad(table, 34)} ${rows}`);
-  lines.push("", "Skipped (not migrated):");
-  const skipped = Object.entries(report.skipped);
-  if (skipped.length === 0) lines.push("  nothing");
-  for (const [entity, reasons] of skipped) {
-    for (const [reason, count] of Object.entries(reasons ?? {})) lines.push(`  ${pad(entity, 22)} ${pad(reason, 26)} ${count}`);
-  }
+  lines.push("", "Skipped (not migrated):", ...skipLines(report.skipped));
   const notes = Object.entries(report.notes);
   if (notes.length > 0) {
     lines.push("", "Notes:");

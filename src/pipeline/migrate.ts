@@ -8,6 +8,7 @@ import type { MappingContext } from "../mapping/context.ts";
 import type { MasId } from "../model/ids.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
 import { openPostgresSource } from "../source/postgres.ts";
+import { countSkips } from "../source/postgres-skip-counts.ts";
 import type { SynapseSource } from "../source/source.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { PhaseWriter } from "../target/writer.ts";
@@ -133,16 +134,29 @@ async function withConnections<T>(
   }
 }
 
-/** Runs the preconditions alone, writing nothing: both sides are read in read-only transactions. */
-export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<Finding[]> {
+/** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
+export interface CheckOutcome {
+  findings: Finding[];
+  wouldSkip: MigrationReport["skipped"] | null;
+}
+
+/**
+ * Runs the preconditions alone, writing nothing: both sides are read in read-only transactions.
+ * When Synapse's schema is readable, also counts in SQL, in the same snapshot, what `migrate`
+ * would skip, with the same reasons as its report.
+ */
+export async function check(options: Omit<MigrateOptions, "dryRun" | "onPhase">): Promise<CheckOutcome> {
   const unreadable = unreadableSource(options);
-  if (unreadable) return unreadable;
+  if (unreadable) return { findings: unreadable, wouldSkip: null };
   return withConnections(options, async (synapseDb, masDb) => {
     await openPostgresSource(synapseDb);
     await masDb.query("BEGIN READ ONLY");
     try {
       const result = await runPreconditions({ ...options, synapseDb, masDb, realRun: false });
-      return applyPolicy(result.findings, options.policy);
+      const findings = applyPolicy(result.findings, options.policy);
+      const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
+      const wouldSkip = schemaReadable ? await countSkips(synapseDb, options.synapse.serverName, options.providers) : null;
+      return { findings, wouldSkip };
     } finally {
       await masDb.query("ROLLBACK").catch(() => undefined);
     }

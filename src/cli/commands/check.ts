@@ -4,7 +4,7 @@ import { check } from "../../pipeline/migrate.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";
-import { findingsJson, renderFindings } from "../render.ts";
+import { findingsJson, renderFindings, renderSkipCounts } from "../render.ts";
 
 export interface CheckCommandOptions extends CommonOptions {
   json: boolean;
@@ -13,13 +13,19 @@ export interface CheckCommandOptions extends CommonOptions {
   acceptAllWarnings: boolean;
 }
 
-/** Runs the checks and returns the exit code (0, 10 or 11). */
+/** Runs the checks, shows what migrate would skip, and returns the exit code (0, 10 or 11). */
 export async function checkCommand(options: CheckCommandOptions, out: Output): Promise<number> {
   const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: false };
   const setup = loadSetup(options);
-  const findings = await check({ ...setup, allowRunningSynapse: true, skipInvalidRows: options.skipInvalidRows, policy });
+  const { findings, wouldSkip } = await check({
+    ...setup,
+    allowRunningSynapse: true,
+    skipInvalidRows: options.skipInvalidRows,
+    policy,
+  });
   out.info(renderFindings(findings).trimEnd());
+  if (wouldSkip !== null) out.info(renderSkipCounts(wouldSkip).trimEnd());
   const exitCode = exitCodeFor("check", findings, policy);
-  if (options.json) out.json({ command: "check", exitCode, findings: findingsJson(findings) });
+  if (options.json) out.json({ command: "check", exitCode, findings: findingsJson(findings), wouldSkip });
   return exitCode;
 }
