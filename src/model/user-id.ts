@@ -28,3 +28,8 @@ export function sqlIsLocalUserId(column: string, serverParam: string): string {
     `AND substr(${column}, strpos(${column}, ':') + 1) = ${serverParam})`
   );
 }
+
+/** The "well formed" half of {@link checkUserId} as a PostgreSQL boolean expression over a text column. */
+export function sqlIsWellFormedUserId(column: string): string {
+  return `(left(${column}, 1) = '@' AND strpos(${column}, ':') > 2 AND strpos(${column}, ':') < length(${column}))`;
+}

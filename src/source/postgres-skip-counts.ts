@@ -39,7 +39,7 @@
  */
 import type pg from "pg";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
-import { sqlIsLocalUserId } from "../model/user-id.ts";
+import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
 import type { MigrationReport } from "../report/report.ts";
 
 /** The bind parameter holding Synapse's server name in every query. */
@@ -62,7 +62,7 @@ function entity(e: Entity): string {
  * first `:` is neither the second nor the last character.
  */
 function ownerReason(userId: string, u: string): string {
-  const wellFormed = `(left(${userId}, 1) = '@' AND strpos(${userId}, ':') > 2 AND strpos(${userId}, ':') < length(${userId}))`;
+  const wellFormed = sqlIsWellFormedUserId(userId);
   return `
     WHEN ${userId} IS NULL OR NOT ${wellFormed} THEN ${reason("malformed_user_id")}
     WHEN NOT ${sqlIsLocalUserId(userId, SERVER)} THEN ${reason("foreign_user_id")}

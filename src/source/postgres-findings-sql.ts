@@ -1,0 +1,165 @@
+/**
+ * The Synapse-data counts behind the check findings, on PostgreSQL. Each is one aggregate query
+ * plus up to `limit` examples (user ids or device ids, never tokens, hashes or addresses), and
+ * each counts only the rows `migrate` would handle the way the finding describes (see the
+ * mapping modules): owners must be local, exist, and not belong to an application service.
+ */
+import type pg from "pg";
+import { sqlIsLocalUserId } from "../model/user-id.ts";
+
+/** A number of rows and a few example ids. */
+export interface CountSample {
+  count: number;
+  examples: string[];
+}
+
+/** `FROM` and `WHERE` of a count (`$1` is the server name) and the text column examples come from. */
+interface CountQuery {
+  from: string;
+  where: string;
+  example: string;
+}
+
+/** The owner `u` is migrated: decodeOwner treats an empty appservice_id as none. */
+const NOT_APPSERVICE = "nullif(u.appservice_id, '') IS NULL";
+/** mapping/owner.ts sessionOwnerSkip: guests' and deactivated users' sessions are not migrated (non-zero flags, as decodeFlag). */
+const HAS_SESSIONS = "coalesce(u.is_guest::int, 0) = 0 AND coalesce(u.deactivated::int, 0) = 0";
+const localUser = (column: string): string => `${sqlIsLocalUserId(column, "$1")} AND ${NOT_APPSERVICE}`;
+
+/** A refresh pair the client already replaced (mapping/devices.ts tokenSkip): dropped. */
+const SUPERSEDED = `(r.next_token_id IS NOT NULL AND EXISTS (
+  SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`;
+const TOKENS = "access_tokens a JOIN users u ON u.name = a.user_id LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id";
+const deviceOfToken = (extra: string): string =>
+  `EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id${extra})`;
+/** An access token migrate writes: on a visible device or on none, not a puppet, not superseded. */
+const WRITTEN_TOKEN = `${localUser("a.user_id")} AND ${HAS_SESSIONS} AND a.puppets_user_id IS NULL
+  AND NOT ${SUPERSEDED} AND (a.device_id IS NULL OR ${deviceOfToken(" AND d.hidden IS NOT TRUE")})`;
+
+/** A device migrate turns into a compat session. */
+const DEVICES = "devices d JOIN users u ON u.name = d.user_id";
+const WRITTEN_DEVICE = `${localUser("d.user_id")} AND ${HAS_SESSIONS} AND d.hidden IS NOT TRUE`;
+
+/** Whitespace that JavaScript's trim() removes around a device IP (the ASCII part of it). */
+const TRIMMED_IP = "btrim(d.ip, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))";
+
+const V4_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
+const HEX_GROUP = "[0-9a-f]{1,4}";
+
+/** An IPv4 literal as Node's `isIP` accepts it: four decimal octets, no leading zeros. */
+export const IPV4_PATTERN = `^${V4_OCTET}([.]${V4_OCTET}){3}$`;
+
+/**
+ * An IPv6 literal as Node's `isIP` accepts it (match case-insensitively), without a zone id (the
+ * decoder rejects `%`): eight groups, or six and an IPv4 tail, or fewer around one `::` standing
+ * for at least one group. Written out as alternatives because PostgreSQL cannot count groups.
+ */
+export const IPV6_PATTERN = ((): string => {
+  const h = HEX_GROUP;
+  const v4 = `${V4_OCTET}([.]${V4_OCTET}){3}`;
+  const upTo = (n: number): string => (n === 0 ? "" : `((${h}:){0,${n - 1}}${h})?`);
+  const alternatives = [`(${h}:){7}${h}`, `(${h}:){6}${v4}`];
+  for (let right = 0; right <= 7; right++) {
+    alternatives.push(`${upTo(7 - right)}::${right === 0 ? "" : `(${h}:){${right - 1}}${h}`}`);
+  }
+  for (let right = 0; right <= 5; right++) alternatives.push(`${upTo(5 - right)}::(${h}:){${right}}${v4}`);
+  return `^(${alternatives.join("|")})$`;
+})();
+
+export const FINDING_QUERIES = {
+  guestUsers: { from: "users u", where: `${localUser("u.name")} AND coalesce(u.is_guest::int, 0) <> 0`, example: "u.name" },
+  appserviceUsers: {
+    from: "users u",
+    where: `${sqlIsLocalUserId("u.name", "$1")} AND NOT ${NOT_APPSERVICE}`,
+    example: "u.name",
+  },
+  nullCreationTs: { from: "users u", where: `${localUser("u.name")} AND u.creation_ts IS NULL`, example: "u.name" },
+  // The Matrix user id grammar: lower-case ASCII letters, digits and ._=-/+ (localpart up to the first colon).
+  unusualLocalparts: {
+    from: "users u",
+    where: `${localUser("u.name")} AND substr(u.name, 2, strpos(u.name, ':') - 2) !~ '^[a-z0-9._=/+-]+$'`,
+    example: "u.name",
+  },
+  // mapping/users.ts: a non-NULL, non-empty hash becomes a user_passwords row.
+  passwordHashes: { from: "users u", where: `${localUser("u.name")} AND u.password_hash <> ''`, example: "u.name" },
+  // mapping/threepids.ts: unsupported ids of deactivated users are dropped.
+  nonEmailThreepids: {
+    from: "user_threepids t JOIN users u ON u.name = t.user_id",
+    where: `${localUser("t.user_id")} AND t.medium <> 'email' AND coalesce(u.deactivated::int, 0) = 0`,
+    example: "t.user_id",
+  },
+  oauthDelegatedIds: {
+    from: "user_external_ids e JOIN users u ON u.name = e.user_id",
+    where: `${localUser("e.user_id")} AND e.auth_provider = 'oauth-delegated'`,
+    example: "e.user_id",
+  },
+  macaroonTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND left(a.token, 4) <> 'syt_'`, example: "a.user_id" },
+  // mapping/tokens.ts mapLooseToken: each becomes its own session.
+  devicelessTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND a.device_id IS NULL`, example: "a.user_id" },
+  // mapping/devices.ts and tokens.ts: a puppet token counts as such unless its (visible) device's owner
+  // is a guest or deactivated, or its device is hidden: then it is skipped for that reason instead.
+  puppetTokens: {
+    from: TOKENS,
+    where: `${localUser("a.user_id")} AND a.puppets_user_id IS NOT NULL AND (a.device_id IS NULL
+      OR NOT ${deviceOfToken("")} OR (${HAS_SESSIONS} AND ${deviceOfToken(" AND d.hidden IS NOT TRUE")}))`,
+    example: "a.user_id",
+  },
+  // An OAuth scope token carries %x21 / %x23-5B / %x5D-7E: not a space, `"`, `\`, a control or non-ASCII character.
+  unencodableDeviceIds: {
+    from: DEVICES,
+    where: `${WRITTEN_DEVICE} AND (d.device_id ~ '[^!-~]' OR strpos(d.device_id, '"') > 0 OR strpos(d.device_id, chr(92)) > 0)`,
+    example: "d.device_id",
+  },
+  // source/decode.ts decodeIp: NULL, empty and '-' are unknown; anything else must be an IP literal.
+  unparsableDeviceIps: {
+    from: DEVICES,
+    where: `${WRITTEN_DEVICE} AND ${TRIMMED_IP} NOT IN ('', '-')
+      AND NOT (${TRIMMED_IP} ~ '${IPV4_PATTERN}' OR ${TRIMMED_IP} ~* '${IPV6_PATTERN}')`,
+    example: "d.device_id",
+  },
+} as const satisfies Record<string, CountQuery>;
+
+export type FindingQuery = keyof typeof FINDING_QUERIES;
+
+/** Counts the rows of `query`, with up to `limit` distinct examples in order. */
+export async function countRows(
+  client: pg.ClientBase,
+  query: FindingQuery,
+  serverName: string,
+  limit: number,
+): Promise<CountSample> {
+  const { from, where, example } = FINDING_QUERIES[query];
+  const result = await client.query<{ n: string; examples: string[] }>(
+    `SELECT (SELECT count(*) FROM ${from} WHERE ${where})::bigint AS n,
+            ARRAY(SELECT DISTINCT ${example} FROM ${from} WHERE ${where} ORDER BY 1 LIMIT $2) AS examples`,
+    [serverName, limit],
+  );
+  const row = result.rows[0];
+  return { count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+}
+
+/** Rows of other tables owned by local application-service users (all skipped with them). */
+export async function appserviceRowCounts(client: pg.ClientBase, serverName: string): Promise<Record<string, number>> {
+  const tables = { devices: "user_id", access_tokens: "user_id", user_threepids: "user_id", user_external_ids: "user_id" };
+  const columns = Object.entries(tables).map(
+    ([table, column]) =>
+      `(SELECT count(*) FROM ${table} x JOIN users u ON u.name = x.${column}
+         WHERE ${sqlIsLocalUserId(`x.${column}`, "$1")} AND NOT ${NOT_APPSERVICE})::bigint AS ${table}`,
+  );
+  const result = await client.query<Record<string, string>>(`SELECT ${columns.join(", ")}`, [serverName]);
+  const row = result.rows[0] ?? {};
+  return Object.fromEntries(Object.keys(tables).map((t) => [t, Number(row[t] ?? 0)]));
+}
+
+/** Rows of Synapse's `background_updates` (names as examples); zero when the table does not exist. */
+export async function pendingBackgroundUpdates(client: pg.ClientBase, limit: number): Promise<CountSample> {
+  const present = await client.query<{ ok: boolean }>("SELECT to_regclass('background_updates') IS NOT NULL AS ok");
+  if (present.rows[0]?.ok !== true) return { count: 0, examples: [] };
+  const result = await client.query<{ n: string; examples: string[] }>(
+    `SELECT (SELECT count(*) FROM background_updates)::bigint AS n,
+            ARRAY(SELECT update_name FROM background_updates ORDER BY ordering, update_name LIMIT $1) AS examples`,
+    [limit],
+  );
+  const row = result.rows[0];
+  return { count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+}
