@@ -7,7 +7,7 @@ import { mapThreepid } from "../mapping/threepids.ts";
 import { mapLooseToken, mapUnpairedRefreshToken } from "../mapping/tokens.ts";
 import { mapUser } from "../mapping/users.ts";
 import type { MasTableName } from "../model/mas.ts";
-import type { SynapseSource } from "../source/source.ts";
+import type { CountedTable, SynapseSource } from "../source/source.ts";
 
 /** One pass over one Synapse read. `tables[0]` is written live; the others are spooled then copied. */
 export interface Phase {
@@ -15,6 +15,8 @@ export interface Phase {
   tables: readonly MasTableName[];
   read(source: SynapseSource): AsyncIterable<unknown>;
   map(row: unknown, ctx: MappingContext): MappingResult;
+  /** How many rows `read` will yield, for progress (omitted where counting costs a full scan). */
+  total?(source: SynapseSource): Promise<number>;
 }
 
 function phase<R>(
@@ -22,18 +24,20 @@ function phase<R>(
   tables: readonly MasTableName[],
   read: (source: SynapseSource) => AsyncIterable<R>,
   map: (row: R, ctx: MappingContext) => MappingResult,
+  countedTable?: CountedTable,
 ): Phase {
-  return { name, tables, read, map: map as Phase["map"] };
+  const total = countedTable === undefined ? undefined : (source: SynapseSource) => source.countRows(countedTable);
+  return { name, tables, read, map: map as Phase["map"], ...(total ? { total } : {}) };
 }
 
 const SESSION_TABLES = ["compat_sessions", "compat_access_tokens", "compat_refresh_tokens"] as const;
 
 /** Every phase, parents before children so that foreign keys hold row by row. */
 export const PHASES: readonly Phase[] = [
-  phase("users", ["users", "user_passwords"], (s) => s.readUsers(), mapUser),
-  phase("threepids", ["user_emails", "user_unsupported_third_party_ids"], (s) => s.readThreepids(), mapThreepid),
-  phase("external_ids", ["upstream_oauth_links"], (s) => s.readExternalIds(), mapExternalId),
-  phase("devices", SESSION_TABLES, (s) => s.readDevices(), mapDevice),
+  phase("users", ["users", "user_passwords"], (s) => s.readUsers(), mapUser, "users"),
+  phase("threepids", ["user_emails", "user_unsupported_third_party_ids"], (s) => s.readThreepids(), mapThreepid, "user_threepids"),
+  phase("external_ids", ["upstream_oauth_links"], (s) => s.readExternalIds(), mapExternalId, "user_external_ids"),
+  phase("devices", SESSION_TABLES, (s) => s.readDevices(), mapDevice, "devices"),
   phase("deviceless_tokens", SESSION_TABLES, (s) => s.readLooseTokens(), mapLooseToken),
   phase("unpaired_refresh_tokens", [], (s) => s.readUnpairedRefreshTokens(), mapUnpairedRefreshToken),
 ];

@@ -11,12 +11,12 @@ import type {
   SynapseUser,
 } from "../model/synapse.ts";
 import { decodeBool, decodeInt, decodeIp, decodeOwner, decodeText, type RawValue } from "./decode.ts";
-import type { SynapseSource } from "./source.ts";
+import type { CountedTable, SynapseSource } from "./source.ts";
 
 type Row = Record<string, RawValue>;
 
 /** Rows fetched per cursor round trip: large enough that round trips do not dominate. */
-const BATCH_SIZE = 5000;
+const BATCH_SIZE = 1000;
 
 const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin AS o_admin,
   u.is_guest AS o_is_guest, u.deactivated AS o_deactivated, u.appservice_id AS o_appservice_id`;
@@ -156,6 +156,11 @@ class PostgresSynapseSource implements SynapseSource {
     for await (const row of this.stream(SQL.unpairedRefreshTokens)) {
       yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
     }
+  }
+
+  async countRows(table: CountedTable): Promise<number> {
+    const result = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    return Number(result.rows[0]?.n ?? 0);
   }
 
   async close(): Promise<void> {

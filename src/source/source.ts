@@ -8,6 +8,9 @@ import type {
   SynapseUser,
 } from "../model/synapse.ts";
 
+/** The Synapse tables whose size gives a phase's total for progress. */
+export type CountedTable = "users" | "user_threepids" | "user_external_ids" | "devices";
+
 /**
  * A consistent, read-only view of one Synapse database. Every read sees the same snapshot.
  * Reads stream: memory does not grow with the number of rows.
@@ -21,5 +24,7 @@ export interface SynapseSource {
   /** Access tokens with no device, or naming a device that does not exist. */
   readLooseTokens(): AsyncIterable<SynapseLooseToken>;
   readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken>;
+  /** The number of rows of one of the tables read (for progress). */
+  countRows(table: CountedTable): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** `syn2mas check`: the preconditions of a migration, without writing anything. */
 import { parseAcceptedWarnings } from "../../checks/policy.ts";
-import { check } from "../../pipeline/migrate.ts";
+import { check } from "../../pipeline/check.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";

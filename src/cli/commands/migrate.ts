@@ -5,6 +5,7 @@ import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import { findingsJson, renderFindings, renderReport } from "../render.ts";
 import type { Output } from "../output.ts";
+import { progressRenderer } from "../progress.ts";
 
 export interface MigrateCommandOptions extends CommonOptions {
   dryRun: boolean;
@@ -27,9 +28,7 @@ export async function migrateCommand(options: MigrateCommandOptions, out: Output
     allowRunningSynapse: options.ignoreSynapseRunning,
     skipInvalidRows: options.skipInvalidRows,
     policy,
-    onPhase: ({ phase, state, rows }) => {
-      if (state === "end") out.info(`  ${phase}: ${rows} rows read`);
-    },
+    progress: progressRenderer(),
   });
   out.info(renderFindings(outcome.findings).trimEnd());
   const exitCode = exitCodeFor("migrate", outcome.findings, policy);

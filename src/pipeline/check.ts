@@ -1,0 +1,37 @@
+/** `check`: the preconditions and what `migrate` would skip, writing nothing anywhere. */
+import type { Finding } from "../checks/finding.ts";
+import { runPreconditions } from "../checks/preconditions.ts";
+import { applyPolicy } from "../checks/policy.ts";
+import type { MigrationReport } from "../report/report.ts";
+import { openPostgresSource } from "../source/postgres.ts";
+import { countSkips } from "../source/postgres-skip-counts.ts";
+import { unreadableSource, withConnections, type RunSetup } from "./connections.ts";
+
+/** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
+export interface CheckOutcome {
+  findings: Finding[];
+  wouldSkip: MigrationReport["skipped"] | null;
+}
+
+/**
+ * Runs the preconditions alone, writing nothing: both sides are read in read-only transactions.
+ * When Synapse's schema is readable, also counts in SQL, in the same snapshot, what `migrate`
+ * would skip, with the same reasons as its report.
+ */
+export async function check(setup: RunSetup): Promise<CheckOutcome> {
+  const unreadable = unreadableSource(setup);
+  if (unreadable) return { findings: unreadable, wouldSkip: null };
+  return withConnections(setup, async (synapseDb, masDb) => {
+    await openPostgresSource(synapseDb);
+    await masDb.query("BEGIN READ ONLY");
+    try {
+      const result = await runPreconditions({ ...setup, synapseDb, masDb, realRun: false });
+      const findings = applyPolicy(result.findings, setup.policy);
+      const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
+      const wouldSkip = schemaReadable ? await countSkips(synapseDb, setup.synapse.serverName, setup.providers) : null;
+      return { findings, wouldSkip };
+    } finally {
+      await masDb.query("ROLLBACK").catch(() => undefined);
+    }
+  });
+}

@@ -1,0 +1,48 @@
+/** Both database connections of a run, opened and always closed together. */
+import type pg from "pg";
+import type { MasConfig, SynapseConfig } from "../config/types.ts";
+import type { Finding } from "../checks/finding.ts";
+import { configRules } from "../checks/preconditions.ts";
+import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
+import type { MasId } from "../model/ids.ts";
+import { connect, type ConnectTarget } from "./connect.ts";
+
+/** What `check` and `migrate` both need. */
+export interface RunSetup {
+  synapse: SynapseConfig;
+  mas: MasConfig;
+  synapseTarget: ConnectTarget;
+  masTarget: ConnectTarget;
+  providers: ReadonlyMap<string, MasId>;
+  allowRunningSynapse: boolean;
+  skipInvalidRows: boolean;
+  /** Accepted warnings and --strict. */
+  policy: FindingPolicy;
+}
+
+/**
+ * The configuration findings when Synapse's database is not one this tool can read: then there is
+ * nothing to connect to, and connecting to libpq's defaults instead would reach some other database.
+ */
+export function unreadableSource(setup: Pick<RunSetup, "synapse" | "mas" | "policy">): Finding[] | undefined {
+  const findings = applyPolicy(configRules(setup.synapse, setup.mas), setup.policy);
+  return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
+}
+
+/** Opens both connections, runs `work`, and always closes them. */
+export async function withConnections<T>(
+  setup: Pick<RunSetup, "synapseTarget" | "masTarget">,
+  work: (synapseDb: pg.Client, masDb: pg.Client) => Promise<T>,
+): Promise<T> {
+  const synapseDb = await connect(setup.synapseTarget);
+  try {
+    const masDb = await connect(setup.masTarget);
+    try {
+      return await work(synapseDb, masDb);
+    } finally {
+      await masDb.end().catch(() => undefined);
+    }
+  } finally {
+    await synapseDb.end().catch(() => undefined);
+  }
+}

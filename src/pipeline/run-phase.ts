@@ -1,0 +1,50 @@
+/** One phase: stream a Synapse read through its mapper into the MAS tables, counting as it goes. */
+import type { MappingContext } from "../mapping/context.ts";
+import type { ReportBuilder } from "../report/report.ts";
+import type { SynapseSource } from "../source/source.ts";
+import type { TxClient } from "../target/transaction.ts";
+import { PhaseWriter } from "../target/writer.ts";
+import type { Phase } from "./phases.ts";
+import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
+
+/** Rows between two looks at the clock for progress. */
+const CLOCK_EVERY_ROWS = 512;
+
+/** Runs `phase` on the open MAS transaction `tx`; returns the number of Synapse rows read. */
+export async function runPhase(
+  phase: Phase,
+  source: SynapseSource,
+  tx: TxClient,
+  ctx: MappingContext,
+  optionalColumns: ReadonlySet<string>,
+  report: ReportBuilder,
+  progress: ProgressListener | undefined,
+): Promise<number> {
+  const startedAt = performance.now();
+  progress?.phaseStart(phase.name, phase.total ? await phase.total(source) : undefined);
+  const writer = phase.tables.length > 0 ? PhaseWriter.open(tx, phase.tables, optionalColumns) : undefined;
+  let sourceRows = 0;
+  let lastUpdate = startedAt;
+  try {
+    for await (const row of phase.read(source)) {
+      sourceRows++;
+      const result = phase.map(row, ctx);
+      report.tally(result);
+      for (const entry of result.rows) await (writer as PhaseWriter).add(entry);
+      if (progress && sourceRows % CLOCK_EVERY_ROWS === 0 && performance.now() - lastUpdate >= UPDATE_INTERVAL_MS) {
+        lastUpdate = performance.now();
+        progress.update(phase.name, sourceRows, startedAt);
+      }
+    }
+  } catch (error) {
+    writer?.discard();
+    throw error;
+  }
+  if (writer !== undefined) {
+    for (const [table, rows] of await writer.finish()) report.addWritten(table, rows);
+  }
+  const seconds = (performance.now() - startedAt) / 1000;
+  report.addPhase({ name: phase.name, sourceRows, seconds });
+  progress?.phaseEnd(phase.name, sourceRows, seconds);
+  return sourceRows;
+}
