@@ -1,4 +1,16 @@
-/** Rules over the Synapse database: schema, user ids, orphans, providers, running sessions. Counts come from SQL. */
+/**
+ * Rules over the Synapse database: schema, user ids, orphans, providers, running sessions, and the
+ * data that migrates with a caveat. Every count comes from SQL; examples are user ids, device ids
+ * or provider names, never tokens or hashes.
+ */
+import type { MasConfig, SynapseConfig } from "../config/types.ts";
+import {
+  appserviceRowCounts,
+  countRows,
+  pendingBackgroundUpdates,
+  type CountSample,
+  type FindingQuery,
+} from "../source/postgres-findings-sql.ts";
 import {
   authProvidersInUse,
   foreignUserIdRows,
@@ -8,7 +20,10 @@ import {
   type RowSample,
 } from "../source/postgres-stats.ts";
 import type { CheckContext } from "./context.ts";
-import { finding, MAX_EXAMPLES, type Finding } from "./finding.ts";
+import { finding, MAX_EXAMPLES, type Finding, type FindingCode } from "./finding.ts";
+
+/** What MAS wrote into Synapse while Synapse delegated authentication to it (MSC3861). */
+export const OAUTH_DELEGATED = "oauth-delegated";
 
 function describeSamples(samples: RowSample[]): string {
   return samples.map((s) => `${s.table}: ${s.count}`).join(", ");
@@ -18,16 +33,54 @@ function sampleExamples(samples: RowSample[]): string[] {
   return samples.flatMap((s) => s.examples).slice(0, MAX_EXAMPLES);
 }
 
+/** A text as an SQL string literal. */
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A device id as a JSON string, with DEL and C1 controls escaped too, so that a terminal shows every character. */
+function quoted(id: string): string {
+  return JSON.stringify(id).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The `auth_provider` values the Synapse configuration defines: its OIDC providers, `cas`, `saml`, `jwt`. */
+export function synapseAuthProviders(synapse: SynapseConfig): string[] {
+  const ids = synapse.oidcProviders.map((p) => p.authProviderId);
+  const sections: [string, string][] = [["cas_config", "cas"], ["saml2_config", "saml"], ["jwt_config", "jwt"]];
+  for (const [key, id] of sections) if (Object.hasOwn(synapse.raw, key)) ids.push(id);
+  return ids;
+}
+
+function sameIssuer(a: string, b: string): boolean {
+  return a === b || a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
+/** What to do in the MAS configuration so that `authProvider` maps to a MAS provider. */
+export function providerAdvice(authProvider: string, synapse: SynapseConfig, mas: MasConfig): string {
+  const key = `\`synapse_idp_id: ${authProvider}\``;
+  const fallback = `(or pass --upstream-provider-mapping ${authProvider}:<ULID>)`;
+  const issuer = synapse.oidcProviders.find((p) => p.authProviderId === authProvider)?.raw.issuer;
+  if (typeof issuer !== "string" || issuer === "") {
+    return `Add ${key} to that provider under upstream_oauth2.providers in the MAS configuration ${fallback}.`;
+  }
+  const target = mas.upstreamProviders.find((p) => p.issuer !== undefined && sameIssuer(p.issuer, issuer));
+  if (target === undefined) {
+    return (
+      `No MAS provider has Synapse's issuer ${issuer}: add a provider with that issuer and ${key} under ` +
+      `upstream_oauth2.providers in the MAS configuration, then run mas-cli config sync ${fallback}.`
+    );
+  }
+  const current = target.synapseIdpId === undefined ? "" : `, replacing synapse_idp_id: ${target.synapseIdpId}`;
+  return (
+    `Add ${key} to the provider with issuer ${target.issuer} (id ${target.id}${current}) in the MAS configuration, ` +
+    `or pass --upstream-provider-mapping ${authProvider}:${target.id}.`
+  );
+}
+
 /** Findings about the Synapse database. */
 export async function synapseDbRules(input: CheckContext): Promise<Finding[]> {
   const findings: Finding[] = [];
-  await synapseRules(input, findings);
-  return findings;
-}
-
-async function synapseRules(input: CheckContext, findings: Finding[]): Promise<void> {
-  const db = input.synapseDb;
-  const missing = await missingSynapseColumns(db);
+  const missing = await missingSynapseColumns(input.synapseDb);
   if (missing.length > 0) {
     findings.push(
       finding(
@@ -37,23 +90,33 @@ async function synapseRules(input: CheckContext, findings: Finding[]): Promise<v
         { count: missing.length, examples: missing.slice(0, MAX_EXAMPLES) },
       ),
     );
-    return;
+    return findings;
   }
+  await invalidRowRules(input, findings);
+  await providerRules(input, findings);
+  await runningRule(input, findings);
+  await dataRules(input, findings);
+  return findings;
+}
+
+/** FOREIGN_USER_IDS and ORPHAN_ROWS: errors, or counted skips with --skip-invalid-rows. */
+async function invalidRowRules(input: CheckContext, findings: Finding[]): Promise<void> {
+  const { synapseDb: db, synapse } = input;
   const severity = input.skipInvalidRows ? "info" : "error";
   const skipHint = input.skipInvalidRows
     ? "They will be skipped and counted, as --skip-invalid-rows asks."
     : "Delete or fix them in Synapse, or pass --skip-invalid-rows to skip and count them.";
-  const foreign = await foreignUserIdRows(db, input.synapse.serverName, MAX_EXAMPLES);
+  const foreign = await foreignUserIdRows(db, synapse.serverName, MAX_EXAMPLES);
   if (foreign.length > 0) {
     findings.push(
       finding(
         "FOREIGN_USER_IDS",
-        `Rows whose user id is malformed or not on ${input.synapse.serverName} (${describeSamples(foreign)}). ${skipHint}`,
+        `Rows whose user id is malformed or not on ${synapse.serverName} (${describeSamples(foreign)}). ${skipHint}`,
         { severity, count: foreign.reduce((a, s) => a + s.count, 0), examples: sampleExamples(foreign) },
       ),
     );
   }
-  const orphans = await orphanRows(db, input.synapse.serverName, MAX_EXAMPLES);
+  const orphans = await orphanRows(db, synapse.serverName, MAX_EXAMPLES);
   if (orphans.length > 0) {
     findings.push(
       finding(
@@ -63,31 +126,176 @@ async function synapseRules(input: CheckContext, findings: Finding[]): Promise<v
       ),
     );
   }
-  const used = await authProvidersInUse(db, input.synapse.serverName);
-  for (const [authProvider, count] of used) {
-    if (input.providers.has(authProvider)) continue;
+}
+
+/** OAUTH_DELEGATED_IDS, UNKNOWN_AUTH_PROVIDER and PROVIDER_NOT_IN_MAS, over the external ids migrate would link. */
+async function providerRules(input: CheckContext, findings: Finding[]): Promise<void> {
+  const { synapseDb: db, synapse, mas } = input;
+  const used = await authProvidersInUse(db, synapse.serverName);
+  const delegated = used.get(OAUTH_DELEGATED);
+  if (delegated !== undefined) {
+    const { examples } = await countRows(db, "oauthDelegatedIds", synapse.serverName, MAX_EXAMPLES);
     findings.push(
       finding(
-        "PROVIDER_NOT_IN_MAS",
-        `${count} external ids use Synapse's auth_provider "${authProvider}", but no MAS provider has ` +
-          `synapse_idp_id: ${authProvider}. Add \`synapse_idp_id: ${authProvider}\` to that provider under ` +
-          `upstream_oauth2.providers in the MAS configuration (or pass --upstream-provider-mapping ${authProvider}:<ULID>).`,
+        "OAUTH_DELEGATED_IDS",
+        `${delegated} external ids have auth_provider "${OAUTH_DELEGATED}": MAS wrote them while Synapse delegated ` +
+          "authentication to it (an earlier cut-over). They are not upstream provider links and must not be migrated. " +
+          `Delete them in Synapse, then run check again: DELETE FROM user_external_ids WHERE auth_provider = ${sqlString(OAUTH_DELEGATED)};`,
+        { count: delegated, examples },
+      ),
+    );
+  }
+  const defined = synapseAuthProviders(synapse);
+  for (const [authProvider, count] of used) {
+    if (authProvider === OAUTH_DELEGATED || defined.includes(authProvider)) continue;
+    findings.push(
+      finding(
+        "UNKNOWN_AUTH_PROVIDER",
+        `${count} external ids use auth_provider "${authProvider}", which the Synapse configuration ` +
+          `(${synapse.files.join(", ")}) does not define (it defines: ${defined.join(", ") || "none"}). Either the provider ` +
+          "was removed from Synapse or this is not the configuration Synapse runs with. If users still sign in with it, " +
+          "add it to the Synapse configuration given to this tool (and map it in MAS); otherwise delete those rows in Synapse: " +
+          `DELETE FROM user_external_ids WHERE auth_provider = ${sqlString(authProvider)};`,
         { count, examples: [authProvider] },
       ),
     );
   }
-  if (input.realRun && !input.allowRunningSynapse) {
-    const others = await otherSessions(db);
-    if (others.length > 0) {
-      findings.push(
-        finding(
-          "SYNAPSE_RUNNING",
-          `${others.length} other sessions are connected to the Synapse database (${others.slice(0, MAX_EXAMPLES).join(", ")}). ` +
-            "Stop Synapse and its workers before migrating, or pass --ignore-synapse-running if you know they are idle.",
-          { count: others.length, examples: others.slice(0, MAX_EXAMPLES) },
-        ),
-      );
-    }
+  for (const [authProvider, count] of used) {
+    if (authProvider === OAUTH_DELEGATED || input.providers.has(authProvider)) continue;
+    findings.push(
+      finding(
+        "PROVIDER_NOT_IN_MAS",
+        `${count} external ids use Synapse's auth_provider "${authProvider}", but no MAS provider has ` +
+          `synapse_idp_id: ${authProvider}. ${providerAdvice(authProvider, synapse, mas)}`,
+        { count, examples: [authProvider] },
+      ),
+    );
   }
 }
 
+/** SYNAPSE_RUNNING, for a real migration only. */
+async function runningRule(input: CheckContext, findings: Finding[]): Promise<void> {
+  if (!input.realRun || input.allowRunningSynapse) return;
+  const others = await otherSessions(input.synapseDb);
+  if (others.length === 0) return;
+  findings.push(
+    finding(
+      "SYNAPSE_RUNNING",
+      `${others.length} other sessions are connected to the Synapse database (${others.slice(0, MAX_EXAMPLES).join(", ")}). ` +
+        "Stop Synapse and its workers before migrating, or pass --ignore-synapse-running if you know they are idle.",
+      { count: others.length, examples: others.slice(0, MAX_EXAMPLES) },
+    ),
+  );
+}
+
+/** A finding per count: reported when the count is not zero. */
+interface CountRule {
+  code: FindingCode;
+  query: FindingQuery;
+  message: (n: number, examples: string[]) => string;
+  /** Only run the query when this holds. */
+  when?: (input: CheckContext) => boolean;
+}
+
+const COUNT_RULES: CountRule[] = [
+  {
+    code: "PASSWORDS_DISABLED",
+    query: "passwordHashes",
+    when: (input) => !input.mas.passwordsEnabled,
+    message: (n) =>
+      `MAS has passwords.enabled: false, but ${n} Synapse users have a password hash: it is migrated, yet they cannot ` +
+      "log in with it and are locked out unless they have an upstream provider. Set passwords.enabled: true in the MAS configuration, or accept this.",
+  },
+  {
+    code: "GUEST_USERS",
+    query: "guestUsers",
+    message: (n) =>
+      `${n} guest accounts: they are migrated with is_guest, but MAS cannot serve guests and their devices and tokens ` +
+      "are not migrated (MAS has no guest sessions).",
+  },
+  {
+    code: "NON_EMAIL_THREEPIDS",
+    query: "nonEmailThreepids",
+    message: (n) =>
+      `${n} third-party ids that are not emails (phone numbers, ...): MAS has no use for them; they are kept in ` +
+      "user_unsupported_third_party_ids.",
+  },
+  {
+    code: "MACAROON_TOKENS",
+    query: "macaroonTokens",
+    message: (n) =>
+      `${n} access tokens in the pre-2021 macaroon format (not syt_...): they are migrated, but MAS rejects them, ` +
+      "so those clients must log in again.",
+  },
+  {
+    code: "NULL_CREATION_TS",
+    query: "nullCreationTs",
+    message: (n) =>
+      `${n} users have no creation time (users.creation_ts is NULL): they, and their passwords and links, get the ` +
+      "migration's start time as their creation time.",
+  },
+  {
+    code: "UNUSUAL_LOCALPARTS",
+    query: "unusualLocalparts",
+    message: (n) =>
+      `${n} users have a localpart outside the Matrix user id grammar (a-z, 0-9 and ._=-/+; e.g. upper case): they ` +
+      "are migrated verbatim as MAS usernames. Check that MAS and your clients handle them.",
+  },
+  {
+    code: "UNENCODABLE_DEVICE_IDS",
+    query: "unencodableDeviceIds",
+    message: (n, examples) =>
+      `${n} device ids contain a space, ", \\, a control or a non-ASCII character, which an OAuth scope token cannot ` +
+      "carry: MAS stores them, but cannot put them in the device scope it hands the homeserver, so those sessions may " +
+      `stop working. ${n > examples.length ? "The first ones" : "They"}: ${examples.map(quoted).join(", ")}.`,
+  },
+  {
+    code: "UNPARSABLE_DEVICE_IPS",
+    query: "unparsableDeviceIps",
+    message: (n) => `${n} devices have a last-seen IP that is not an IP literal: stored as NULL (last_active_ip).`,
+  },
+  {
+    code: "PUPPET_TOKENS",
+    query: "puppetTokens",
+    message: (n) => `${n} admin impersonation (puppet) access tokens: not migrated.`,
+  },
+  {
+    code: "DEVICELESS_TOKENS",
+    query: "devicelessTokens",
+    message: (n) => `${n} access tokens without a device: each becomes its own compat session, without a device id.`,
+  },
+];
+
+/** Warnings and information about data that migrates with a caveat, or not at all. */
+async function dataRules(input: CheckContext, findings: Finding[]): Promise<void> {
+  const { synapseDb: db, synapse } = input;
+  const push = (code: FindingCode, message: string, sample: CountSample): void => {
+    findings.push(finding(code, message, { count: sample.count, examples: sample.examples }));
+  };
+  const updates = await pendingBackgroundUpdates(db, MAX_EXAMPLES);
+  if (updates.count > 0) {
+    push(
+      "PENDING_BACKGROUND_UPDATES",
+      `Synapse has ${updates.count} unfinished background updates (background_updates is not empty); some fill ` +
+        "columns this tool reads. Start Synapse and let it finish them, then stop it and run check again.",
+      updates,
+    );
+  }
+  for (const rule of COUNT_RULES) {
+    if (rule.when !== undefined && !rule.when(input)) continue;
+    const sample = await countRows(db, rule.query, synapse.serverName, MAX_EXAMPLES);
+    if (sample.count > 0) push(rule.code, rule.message(sample.count, sample.examples), sample);
+  }
+  const appservice = await countRows(db, "appserviceUsers", synapse.serverName, MAX_EXAMPLES);
+  if (appservice.count > 0) {
+    const rows = Object.entries(await appserviceRowCounts(db, synapse.serverName))
+      .filter(([, n]) => n > 0)
+      .map(([table, n]) => `${table}: ${n}`);
+    push(
+      "APPSERVICE_USERS",
+      `${appservice.count} application-service users: not migrated, MAS does not own them` +
+        `${rows.length > 0 ? `; neither are their rows (${rows.join(", ")})` : ""}.`,
+      appservice,
+    );
+  }
+}

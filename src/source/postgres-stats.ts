@@ -94,7 +94,7 @@ export async function authProvidersInUse(client: pg.ClientBase, serverName: stri
   const result = await client.query<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*)::bigint AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
-      WHERE u.appservice_id IS NULL AND ${sqlIsLocalUserId("e.user_id", "$1")}
+      WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("e.user_id", "$1")}
       GROUP BY e.auth_provider ORDER BY e.auth_provider`,
     [serverName],
   );

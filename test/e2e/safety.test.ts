@@ -185,9 +185,9 @@ describe("migration safety", () => {
     const childTmp = await mkdtemp(join(tmpdir(), "syn2mas-safety-tmp-"));
     try {
       const run = startCli(["migrate", ...scenario.configArgs], { TMPDIR: childTmp });
-      // "  users: N rows read" is printed once users and user_passwords are written (inside the open
+      // "users: N rows in S s" is printed once users and user_passwords are written (inside the open
       // transaction); the devices phase, as large again, is still to come.
-      await waitFor("the users phase to finish", () => /^\s*users: \d+ rows read/m.test(run.stderr()) || run.child.exitCode !== null);
+      await waitFor("the users phase to finish", () => /^\s*users: \d+ rows in/m.test(run.stderr()) || run.child.exitCode !== null);
       assert.equal(
         run.child.exitCode,
         null,
