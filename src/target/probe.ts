@@ -7,7 +7,7 @@ import { TABLE_ORDER, TABLES } from "./tables.ts";
 export const NEWEST_TESTED_MAS_MIGRATION = 20260720134722n;
 
 /** The advisory lock key that marks "a syn2mas migration is writing to this database". */
-const MIGRATION_LOCK_KEY = 0x73796e326d6173n; // "syn2mas"
+export const MIGRATION_LOCK_KEY = 0x73796e326d6173n; // "syn2mas"
 
 export interface MasSchemaState {
   /** False when `_sqlx_migrations` does not exist: MAS's migrations never ran. */
