@@ -2,14 +2,17 @@
 import type pg from "pg";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { MasId } from "../model/ids.ts";
+import type { Queryable } from "../source/snapshot-readers.ts";
 
 export interface CheckContext {
   synapse: SynapseConfig;
   mas: MasConfig;
   /** auth_provider -> MAS provider id, from the MAS config and the command line. */
   providers: ReadonlyMap<string, MasId>;
-  /** Inside the Synapse snapshot. */
-  synapseDb: pg.ClientBase;
+  /** Inside the Synapse snapshot (possibly several connections sharing it). */
+  synapseDb: Queryable;
+  /** Backend pids of this run's own Synapse connections (not "other sessions"). */
+  ownSynapsePids?: number[];
   /** Inside the MAS transaction (the lock taken by the rules lasts until it ends). */
   masDb: pg.ClientBase;
   /** A real run (not a dry run, not `check`): Synapse must not be running. */

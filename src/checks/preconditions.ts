@@ -5,7 +5,7 @@ import type { Finding } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
 import { masDbRules } from "./mas-db.ts";
 import { synapseConfigRules } from "./synapse-config.ts";
-import { synapseDbRules } from "./synapse-db.ts";
+import { synapseDbRules, synapseSchemaRule } from "./synapse-db.ts";
 
 export type { CheckContext as PreconditionInput } from "./context.ts";
 
@@ -24,11 +24,12 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
 export async function runPreconditions(input: CheckContext): Promise<PreconditionResult> {
   const result: PreconditionResult = { findings: configRules(input.synapse, input.mas), presentOptionalColumns: new Set() };
   if (result.findings.some((f) => f.code === "UNSUPPORTED_DATABASE")) return result;
-  const synapseFindings = await synapseDbRules(input);
-  result.findings.push(...synapseFindings);
-  if (synapseFindings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED")) return result;
-  const mas = await masDbRules(input);
-  result.findings.push(...mas.findings);
+  const schema = await synapseSchemaRule(input);
+  result.findings.push(...schema);
+  if (schema.length > 0) return result;
+  // The MAS checks use their own connection: they run while the Synapse queries do.
+  const [synapseFindings, mas] = await Promise.all([synapseDbRules(input), masDbRules(input)]);
+  result.findings.push(...synapseFindings, ...mas.findings);
   result.presentOptionalColumns = mas.presentOptionalColumns;
   return result;
 }

@@ -77,25 +77,33 @@ export function providerAdvice(authProvider: string, synapse: SynapseConfig, mas
   );
 }
 
-/** Findings about the Synapse database. */
+/** SYNAPSE_SCHEMA_UNSUPPORTED: a table or column this tool reads is missing (nothing else can be checked then). */
+export async function synapseSchemaRule(input: CheckContext): Promise<Finding[]> {
+  const missing = await missingSynapseColumns(input.synapseDb);
+  if (missing.length === 0) return [];
+  return [
+    finding(
+      "SYNAPSE_SCHEMA_UNSUPPORTED",
+      `The Synapse database lacks tables or columns this tool reads: ${missing.slice(0, 10).join(", ")}` +
+        `${missing.length > 10 ? ", ..." : ""}. Is this a Synapse database? Upgrade Synapse (1.100 or later) and start it once.`,
+      { count: missing.length, examples: missing.slice(0, MAX_EXAMPLES) },
+    ),
+  ];
+}
+
+/** Findings about the Synapse data; call once {@link synapseSchemaRule} found nothing. */
 export async function synapseDbRules(input: CheckContext): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const missing = await missingSynapseColumns(input.synapseDb);
-  if (missing.length > 0) {
-    findings.push(
-      finding(
-        "SYNAPSE_SCHEMA_UNSUPPORTED",
-        `The Synapse database lacks tables or columns this tool reads: ${missing.slice(0, 10).join(", ")}` +
-          `${missing.length > 10 ? ", ..." : ""}. Is this a Synapse database? Upgrade Synapse (1.100 or later) and start it once.`,
-        { count: missing.length, examples: missing.slice(0, MAX_EXAMPLES) },
-      ),
-    );
-    return findings;
-  }
-  await invalidRowRules(input, findings);
-  await providerRules(input, findings);
-  await runningRule(input, findings);
-  await dataRules(input, findings);
+  // Independent groups run concurrently (the snapshot may be shared by several connections);
+  // their findings keep this order.
+  const groups = await Promise.all(
+    [invalidRowRules, providerRules, runningRule, dataRules].map(async (rule) => {
+      const found: Finding[] = [];
+      await rule(input, found);
+      return found;
+    }),
+  );
+  findings.push(...groups.flat());
   return findings;
 }
 
@@ -106,7 +114,10 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   const skipHint = input.skipInvalidRows
     ? "They will be skipped and counted, as --skip-invalid-rows asks."
     : "Delete or fix them in Synapse, or pass --skip-invalid-rows to skip and count them.";
-  const foreign = await foreignUserIdRows(db, synapse.serverName, MAX_EXAMPLES);
+  const [foreign, orphans] = await Promise.all([
+    foreignUserIdRows(db, synapse.serverName, MAX_EXAMPLES),
+    orphanRows(db, synapse.serverName, MAX_EXAMPLES),
+  ]);
   if (foreign.length > 0) {
     findings.push(
       finding(
@@ -116,7 +127,6 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
       ),
     );
   }
-  const orphans = await orphanRows(db, synapse.serverName, MAX_EXAMPLES);
   if (orphans.length > 0) {
     findings.push(
       finding(
@@ -176,7 +186,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
 /** SYNAPSE_RUNNING, for a real migration only. */
 async function runningRule(input: CheckContext, findings: Finding[]): Promise<void> {
   if (!input.realRun || input.allowRunningSynapse) return;
-  const others = await otherSessions(input.synapseDb);
+  const others = await otherSessions(input.synapseDb, input.ownSynapsePids);
   if (others.length === 0) return;
   findings.push(
     finding(
@@ -281,13 +291,16 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
       updates,
     );
   }
-  for (const rule of COUNT_RULES) {
-    if (rule.when !== undefined && !rule.when(input)) continue;
-    const sample = await countRows(db, rule.query, synapse.serverName, MAX_EXAMPLES);
+  const applicable = COUNT_RULES.filter((rule) => rule.when === undefined || rule.when(input));
+  const [appservice, ...samples] = await Promise.all([
+    countRows(db, "appserviceUsers", synapse.serverName, MAX_EXAMPLES),
+    ...applicable.map((rule) => countRows(db, rule.query, synapse.serverName, MAX_EXAMPLES)),
+  ]);
+  applicable.forEach((rule, i) => {
+    const sample = samples[i] as CountSample;
     if (sample.count > 0) push(rule.code, rule.message(sample.count, sample.examples), sample);
-  }
-  const appservice = await countRows(db, "appserviceUsers", synapse.serverName, MAX_EXAMPLES);
-  if (appservice.count > 0) {
+  });
+  if (appservice !== undefined && appservice.count > 0) {
     const rows = Object.entries(await appserviceRowCounts(db, synapse.serverName))
       .filter(([, n]) => n > 0)
       .map(([table, n]) => `${table}: ${n}`);

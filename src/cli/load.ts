@@ -14,6 +14,8 @@ export interface CommonOptions {
   synapseConfig: string[];
   synapseDatabaseUri?: string;
   upstreamProviderMapping: string[];
+  /** Total read-only connections to Synapse's database (1 + those that share its snapshot). */
+  synapseConnections: string;
 }
 
 export interface LoadedSetup {
@@ -22,6 +24,15 @@ export interface LoadedSetup {
   synapseTarget: ConnectTarget;
   masTarget: ConnectTarget;
   providers: Map<string, MasId>;
+  extraSynapseConnections: number;
+}
+
+function parseConnections(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    throw new UserError(`--synapse-connections ${value} is not a whole number from 1 to 16`, "pass e.g. --synapse-connections 3");
+  }
+  return n;
 }
 
 /** Loads both configurations (failing with a UserError on any problem) and resolves what to connect to. */
@@ -52,5 +63,5 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     settings: mas.database,
     settingsSource: `database in ${mas.files.join(", ")}`,
   };
-  return { synapse, mas, synapseTarget, masTarget, providers };
+  return { synapse, mas, synapseTarget, masTarget, providers, extraSynapseConnections: parseConnections(options.synapseConnections) - 1 };
 }

@@ -24,6 +24,11 @@ function withCommonOptions(command: Command): Command {
     )
     // The old TypeScript tool's spelling; commander stores both under the same attribute.
     .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
+    .option(
+      "--synapse-connections <n>",
+      "read-only connections to Synapse's database, sharing one snapshot, for the checks (tuning)",
+      "3",
+    )
     .option("--accept-warning <CODE>", "accept a warning by its code: still shown, no longer fails (repeatable)", collect, [])
     .option("--accept-all-warnings", "accept every warning", false)
     .option("--json", "print the result as JSON on stdout", false)

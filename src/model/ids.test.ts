@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ulidFromParts, ulidTextToUuid, ulidTimeMs, uuidToUlidText } from "./ids.ts";
+import { ulidFromParts, ulidFromWords, ulidTextToUuid, ulidTimeMs, uuidToUlidText } from "./ids.ts";
 
 describe("ids", () => {
   it("puts the time in the first 48 bits", () => {
@@ -8,6 +8,16 @@ describe("ids", () => {
     assert.equal(ulidTimeMs(id), 1795406856000);
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.equal(id.replace(/-/g, "").slice(12), "0123456789abcdef0123");
+  });
+
+  it("builds the same id from words as from hex parts", () => {
+    for (const time of [0, 1, 1795406856000, 2 ** 48 - 1, 4294967296, 4294967295]) {
+      assert.equal(
+        ulidFromWords(time, 0x01234567, 0x89abcdef, 0xfedc0000 | 0x1234),
+        ulidFromParts(time, "0123456789abcdeffedc"),
+      );
+    }
+    assert.equal(ulidFromWords(0, 0, 0, 0), "00000000-0000-0000-0000-000000000000");
   });
 
   it("clamps times outside the 48-bit range", () => {

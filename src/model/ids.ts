@@ -19,6 +19,28 @@ export function ulidFromParts(timeMs: number, randomHex20: string): MasId {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}` as MasId;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function hex16(n: number): string {
+  return (HEX_BYTE[(n >>> 8) & 255] as string) + (HEX_BYTE[n & 255] as string);
+}
+
+function hex32(n: number): string {
+  return hex16(n >>> 16) + hex16(n & 0xffff);
+}
+
+/**
+ * Builds a ULID-as-UUID from a time in milliseconds and 80 other bits given as two 32-bit words
+ * and the high 16 bits of a third. The same layout as {@link ulidFromParts}, without string slicing:
+ * it runs once per row written.
+ */
+export function ulidFromWords(timeMs: number, word1: number, word2: number, word3: number): MasId {
+  const time = Math.min(Math.max(Math.floor(timeMs), 0), MAX_ULID_TIME);
+  const high = Math.floor(time / 0x1_0000_0000);
+  const low = time >>> 0;
+  return `${hex32(((high << 16) | (low >>> 16)) >>> 0)}-${hex16(low & 0xffff)}-${hex16(word1 >>> 16)}-${hex16(word1 & 0xffff)}-${hex32(word2)}${hex16(word3 >>> 16)}` as MasId;
+}
+
 /** The millisecond time part of a ULID stored as a UUID. */
 export function ulidTimeMs(id: string): number {
   return parseInt(id.replace(/-/g, "").slice(0, 12), 16);

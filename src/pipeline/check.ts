@@ -5,7 +5,7 @@ import { applyPolicy } from "../checks/policy.ts";
 import type { MigrationReport } from "../report/report.ts";
 import { openPostgresSource } from "../source/postgres.ts";
 import { countSkips } from "../source/postgres-skip-counts.ts";
-import { unreadableSource, withConnections, type RunSetup } from "./connections.ts";
+import { unreadableSource, withConnections, withSnapshotReaders, type RunSetup } from "./connections.ts";
 
 /** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
 export interface CheckOutcome {
@@ -25,11 +25,13 @@ export async function check(setup: RunSetup): Promise<CheckOutcome> {
     await openPostgresSource(synapseDb);
     await masDb.query("BEGIN READ ONLY");
     try {
-      const result = await runPreconditions({ ...setup, synapseDb, masDb, realRun: false });
-      const findings = applyPolicy(result.findings, setup.policy);
-      const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
-      const wouldSkip = schemaReadable ? await countSkips(synapseDb, setup.synapse.serverName, setup.providers) : null;
-      return { findings, wouldSkip };
+      return await withSnapshotReaders(setup, synapseDb, async (readers) => {
+        const result = await runPreconditions({ ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false });
+        const findings = applyPolicy(result.findings, setup.policy);
+        const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
+        const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers) : null;
+        return { findings, wouldSkip };
+      });
     } finally {
       await masDb.query("ROLLBACK").catch(() => undefined);
     }

@@ -5,6 +5,7 @@ import type { Finding } from "../checks/finding.ts";
 import { configRules } from "../checks/preconditions.ts";
 import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
 import type { MasId } from "../model/ids.ts";
+import { shareSnapshot, type SnapshotReaders } from "../source/snapshot-readers.ts";
 import { connect, type ConnectTarget } from "./connect.ts";
 
 /** What `check` and `migrate` both need. */
@@ -18,6 +19,8 @@ export interface RunSetup {
   skipInvalidRows: boolean;
   /** Accepted warnings and --strict. */
   policy: FindingPolicy;
+  /** Extra read-only Synapse connections sharing the snapshot, for the checks' queries. */
+  extraSynapseConnections: number;
 }
 
 /**
@@ -27,6 +30,23 @@ export interface RunSetup {
 export function unreadableSource(setup: Pick<RunSetup, "synapse" | "mas" | "policy">): Finding[] | undefined {
   const findings = applyPolicy(configRules(setup.synapse, setup.mas), setup.policy);
   return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
+}
+
+/**
+ * Shares the snapshot of `synapseDb` (already in its REPEATABLE READ transaction) with the extra
+ * connections the setup asks for, runs `work` with them, and closes them again.
+ */
+export async function withSnapshotReaders<T>(
+  setup: Pick<RunSetup, "synapseTarget" | "extraSynapseConnections">,
+  synapseDb: pg.Client,
+  work: (readers: SnapshotReaders) => Promise<T>,
+): Promise<T> {
+  const readers = await shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
+  try {
+    return await work(readers);
+  } finally {
+    await readers.close();
+  }
 }
 
 /** Opens both connections, runs `work`, and always closes them. */

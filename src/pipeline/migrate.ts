@@ -9,7 +9,7 @@ import { openPostgresSource } from "../source/postgres.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
-import { unreadableSource, withConnections, type RunSetup } from "./connections.ts";
+import { unreadableSource, withConnections, withSnapshotReaders, type RunSetup } from "./connections.ts";
 import { PHASES } from "./phases.ts";
 import type { ProgressListener } from "./progress.ts";
 import { runIdDeriver } from "./run-ids.ts";
@@ -51,7 +51,9 @@ async function migrateWithin(
   const started = performance.now();
   const source = await openPostgresSource(synapseDb);
   try {
-    const checks = await runPreconditions({ ...options, synapseDb, masDb: tx, realRun: !options.dryRun });
+    const checks = await withSnapshotReaders(options, synapseDb, (readers) =>
+      runPreconditions({ ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun }),
+    );
     const findings = applyPolicy(checks.findings, options.policy);
     if (findings.some((f) => blocksMigration(f, options.policy))) {
       return { value: { status: "blocked", findings }, commit: false };

@@ -1,6 +1,6 @@
 /** Per-run deterministic ids: the same natural key gets the same ULID in every phase of one run. */
 import { randomBytes } from "node:crypto";
-import { ulidFromParts, type MasId } from "../model/ids.ts";
+import { ulidFromWords, type MasId } from "../model/ids.ts";
 
 /**
  * Two 32-bit lanes of a seeded multiplicative string hash (cyrb53's mixing, without truncation).
@@ -23,10 +23,6 @@ function lanes(text: string, seed: number): [number, number] {
   return [h1 >>> 0, h2 >>> 0];
 }
 
-function hex8(n: number): string {
-  return n.toString(16).padStart(8, "0");
-}
-
 /**
  * Returns a `deriveId(timeMs, naturalKey)` seeded with random bits: ids differ between runs, need
  * no map of every user, and carry 80 bits besides the time (96 hashed, from two seeds).
@@ -37,6 +33,6 @@ export function runIdDeriver(seedBytes: Buffer = randomBytes(8)): (timeMs: numbe
   return (timeMs, naturalKey) => {
     const [a1, a2] = lanes(naturalKey, seedA);
     const [b1] = lanes(naturalKey, seedB);
-    return ulidFromParts(timeMs, hex8(a1) + hex8(a2) + hex8(b1).slice(0, 4));
+    return ulidFromWords(timeMs, a1, a2, b1);
   };
 }

@@ -4,7 +4,7 @@
  * each counts only the rows `migrate` would handle the way the finding describes (see the
  * mapping modules): owners must be local, exist, and not belong to an application service.
  */
-import type pg from "pg";
+import type { Queryable } from "./snapshot-readers.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 
 /** A number of rows and a few example ids. */
@@ -121,25 +121,26 @@ export const FINDING_QUERIES = {
 
 export type FindingQuery = keyof typeof FINDING_QUERIES;
 
-/** Counts the rows of `query`, with up to `limit` distinct examples in order. */
+/** Counts the rows of `query`, with up to `limit` distinct examples in order (looked up only when there are rows). */
 export async function countRows(
-  client: pg.ClientBase,
+  client: Queryable,
   query: FindingQuery,
   serverName: string,
   limit: number,
 ): Promise<CountSample> {
   const { from, where, example } = FINDING_QUERIES[query];
-  const result = await client.query<{ n: string; examples: string[] }>(
-    `SELECT (SELECT count(*) FROM ${from} WHERE ${where})::bigint AS n,
-            ARRAY(SELECT DISTINCT ${example} FROM ${from} WHERE ${where} ORDER BY 1 LIMIT $2) AS examples`,
+  const counted = await client.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${from} WHERE ${where}`, [serverName]);
+  const count = Number(counted.rows[0]?.n ?? 0);
+  if (count === 0) return { count, examples: [] };
+  const examples = await client.query<{ e: string }>(
+    `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT $2`,
     [serverName, limit],
   );
-  const row = result.rows[0];
-  return { count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+  return { count, examples: examples.rows.map((r) => r.e) };
 }
 
 /** Rows of other tables owned by local application-service users (all skipped with them). */
-export async function appserviceRowCounts(client: pg.ClientBase, serverName: string): Promise<Record<string, number>> {
+export async function appserviceRowCounts(client: Queryable, serverName: string): Promise<Record<string, number>> {
   const tables = { devices: "user_id", access_tokens: "user_id", user_threepids: "user_id", user_external_ids: "user_id" };
   const columns = Object.entries(tables).map(
     ([table, column]) =>
@@ -152,7 +153,7 @@ export async function appserviceRowCounts(client: pg.ClientBase, serverName: str
 }
 
 /** Rows of Synapse's `background_updates` (names as examples); zero when the table does not exist. */
-export async function pendingBackgroundUpdates(client: pg.ClientBase, limit: number): Promise<CountSample> {
+export async function pendingBackgroundUpdates(client: Queryable, limit: number): Promise<CountSample> {
   const present = await client.query<{ ok: boolean }>("SELECT to_regclass('background_updates') IS NOT NULL AS ok");
   if (present.rows[0]?.ok !== true) return { count: 0, examples: [] };
   const result = await client.query<{ n: string; examples: string[] }>(

@@ -37,7 +37,7 @@
  * A refresh token is counted with its access token, once per access token pointing at it, as
  * skipTokens does; a missing refresh_tokens row behind refresh_token_id counts as no refresh token.
  */
-import type pg from "pg";
+import type { Queryable } from "./snapshot-readers.ts";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
 import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
 import type { MigrationReport } from "../report/report.ts";
@@ -176,7 +176,7 @@ const QUERIES: readonly string[] = [
  * provider map `migrate` uses. Only non-zero counts appear, as in the migration report.
  */
 export async function countSkips(
-  db: pg.ClientBase,
+  db: Queryable,
   serverName: string,
   providers: ReadonlyMap<string, string>,
 ): Promise<MigrationReport["skipped"]> {

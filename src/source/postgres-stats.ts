@@ -1,5 +1,5 @@
 /** Aggregate questions about a PostgreSQL Synapse database, for the checks: counts in SQL, a few examples. */
-import type pg from "pg";
+import type { Queryable } from "./snapshot-readers.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 
 /** Tables and columns this tool reads from Synapse. */
@@ -32,7 +32,7 @@ export interface RowSample {
 }
 
 /** `table.column` names read by this tool that the Synapse database lacks. */
-export async function missingSynapseColumns(client: pg.ClientBase): Promise<string[]> {
+export async function missingSynapseColumns(client: Queryable): Promise<string[]> {
   const result = await client.query<{ table_name: string; column_name: string }>(
     `SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ANY($1)`,
@@ -45,29 +45,30 @@ export async function missingSynapseColumns(client: pg.ClientBase): Promise<stri
 }
 
 async function sampleEach(
-  client: pg.ClientBase,
+  client: Queryable,
   tables: string[],
   where: (table: string, column: string) => string,
   params: unknown[],
   limit: number,
 ): Promise<RowSample[]> {
-  const samples: RowSample[] = [];
-  for (const table of tables) {
-    const column = USER_ID_COLUMNS[table] as string;
-    const result = await client.query<{ n: string; examples: string[] | null }>(
-      `SELECT count(*)::bigint AS n,
-              (array_agg(DISTINCT ${column}) FILTER (WHERE ${column} IS NOT NULL))[1:${limit}] AS examples
-         FROM ${table} t WHERE ${where(table, column)}`,
-      params,
-    );
-    const row = result.rows[0];
-    if (row && Number(row.n) > 0) samples.push({ table, count: Number(row.n), examples: row.examples ?? [] });
-  }
-  return samples;
+  const results = await Promise.all(
+    tables.map(async (table) => {
+      const column = USER_ID_COLUMNS[table] as string;
+      const result = await client.query<{ n: string; examples: string[] | null }>(
+        `SELECT count(*)::bigint AS n,
+                (array_agg(DISTINCT ${column}) FILTER (WHERE ${column} IS NOT NULL))[1:${limit}] AS examples
+           FROM ${table} t WHERE ${where(table, column)}`,
+        params,
+      );
+      const row = result.rows[0];
+      return { table, count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+    }),
+  );
+  return results.filter((sample) => sample.count > 0);
 }
 
 /** Rows whose user id is malformed or names another server, per table. */
-export function foreignUserIdRows(client: pg.ClientBase, serverName: string, limit: number): Promise<RowSample[]> {
+export function foreignUserIdRows(client: Queryable, serverName: string, limit: number): Promise<RowSample[]> {
   return sampleEach(
     client,
     Object.keys(USER_ID_COLUMNS),
@@ -78,7 +79,7 @@ export function foreignUserIdRows(client: pg.ClientBase, serverName: string, lim
 }
 
 /** Rows with a local user id but no `users` row, per table. */
-export function orphanRows(client: pg.ClientBase, serverName: string, limit: number): Promise<RowSample[]> {
+export function orphanRows(client: Queryable, serverName: string, limit: number): Promise<RowSample[]> {
   return sampleEach(
     client,
     Object.keys(USER_ID_COLUMNS).filter((t) => t !== "users"),
@@ -90,7 +91,7 @@ export function orphanRows(client: pg.ClientBase, serverName: string, limit: num
 }
 
 /** `auth_provider` values of external ids that would be migrated (local, non-appservice owners), with counts. */
-export async function authProvidersInUse(client: pg.ClientBase, serverName: string): Promise<Map<string, number>> {
+export async function authProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
   const result = await client.query<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*)::bigint AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
@@ -101,13 +102,15 @@ export async function authProvidersInUse(client: pg.ClientBase, serverName: stri
   return new Map(result.rows.map((r) => [r.auth_provider, Number(r.n)]));
 }
 
-/** Other client sessions connected to the same database (Synapse itself, workers, admin tools). */
-export async function otherSessions(client: pg.ClientBase): Promise<string[]> {
+/** Other client sessions connected to the same database (Synapse itself, workers, admin tools), not ours. */
+export async function otherSessions(client: Queryable, ownPids: number[] = []): Promise<string[]> {
   const result = await client.query<{ who: string }>(
     `SELECT coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(usename, '?') || ', pid ' || pid || ')' AS who
        FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT pid = ANY($1::int[])
+        AND backend_type = 'client backend'
       ORDER BY pid`,
+    [ownPids],
   );
   return result.rows.map((r) => r.who);
 }

@@ -1,6 +1,6 @@
 /** Reads a PostgreSQL Synapse database in one REPEATABLE READ, READ ONLY snapshot, streaming with cursors. */
 import type pg from "pg";
-import QueryStream from "pg-query-stream";
+import { to as copyTo } from "pg-copy-streams";
 import type {
   SynapseAccessToken,
   SynapseDevice,
@@ -11,12 +11,11 @@ import type {
   SynapseUser,
 } from "../model/synapse.ts";
 import { decodeBool, decodeInt, decodeIp, decodeOwner, decodeText, type RawValue } from "./decode.ts";
+import { parseCopyRows } from "./copy-parse.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
 type Row = Record<string, RawValue>;
 
-/** Rows fetched per cursor round trip: large enough that round trips do not dominate. */
-const BATCH_SIZE = 1000;
 
 const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin AS o_admin,
   u.is_guest AS o_is_guest, u.deactivated AS o_deactivated, u.appservice_id AS o_appservice_id`;
@@ -100,9 +99,14 @@ function decodeDevice(row: Row): SynapseDevice {
 class PostgresSynapseSource implements SynapseSource {
   constructor(private readonly client: pg.Client) {}
 
+  /**
+   * Streams a query's rows with `COPY (query) TO STDOUT`: PostgreSQL sends continuously (no cursor
+   * round trips) and back-pressure holds memory flat. Column names come from a zero-row run.
+   */
   private async *stream(sql: string): AsyncGenerator<Row> {
-    const stream = this.client.query(new QueryStream(sql, [], { batchSize: BATCH_SIZE }));
-    for await (const row of stream) yield row as Row;
+    const shape = await this.client.query(`SELECT * FROM (${sql}) AS q LIMIT 0`);
+    const columns = shape.fields.map((f) => f.name);
+    yield* parseCopyRows(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
   }
 
   async *readUsers(): AsyncIterable<SynapseUser> {

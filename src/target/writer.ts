@@ -12,13 +12,13 @@ import { encodeCopyRow } from "./copy-encode.ts";
 import { columnsFor, type ColumnSpec } from "./tables.ts";
 import type { TxClient } from "./transaction.ts";
 
-/** Bytes gathered before one write to a stream: fewer, larger writes. */
+/** Characters gathered before one write to a stream: fewer, larger writes. */
 const CHUNK_BYTES = 256 * 1024;
 
 /** A destination for one table's COPY text: buffered, honouring back-pressure. */
 class CopySink {
-  private buffer: string[] = [];
-  private bufferedBytes = 0;
+  // A string grown with += (V8 ropes) is cheaper here than an array joined at each flush.
+  private buffer = "";
   rows = 0;
 
   constructor(
@@ -28,18 +28,15 @@ class CopySink {
   ) {}
 
   async add(row: MasRow["row"]): Promise<void> {
-    const line = encodeCopyRow(this.columns, row as never);
-    this.buffer.push(line);
-    this.bufferedBytes += line.length;
+    this.buffer += encodeCopyRow(this.columns, row as never);
     this.rows++;
-    if (this.bufferedBytes >= CHUNK_BYTES) await this.flush();
+    if (this.buffer.length >= CHUNK_BYTES) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const chunk = this.buffer.join("");
-    this.buffer = [];
-    this.bufferedBytes = 0;
+    const chunk = this.buffer;
+    this.buffer = "";
     if (!this.stream.write(chunk)) await once(this.stream, "drain");
   }
 

@@ -1,0 +1,45 @@
+/** Parses PostgreSQL COPY text format (as `COPY (query) TO STDOUT` streams it) into rows of strings. */
+import { StringDecoder } from "node:string_decoder";
+
+const UNESCAPE: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\" };
+
+/** One field: `\N` is NULL; backslash escapes (including octal and hex bytes' ASCII forms) are undone. */
+export function decodeCopyField(field: string): string | null {
+  if (field === "\\N") return null;
+  if (!field.includes("\\")) return field;
+  return field.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, esc: string) => {
+    if (esc[0] === "x") return String.fromCharCode(parseInt(esc.slice(1), 16));
+    if (/^[0-7]/.test(esc)) return String.fromCharCode(parseInt(esc, 8));
+    return UNESCAPE[esc] ?? esc;
+  });
+}
+
+/**
+ * Turns chunks of COPY text into rows keyed by `columns`. Chunks may split lines and multi-byte
+ * characters anywhere; PostgreSQL escapes tabs and newlines inside values, so they only separate.
+ */
+export async function* parseCopyRows(
+  chunks: AsyncIterable<Buffer>,
+  columns: readonly string[],
+): AsyncGenerator<Record<string, string | null>> {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  for await (const chunk of chunks) {
+    pending += decoder.write(chunk);
+    let start = 0;
+    for (let end = pending.indexOf("\n", start); end >= 0; end = pending.indexOf("\n", start)) {
+      yield toRow(pending.slice(start, end), columns);
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending.length > 0) yield toRow(pending, columns);
+}
+
+function toRow(line: string, columns: readonly string[]): Record<string, string | null> {
+  const fields = line.split("\t");
+  const row: Record<string, string | null> = {};
+  for (let i = 0; i < columns.length; i++) row[columns[i] as string] = decodeCopyField(fields[i] ?? "\\N");
+  return row;
+}
