@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { captureConstraints, runAll } from "../src/target/constraints.ts";
-import { TABLE_ORDER } from "../src/target/tables.ts";
+import { TABLE_ORDER, TABLES } from "../src/target/tables.ts";
 import { masEmptySql, masProvidersSql, synapseSchemaSql } from "../test/harness/fixtures.ts";
 import { startCluster, type Cluster } from "../test/harness/postgres.ts";
 import { cliPath, GUESTS_OFF } from "../test/harness/scenario.ts";
@@ -39,6 +39,9 @@ export interface BenchResult {
   toolPeakRssMb: number;
   limitRows: Record<string, number>;
   toolRows: Record<string, number>;
+  /** Per table, an md5 of every row's non-id columns in order: equal when both wrote the same rows. */
+  limitFingerprints: Record<string, string>;
+  toolFingerprints: Record<string, string>;
 }
 
 async function client(cluster: Cluster, db: string): Promise<pg.Client> {
@@ -110,6 +113,21 @@ async function runTool(args: string[]): Promise<{ seconds: number; peakRssMb: nu
   return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr };
 }
 
+/** md5 over the sorted text of every row's columns other than ids (ids are random per run). */
+async function fingerprints(cluster: Cluster, db: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const table of TABLE_ORDER) {
+    const columns = TABLES[table].filter((c) => c.kind !== "uuid" && !c.optional).map((c) => `${c.name}::text`);
+    const rows = await cluster.sql<{ h: string }>(
+      db,
+      `SELECT md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) AS h
+         FROM (SELECT concat_ws(E'\\t', ${columns.map((c) => `coalesce(${c}, 'NULL')`).join(", ")}) AS r FROM ${table}) s`,
+    );
+    out[table] = rows[0]?.h ?? "";
+  }
+  return out;
+}
+
 async function countRows(cluster: Cluster, db: string): Promise<Record<string, number>> {
   const rows = await cluster.sql<{ t: string; n: number }>(
     db,
@@ -155,6 +173,8 @@ export async function bench(users: number, options: { connections?: number; log?
       toolPeakRssMb: tool.peakRssMb,
       limitRows,
       toolRows,
+      limitFingerprints: await fingerprints(cluster, "mas_limit"),
+      toolFingerprints: await fingerprints(cluster, "mas_tool"),
     };
   } finally {
     await cluster.stop();
@@ -179,7 +199,10 @@ async function main(): Promise<void> {
     `ratio tool/limit      ${result.ratio.toFixed(2)}`,
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
   ];
-  for (const t of TABLE_ORDER) lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}`);
+  for (const t of TABLE_ORDER) {
+    const same = result.limitFingerprints[t] === result.toolFingerprints[t] ? "same rows" : "ROWS DIFFER";
+    lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}  ${same}`);
+  }
   process.stdout.write(lines.join("\n") + "\n");
 }
 

@@ -23,23 +23,31 @@ export async function* parseCopyRows(
   columns: readonly string[],
 ): AsyncGenerator<Record<string, string | null>> {
   const decoder = new StringDecoder("utf8");
+  const makeRow = rowMaker(columns);
   let pending = "";
   for await (const chunk of chunks) {
     pending += decoder.write(chunk);
     let start = 0;
     for (let end = pending.indexOf("\n", start); end >= 0; end = pending.indexOf("\n", start)) {
-      yield toRow(pending.slice(start, end), columns);
+      yield makeRow(pending.slice(start, end).split("\t"));
       start = end + 1;
     }
     pending = pending.slice(start);
   }
   pending += decoder.end();
-  if (pending.length > 0) yield toRow(pending, columns);
+  if (pending.length > 0) yield makeRow(pending.split("\t"));
 }
 
-function toRow(line: string, columns: readonly string[]): Record<string, string | null> {
-  const fields = line.split("\t");
-  const row: Record<string, string | null> = {};
-  for (let i = 0; i < columns.length; i++) row[columns[i] as string] = decodeCopyField(fields[i] ?? "\\N");
-  return row;
+/**
+ * A function building one row object from its fields. It assigns every column in a fixed order,
+ * so all rows of a query share one hidden class: property reads stay fast and rows stay small,
+ * where an object filled in a loop over 25 names would fall back to a slow dictionary.
+ */
+function rowMaker(columns: readonly string[]): (fields: string[]) => Record<string, string | null> {
+  const body = columns
+    .map((name, i) => `${JSON.stringify(name)}: decode(f[${i}] === undefined ? "\\N" : f[${i}])`)
+    .join(",\n");
+  return new Function("decode", `return (f) => ({\n${body}\n});`)(decodeCopyField) as (
+    fields: string[],
+  ) => Record<string, string | null>;
 }
