@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { UserError } from "../errors/user-error.ts";
 import { checkCommand } from "./commands/check.ts";
+import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { translateLegacyArgs } from "./legacy-args.ts";
@@ -61,6 +62,20 @@ function buildProgram(): Command {
   ).action(async (opts) => {
     process.exitCode = await checkCommand(opts, processOutput);
   });
+  program
+    .command("config")
+    .description("work with configuration files")
+    .command("generate")
+    .description("write MAS's configuration (and Synapse's for after the migration) from Synapse's; reports what could not be carried over")
+    .option("--synapse-config <path>", "Synapse homeserver.yaml, or a directory of *.yaml (repeatable)", collect, [])
+    .option("--output <file>", "write the MAS configuration here (default: stdout)")
+    .option("--synapse-output <file>", "write Synapse's configuration for after the migration here")
+    .option("--force", "replace existing output files", false)
+    .option("--json", "print the conversion report and the configuration as JSON on stdout", false)
+    .option("--debug", "show stack traces on errors", false)
+    .action(async (opts) => {
+      process.exitCode = await configGenerateCommand(opts, processOutput);
+    });
   return program;
 }
 

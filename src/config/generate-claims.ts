@@ -39,6 +39,17 @@ function checkFilters(template: string, key: KeyPath, report: ConversionReport):
   }
 }
 
+/** The Jinja mapping provider's configuration keys this module reads. */
+const KNOWN_CONFIG_KEYS = new Set([
+  "subject_claim",
+  "subject_template",
+  "localpart_template",
+  "display_name_template",
+  "email_template",
+  "confirm_localpart",
+  ...Object.keys(NOT_IMPORTED),
+]);
+
 interface ClaimSpec {
   synapseKey: string;
   masKey: "localpart" | "displayname" | "email";
@@ -88,6 +99,9 @@ export function claimsImports(view: ConfigView, provider: KeyPath, report: Conve
   }
   for (const [key, advice] of Object.entries(NOT_IMPORTED)) {
     if (view.value([...config, key]) != null) report.mas("not-carried-over", formatKey([...config, key]), advice);
+  }
+  for (const key of Object.keys(view.mapping(config) ?? {}).filter((k) => !KNOWN_CONFIG_KEYS.has(k))) {
+    report.mas("not-carried-over", formatKey([...config, key]), "is not a setting of Synapse's Jinja mapping provider this tool knows: check whether claims_imports needs an equivalent.");
   }
   if (Object.keys(imports).length === 0) return undefined;
   report.mas("mapped", formatKey(config), `-> claims_imports: ${describeImports(imports)}${confirm ? " (confirm_localpart: every attribute is suggested)" : ""}.`);

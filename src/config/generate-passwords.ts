@@ -1,6 +1,7 @@
 /** The MAS sections about local accounts: passwords, account and captcha. */
 import type { SynapseConfig } from "./types.ts";
 import type { ConversionReport } from "./generate-report.ts";
+import { pythonTruthy as truthy } from "../checks/synapse-config.ts";
 import { formatKey, withoutUndefined, type ConfigView, type Mapping } from "./yaml-source.ts";
 
 /** Synapse's default `bcrypt_rounds`. */
@@ -8,14 +9,6 @@ const DEFAULT_BCRYPT_ROUNDS = 12;
 
 /** The `password_config` keys Synapse reads. */
 const PASSWORD_CONFIG_KEYS = new Set(["enabled", "localdb_enabled", "pepper", "policy"]);
-
-/** Python's truthiness, which Synapse applies to most flags. */
-function truthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === "object" && !(value instanceof Date)) return Object.keys(value).length > 0;
-  return true;
-}
 
 /** Python's `strtobool(str(value))`, which Synapse applies to `enable_registration`. */
 function strToBool(value: unknown): boolean {

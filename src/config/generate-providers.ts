@@ -121,9 +121,20 @@ function checkEndpoints(provider: Mapping, label: string, report: ConversionRepo
   }
 }
 
+/** The report line of a mapped provider: where it went and its main settings. */
+function describeProvider(mapped: Mapping, index: number): string {
+  const v = (key: string): string => String(mapped[key]);
+  return (
+    `-> upstream_oauth2.providers[${index}] with the new id ${v("id")}, synapse_idp_id: ${v("synapse_idp_id")}, scope "${v("scope")}", ` +
+    `token_endpoint_auth_method: ${v("token_endpoint_auth_method")}, discovery_mode: ${v("discovery_mode")}, fetch_userinfo: ${v("fetch_userinfo")}. ` +
+    `Register MAS's callback URL <http.public_base>upstream/callback/${v("id")} at the provider.`
+  );
+}
+
 /** One Synapse provider as a MAS provider mapping, with its report lines. */
 function mapProvider(view: ConfigView, { at, provider }: Located, index: number, report: ConversionReport): Mapping {
   const label = formatKey(at);
+  const firstLine = report.entries.length;
   const clientId = view.text([...at, "client_id"]);
   if (clientId === undefined) view.fail([...at, "client_id"], "is missing; Synapse requires it");
   const secret = clientSecret(view, at, report);
@@ -148,13 +159,13 @@ function mapProvider(view: ConfigView, { at, provider }: Located, index: number,
   });
   checkEndpoints(mapped, label, report);
   providerUnsupportedKeys(view, at, report);
-  report.mas(
-    "mapped",
-    label,
-    `-> upstream_oauth2.providers[${index}] with the new id ${String(mapped["id"])}, synapse_idp_id: ${provider.authProviderId}, ` +
-      `scope "${scopeText}", token_endpoint_auth_method: ${String(mapped["token_endpoint_auth_method"])}, discovery_mode: ${String(mapped["discovery_mode"])}, ` +
-      `fetch_userinfo: ${String(mapped["fetch_userinfo"])}. Register MAS's callback URL <http.public_base>upstream/callback/${String(mapped["id"])} at the provider.`,
-  );
+  // The provider's own line goes before the lines about its keys.
+  report.entries.splice(firstLine, 0, {
+    target: "mas",
+    action: "mapped",
+    setting: label,
+    message: describeProvider(mapped, index),
+  });
   return mapped;
 }
 

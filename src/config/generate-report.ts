@@ -64,7 +64,8 @@ const LABELS: Record<ReportAction, string> = {
 const LABEL_WIDTH = Math.max(...Object.values(LABELS).map((l) => l.length));
 
 function renderLine(entry: ReportEntry): string {
-  return `  ${LABELS[entry.action].padEnd(LABEL_WIDTH)}  ${entry.setting}: ${entry.message}`;
+  const separator = entry.message.startsWith("->") ? " " : ": ";
+  return `  ${LABELS[entry.action].padEnd(LABEL_WIDTH)}  ${entry.setting}${separator}${entry.message}`;
 }
 
 /**

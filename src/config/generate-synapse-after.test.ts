@@ -1,0 +1,115 @@
+/** Tests for synapseAfterYaml: delegation added, conflicting settings removed or off, comments kept, Synapse's own rules quiet. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import YAML from "yaml";
+import { synapseConfigRules } from "../checks/synapse-config.ts";
+import { ConversionReport } from "./generate-report.ts";
+import { synapseAfterYaml } from "./generate-synapse-after.ts";
+import { loadSynapseConfig } from "./synapse.ts";
+
+const HOMESERVER = fileURLToPath(new URL("../../../shared/fixtures/synapse/homeserver.yaml", import.meta.url));
+const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secret-0123456789" };
+
+type Obj = Record<string, any>;
+
+function writeFiles(files: Record<string, string>): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-synapse-after-"));
+  return Object.entries(files).map(([name, text]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  });
+}
+
+/** The after-migration YAML for `files`, parsed, with the report and the file reloaded by the loader. */
+function after(files: string[]): { text: string; parsed: Obj; report: ConversionReport } {
+  const report = new ConversionReport();
+  const text = synapseAfterYaml(loadSynapseConfig(files), DELEGATION, report);
+  return { text, parsed: YAML.parse(text, { version: "1.1" }) as Obj, report };
+}
+
+const CONFLICTS = `# Top comment of the operator.
+server_name: example.org
+database: {name: psycopg2, args: {dbname: synapse}}
+enable_registration: true # open sign-up
+enable_registration_captcha: true
+enable_3pid_changes: true
+allow_guest_access: true
+login_via_existing_session: {enabled: true}
+user_consent: {version: "1.0", template_dir: /data/consent}
+cas_config: {server_url: https://cas.example.org}
+saml2_config: {sp_config: {}}
+jwt_config: {enabled: true, secret: jwt-secret}
+password_providers: [{module: ldap_auth_provider.LdapAuthProvider}]
+oidc_config: {enabled: true, issuer: https://sso.example.org/, client_id: c}
+session_lifetime: 24h
+experimental_features: {msc3861: {enabled: true}, msc9999_enabled: true}
+# The media store.
+media_store_path: /data/media
+`;
+
+describe("synapseAfterYaml", () => {
+  it("adds matrix_authentication_service to the fixture, drops its OIDC providers and keeps its comments", () => {
+    const { text, parsed, report } = after([HOMESERVER]);
+    assert.deepEqual(parsed.matrix_authentication_service, { enabled: true, ...DELEGATION });
+    assert.equal(parsed.oidc_providers, undefined);
+    assert.equal(parsed.refresh_token_lifetime, undefined);
+    assert.equal(parsed.password_config.enabled, false);
+    assert.equal(parsed.password_config.pepper, "peppery-pepper-123", "the rest of the section stays");
+    assert.equal(parsed.allow_guest_access, false);
+    assert.equal(parsed.server_name, "example.com");
+    assert.match(text, /^# Configuration file for Synapse\.$/m);
+    assert.match(text, /^# vim:ft=yaml$/m);
+    assert.match(text, /# secret: the same value as matrix\.secret in the MAS configuration\./);
+    const actions = Object.fromEntries(report.entries.map((e) => [e.setting, e.action]));
+    assert.deepEqual(actions, {
+      oidc_providers: "removed",
+      refresh_token_lifetime: "removed",
+      allow_guest_access: "turned-off",
+      "password_config.enabled": "turned-off",
+      matrix_authentication_service: "added",
+    });
+    assert.ok(report.entries.every((e) => e.target === "synapse"));
+    assert.ok(!JSON.stringify(report.entries).includes(DELEGATION.secret));
+  });
+
+  it("removes or turns off every setting Synapse refuses alongside MAS", () => {
+    const { text, parsed, report } = after(writeFiles({ "homeserver.yaml": CONFLICTS }));
+    for (const key of ["login_via_existing_session", "user_consent", "cas_config", "saml2_config", "jwt_config", "password_providers", "oidc_config", "session_lifetime"]) {
+      assert.equal(parsed[key], undefined, key);
+      assert.equal(report.entries.find((e) => e.setting === key)?.action, "removed", key);
+    }
+    for (const key of ["enable_registration", "enable_registration_captcha", "enable_3pid_changes", "allow_guest_access"]) {
+      assert.equal(parsed[key], false, key);
+      assert.equal(report.entries.find((e) => e.setting === key)?.action, "turned-off", key);
+    }
+    assert.deepEqual(parsed.experimental_features, { msc9999_enabled: true });
+    assert.deepEqual(parsed.password_config, { enabled: false });
+    assert.match(text, /^# Top comment of the operator\.$/m);
+    assert.match(text, /^# The media store\.$/m);
+    const reloaded = loadSynapseConfig(writeFiles({ "after.yaml": text }));
+    assert.equal(reloaded.passwordsEnabled, false);
+    assert.deepEqual(synapseConfigRules(reloaded).map((f) => f.code), []);
+  });
+
+  it("writes the merged top level when given several files", () => {
+    const files = writeFiles({ "a.yaml": "server_name: example.org\nenable_registration: true\n", "b.yaml": "enable_registration: false\npassword_config:\n" });
+    const { text, parsed, report } = after(files);
+    assert.match(text, /^# Merged top level of /);
+    assert.equal(parsed.server_name, "example.org");
+    assert.equal(parsed.enable_registration, false);
+    assert.deepEqual(parsed.password_config, { enabled: false });
+    assert.equal(report.entries.find((e) => e.setting === "enable_registration"), undefined, "already off");
+  });
+
+  it("replaces an existing matrix_authentication_service section", () => {
+    const { parsed, report } = after(writeFiles({ "homeserver.yaml": "server_name: example.org\nmatrix_authentication_service: {enabled: false}\npassword_config: {enabled: false}\n" }));
+    assert.deepEqual(parsed.matrix_authentication_service, { enabled: true, ...DELEGATION });
+    assert.equal(report.entries.find((e) => e.setting === "matrix_authentication_service")?.action, "changed");
+    assert.equal(report.entries.find((e) => e.setting === "password_config.enabled"), undefined, "already off");
+  });
+});
