@@ -30,7 +30,10 @@ export async function runPhase(
       sourceRows++;
       const result = phase.map(row, ctx);
       report.tally(result);
-      for (const entry of result.rows) await (writer as PhaseWriter).add(entry);
+      if (result.rows.length > 0) {
+        const flushing = (writer as PhaseWriter).add(result.rows);
+        if (flushing !== undefined) await flushing;
+      }
       if (progress && sourceRows % CLOCK_EVERY_ROWS === 0 && performance.now() - lastUpdate >= UPDATE_INTERVAL_MS) {
         lastUpdate = performance.now();
         progress.update(phase.name, sourceRows, startedAt);

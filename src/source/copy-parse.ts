@@ -15,27 +15,38 @@ export function decodeCopyField(field: string): string | null {
 }
 
 /**
- * Turns chunks of COPY text into rows keyed by `columns`. Chunks may split lines and multi-byte
- * characters anywhere; PostgreSQL escapes tabs and newlines inside values, so they only separate.
+ * Turns chunks of COPY text into batches of rows keyed by `columns`, one batch per chunk (one
+ * promise per batch, not per row). Chunks may split lines and multi-byte characters anywhere;
+ * PostgreSQL escapes tabs and newlines inside values, so they only separate.
  */
-export async function* parseCopyRows(
+export async function* parseCopyBatches(
   chunks: AsyncIterable<Buffer>,
   columns: readonly string[],
-): AsyncGenerator<Record<string, string | null>> {
+): AsyncGenerator<Record<string, string | null>[]> {
   const decoder = new StringDecoder("utf8");
   const makeRow = rowMaker(columns);
   let pending = "";
   for await (const chunk of chunks) {
     pending += decoder.write(chunk);
+    const batch: Record<string, string | null>[] = [];
     let start = 0;
     for (let end = pending.indexOf("\n", start); end >= 0; end = pending.indexOf("\n", start)) {
-      yield makeRow(pending.slice(start, end).split("\t"));
+      batch.push(makeRow(pending.slice(start, end).split("\t")));
       start = end + 1;
     }
     pending = pending.slice(start);
+    if (batch.length > 0) yield batch;
   }
   pending += decoder.end();
-  if (pending.length > 0) yield makeRow(pending.split("\t"));
+  if (pending.length > 0) yield [makeRow(pending.split("\t"))];
+}
+
+/** The rows of {@link parseCopyBatches} one by one. */
+export async function* parseCopyRows(
+  chunks: AsyncIterable<Buffer>,
+  columns: readonly string[],
+): AsyncGenerator<Record<string, string | null>> {
+  for await (const batch of parseCopyBatches(chunks, columns)) yield* batch;
 }
 
 /**

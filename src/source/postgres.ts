@@ -11,7 +11,7 @@ import type {
   SynapseUser,
 } from "../model/synapse.ts";
 import { decodeBool, decodeInt, decodeIp, decodeOwner, decodeText, type RawValue } from "./decode.ts";
-import { parseCopyRows } from "./copy-parse.ts";
+import { parseCopyBatches } from "./copy-parse.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
 type Row = Record<string, RawValue>;
@@ -103,62 +103,73 @@ class PostgresSynapseSource implements SynapseSource {
    * Streams a query's rows with `COPY (query) TO STDOUT`: PostgreSQL sends continuously (no cursor
    * round trips) and back-pressure holds memory flat. Column names come from a zero-row run.
    */
-  private async *stream(sql: string): AsyncGenerator<Row> {
+  private async *stream(sql: string): AsyncGenerator<Row[]> {
     const shape = await this.client.query(`SELECT * FROM (${sql}) AS q LIMIT 0`);
     const columns = shape.fields.map((f) => f.name);
-    yield* parseCopyRows(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
+    yield* parseCopyBatches(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
   }
 
+  // Each reader walks the parser's batches itself: one async step per Synapse row, not three.
   async *readUsers(): AsyncIterable<SynapseUser> {
-    for await (const row of this.stream(SQL.users)) {
-      const owner = decodeOwner(row);
-      if (owner === null) continue; // users.name is never NULL in a real Synapse
-      yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
+    for await (const batch of this.stream(SQL.users)) {
+      for (const row of batch) {
+        const owner = decodeOwner(row);
+        if (owner === null) continue; // users.name is never NULL in a real Synapse
+        yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
+      }
     }
   }
 
   async *readThreepids(): AsyncIterable<SynapseThreepid> {
-    for await (const row of this.stream(SQL.threepids)) {
-      yield {
-        userId: String(row.user_id),
-        owner: decodeOwner(row),
-        medium: String(row.medium),
-        address: String(row.address),
-        addedAt: decodeInt(row.added_at) ?? 0,
-      };
+    for await (const batch of this.stream(SQL.threepids)) {
+      for (const row of batch) {
+        yield {
+          userId: String(row.user_id),
+          owner: decodeOwner(row),
+          medium: String(row.medium),
+          address: String(row.address),
+          addedAt: decodeInt(row.added_at) ?? 0,
+        };
+      }
     }
   }
 
   async *readExternalIds(): AsyncIterable<SynapseExternalId> {
-    for await (const row of this.stream(SQL.externalIds)) {
-      yield {
-        userId: String(row.user_id),
-        owner: decodeOwner(row),
-        authProvider: String(row.auth_provider),
-        externalId: String(row.external_id),
-      };
+    for await (const batch of this.stream(SQL.externalIds)) {
+      for (const row of batch) {
+        yield {
+          userId: String(row.user_id),
+          owner: decodeOwner(row),
+          authProvider: String(row.auth_provider),
+          externalId: String(row.external_id),
+        };
+      }
     }
   }
 
   async *readDevices(): AsyncIterable<SynapseDevice> {
     let current: SynapseDevice | undefined;
-    for await (const row of this.stream(SQL.devices)) {
-      if (current === undefined || current.userId !== row.user_id || current.deviceId !== row.device_id) {
-        if (current !== undefined) yield current;
-        current = decodeDevice(row);
+    for await (const batch of this.stream(SQL.devices)) {
+      for (const row of batch) {
+        if (current === undefined || current.userId !== row.user_id || current.deviceId !== row.device_id) {
+          if (current !== undefined) yield current;
+          current = decodeDevice(row);
+        }
+        if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
       }
-      if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
     }
     if (current !== undefined) yield current;
   }
 
   async *readLooseTokens(): AsyncIterable<SynapseLooseToken> {
-    for await (const row of this.stream(SQL.looseTokens)) yield { owner: decodeOwner(row), token: decodeToken(row) };
+    for await (const batch of this.stream(SQL.looseTokens)) {
+      for (const row of batch) yield { owner: decodeOwner(row), token: decodeToken(row) };
+    }
   }
 
   async *readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
-    for await (const row of this.stream(SQL.unpairedRefreshTokens)) {
-      yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
+    for await (const batch of this.stream(SQL.unpairedRefreshTokens)) {
+      for (const row of batch) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
     }
   }
 

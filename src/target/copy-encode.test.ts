@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { encodeCopyRow, encodeCopyValue, escapeCopyText } from "./copy-encode.ts";
+import { encodeCopyRow, encodeCopyValue, escapeCopyText, formatTimestamp } from "./copy-encode.ts";
 import { columnsFor } from "./tables.ts";
 
 describe("COPY text encoding", () => {
@@ -16,6 +16,14 @@ describe("COPY text encoding", () => {
     { name: "inet", kind: "inet", value: "::ffff:127.0.0.1", expect: "::ffff:127.0.0.1" },
   ];
   for (const c of cases) it(c.name, () => assert.equal(encodeCopyValue(c.kind, c.value), c.expect));
+
+  it("formats timestamps exactly as toISOString does", () => {
+    const samples = [0, 1, 999, 1000, 86_399_999, 86_400_000, 951_782_400_000, 1_795_406_856_636, 253_402_300_799_999];
+    for (let i = 0; i < 20_000; i++) samples.push(Math.floor(Math.random() * 4_102_444_800_000));
+    for (const ms of samples) assert.equal(formatTimestamp(ms), new Date(ms).toISOString(), String(ms));
+    assert.equal(formatTimestamp(-1), new Date(-1).toISOString());
+    assert.equal(formatTimestamp(1.5), new Date(1.5).toISOString());
+  });
 
   it("leaves text without special characters as it is", () => {
     const text = "syt_dXNlcjAwMDE_VfQAVoMVUizRAxBKRTeT_1lk57f";

@@ -27,10 +27,11 @@ class CopySink {
     private readonly stream: Writable,
   ) {}
 
-  async add(row: MasRow["row"]): Promise<void> {
+  /** Appends one row; returns true when the buffer is full and {@link flush} is due. */
+  add(row: MasRow["row"]): boolean {
     this.buffer += encodeCopyRow(this.columns, row as never);
     this.rows++;
-    if (this.buffer.length >= CHUNK_BYTES) await this.flush();
+    return this.buffer.length >= CHUNK_BYTES;
   }
 
   async flush(): Promise<void> {
@@ -105,11 +106,18 @@ export class PhaseWriter {
     return writer;
   }
 
-  /** Queues one row for its table. */
-  async add(entry: MasRow): Promise<void> {
-    const sink = this.sinks.get(entry.table);
-    if (sink === undefined) throw new Error(`phase has no sink for table ${entry.table}`);
-    await sink.add(entry.row);
+  /**
+   * Queues rows for their tables. Synchronous on the hot path: it only waits (for the stream to
+   * drain) when a table's buffer is full, instead of one promise per row.
+   */
+  add(entries: readonly MasRow[]): Promise<void> | undefined {
+    let full: CopySink[] | undefined;
+    for (const entry of entries) {
+      const sink = this.sinks.get(entry.table);
+      if (sink === undefined) throw new Error(`phase has no sink for table ${entry.table}`);
+      if (sink.add(entry.row)) (full ??= []).push(sink);
+    }
+    return full === undefined ? undefined : Promise.all(full.map((sink) => sink.flush())).then(() => undefined);
   }
 
   /** Ends the live COPY, then copies each spool in table order. Returns rows written per table. */
