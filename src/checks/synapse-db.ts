@@ -91,20 +91,27 @@ export async function synapseSchemaRule(input: CheckContext): Promise<Finding[]>
   ];
 }
 
-/** Findings about the Synapse data; call once {@link synapseSchemaRule} found nothing. */
-export async function synapseDbRules(input: CheckContext): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  // Independent groups run concurrently (the snapshot may be shared by several connections);
-  // their findings keep this order.
+/**
+ * Findings about the Synapse data that can block a migration (errors); call once
+ * {@link synapseSchemaRule} found nothing. Independent groups run concurrently (the snapshot may be
+ * shared by several connections); their findings keep this order.
+ */
+export async function synapseBlockingRules(input: CheckContext): Promise<Finding[]> {
   const groups = await Promise.all(
-    [invalidRowRules, providerRules, runningRule, dataRules].map(async (rule) => {
+    [invalidRowRules, providerRules, runningRule].map(async (rule) => {
       const found: Finding[] = [];
       await rule(input, found);
       return found;
     }),
   );
-  findings.push(...groups.flat());
-  return findings;
+  return groups.flat();
+}
+
+/** Warnings and information about the Synapse data: never errors, so a migration need not wait for them. */
+export async function synapseAdvisoryRules(input: CheckContext): Promise<Finding[]> {
+  const found: Finding[] = [];
+  await dataRules(input, found);
+  return found;
 }
 
 /** FOREIGN_USER_IDS and ORPHAN_ROWS: errors, or counted skips with --skip-invalid-rows. */

@@ -32,6 +32,14 @@ export function unreadableSource(setup: Pick<RunSetup, "synapse" | "mas" | "poli
   return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
 }
 
+/** Shares the snapshot of `synapseDb` with the extra connections the setup asks for; the caller closes them. */
+export function openSnapshotReaders(
+  setup: Pick<RunSetup, "synapseTarget" | "extraSynapseConnections">,
+  synapseDb: pg.Client,
+): Promise<SnapshotReaders> {
+  return shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
+}
+
 /**
  * Shares the snapshot of `synapseDb` (already in its REPEATABLE READ transaction) with the extra
  * connections the setup asks for, runs `work` with them, and closes them again.
@@ -41,7 +49,7 @@ export async function withSnapshotReaders<T>(
   synapseDb: pg.Client,
   work: (readers: SnapshotReaders) => Promise<T>,
 ): Promise<T> {
-  const readers = await shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
+  const readers = await openSnapshotReaders(setup, synapseDb);
   try {
     return await work(readers);
   } finally {

@@ -6,10 +6,12 @@ import { applyPolicy, blocksMigration } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
 import { openPostgresSource } from "../source/postgres.ts";
+import type { SnapshotReaders } from "../source/snapshot-readers.ts";
+import type { SynapseSource } from "../source/source.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
-import { unreadableSource, withConnections, withSnapshotReaders, type RunSetup } from "./connections.ts";
+import { openSnapshotReaders, unreadableSource, withConnections, type RunSetup } from "./connections.ts";
 import { PHASES } from "./phases.ts";
 import type { ProgressListener } from "./progress.ts";
 import { runIdDeriver } from "./run-ids.ts";
@@ -51,30 +53,52 @@ async function migrateWithin(
   const started = performance.now();
   const source = await openPostgresSource(synapseDb);
   try {
-    const checks = await withSnapshotReaders(options, synapseDb, (readers) =>
-      runPreconditions({ ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun }),
-    );
-    const findings = applyPolicy(checks.findings, options.policy);
-    if (findings.some((f) => blocksMigration(f, options.policy))) {
-      return { value: { status: "blocked", findings }, commit: false };
+    const readers = await openSnapshotReaders(options, synapseDb);
+    try {
+      return await checkThenLoad(options, readers, source, tx, started);
+    } finally {
+      await readers.close();
     }
-    const ctx: MappingContext = {
-      serverName: options.synapse.serverName,
-      startedAt: Date.now(),
-      providers: options.providers,
-      deriveId: runIdDeriver(),
-    };
-    const report = new ReportBuilder(options.dryRun);
-    await withIndexesRebuiltAfter(tx, report, async () => {
-      for (const phase of PHASES) {
-        await runPhase(phase, source, tx, ctx, checks.presentOptionalColumns, report, options.progress);
-      }
-    });
-    report.report.totalSeconds = (performance.now() - started) / 1000;
-    return { value: { status: "done", findings, report: report.report }, commit: !options.dryRun };
   } finally {
     await source.close();
   }
+}
+
+/** Runs the checks (warnings in the background when they cannot block), then loads everything. */
+async function checkThenLoad(
+  options: MigrateOptions,
+  readers: SnapshotReaders,
+  source: SynapseSource,
+  tx: TxClient,
+  started: number,
+): Promise<{ value: MigrateOutcome; commit: boolean }> {
+  // Without --strict, warnings cannot block: they finish on the extra connections while rows load.
+  const background = !options.policy.strict && readers.extra > 0;
+  const checks = await runPreconditions(
+    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun },
+    { advisoryInBackground: background },
+  );
+  const blockers = applyPolicy(checks.findings, options.policy);
+  if (blockers.some((f) => blocksMigration(f, options.policy))) {
+    const findings = applyPolicy([...checks.findings, ...(await checks.advisory)], options.policy);
+    return { value: { status: "blocked", findings }, commit: false };
+  }
+  if (background) await readers.detachMain();
+  const ctx: MappingContext = {
+    serverName: options.synapse.serverName,
+    startedAt: Date.now(),
+    providers: options.providers,
+    deriveId: runIdDeriver(),
+  };
+  const report = new ReportBuilder(options.dryRun);
+  await withIndexesRebuiltAfter(tx, report, async () => {
+    for (const phase of PHASES) {
+      await runPhase(phase, source, tx, ctx, checks.presentOptionalColumns, report, options.progress);
+    }
+  });
+  const findings = applyPolicy([...checks.findings, ...(await checks.advisory)], options.policy);
+  report.report.totalSeconds = (performance.now() - started) / 1000;
+  return { value: { status: "done", findings, report: report.report }, commit: !options.dryRun };
 }
 
 /**

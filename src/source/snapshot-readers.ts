@@ -10,6 +10,13 @@ export interface Queryable {
 export interface SnapshotReaders extends Queryable {
   /** Backend pids of every client, so that checks can tell them from other sessions. */
   readonly pids: number[];
+  /** How many clients there are besides the main one. */
+  readonly extra: number;
+  /**
+   * Takes the main client out of the pool (once it is idle), so that its owner can stream from it
+   * while queries still queued here run on the extra clients only. Needs `extra` > 0.
+   */
+  detachMain(): Promise<void>;
   /** Ends the extra clients' transactions and closes them (the main client stays open). */
   close(): Promise<void>;
 }
@@ -45,13 +52,30 @@ export async function shareSnapshot(
   const waiting: ((client: pg.Client) => void)[] = [];
   const acquire = (): Promise<pg.Client> =>
     idle.length > 0 ? Promise.resolve(idle.pop() as pg.Client) : new Promise((resolve) => waiting.push(resolve));
+  let onMainReleased: (() => void) | undefined;
   const release = (client: pg.Client): void => {
+    if (client === main && onMainReleased !== undefined) {
+      const detached = onMainReleased;
+      onMainReleased = undefined;
+      detached();
+      return;
+    }
     const next = waiting.shift();
     if (next) next(client);
     else idle.push(client);
   };
   return {
     pids,
+    extra: clients.length - 1,
+    detachMain(): Promise<void> {
+      if (clients.length === 1) return Promise.reject(new Error("detachMain needs extra clients"));
+      const index = idle.indexOf(main);
+      if (index >= 0) {
+        idle.splice(index, 1);
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => (onMainReleased = resolve));
+    },
     async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
       const client = await acquire();
       try {
