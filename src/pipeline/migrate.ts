@@ -9,6 +9,7 @@ import { openPostgresSource } from "../source/postgres.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import type { SynapseSource } from "../source/source.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
+import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { openSnapshotReaders, unreadableSource, withConnections, type RunSetup } from "./connections.ts";
@@ -92,8 +93,17 @@ async function checkThenLoad(
   };
   const report = new ReportBuilder(options.dryRun);
   await withIndexesRebuiltAfter(tx, report, async () => {
-    for (const phase of PHASES) {
-      await runPhase(phase, source, tx, ctx, checks.presentOptionalColumns, report, options.progress);
+    const loader = new ChunkLoader(tx);
+    try {
+      for (const phase of PHASES) {
+        await runPhase(phase, source, loader, ctx, checks.presentOptionalColumns, report, options.progress);
+      }
+      const started = performance.now();
+      await loader.finish();
+      report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+    } catch (error) {
+      loader.discard();
+      throw error;
     }
   });
   const findings = applyPolicy([...checks.findings, ...(await checks.advisory)], options.policy);

@@ -2,7 +2,7 @@
 import type { MappingContext } from "../mapping/context.ts";
 import type { ReportBuilder } from "../report/report.ts";
 import type { SynapseSource } from "../source/source.ts";
-import type { TxClient } from "../target/transaction.ts";
+import type { ChunkLoader } from "../target/loader.ts";
 import { PhaseWriter } from "../target/writer.ts";
 import type { Phase } from "./phases.ts";
 import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
@@ -10,11 +10,14 @@ import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
 /** Rows between two looks at the clock for progress. */
 const CLOCK_EVERY_ROWS = 512;
 
-/** Runs `phase` on the open MAS transaction `tx`; returns the number of Synapse rows read. */
+/**
+ * Runs `phase`, handing its rows to `loader` in chunks; returns the number of Synapse rows read.
+ * The phase's time covers reading and mapping; loading overlaps with the next phases.
+ */
 export async function runPhase(
   phase: Phase,
   source: SynapseSource,
-  tx: TxClient,
+  loader: ChunkLoader,
   ctx: MappingContext,
   optionalColumns: ReadonlySet<string>,
   report: ReportBuilder,
@@ -22,7 +25,7 @@ export async function runPhase(
 ): Promise<number> {
   const startedAt = performance.now();
   progress?.phaseStart(phase.name, phase.total ? await phase.total(source) : undefined);
-  const writer = phase.tables.length > 0 ? PhaseWriter.open(tx, phase.tables, optionalColumns) : undefined;
+  const writer = phase.tables.length > 0 ? new PhaseWriter(phase.tables, optionalColumns, loader) : undefined;
   let sourceRows = 0;
   let lastUpdate = startedAt;
   try {

@@ -1,0 +1,77 @@
+/** Loads sealed spool chunks into MAS with COPY, one after another on the transaction's connection. */
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
+import type { MasTableName } from "../model/mas.ts";
+import type { Spool } from "./spool.ts";
+import type { ColumnSpec } from "./tables.ts";
+import type { TxClient } from "./transaction.ts";
+
+/** A finished chunk of one table's COPY text. */
+export interface SealedChunk {
+  table: MasTableName;
+  columns: ColumnSpec<MasTableName>[];
+  spool: Spool;
+}
+
+/**
+ * Copies chunks in the order they are queued while the mapper goes on producing the next ones:
+ * mapping (CPU in this process) and loading (CPU in PostgreSQL) overlap. At most `maxQueued`
+ * chunks wait, so a slow database holds the mapper back instead of filling the disk.
+ */
+export class ChunkLoader {
+  private readonly queue: SealedChunk[] = [];
+  private draining: Promise<void> | undefined;
+  private failure: unknown;
+  private readonly spaceWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly tx: TxClient,
+    private readonly maxQueued = 4,
+  ) {}
+
+  /** Queues a chunk; waits while the queue is full. Rethrows a failure of an earlier load. */
+  async enqueue(chunk: SealedChunk): Promise<void> {
+    this.throwIfFailed();
+    this.queue.push(chunk);
+    this.draining ??= this.drain();
+    while (this.queue.length > this.maxQueued && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+    this.throwIfFailed();
+  }
+
+  /** Waits until every queued chunk is loaded. */
+  async finish(): Promise<void> {
+    await this.draining;
+    this.throwIfFailed();
+  }
+
+  /** Closes queued spools after a failure elsewhere. */
+  discard(): void {
+    for (const chunk of this.queue.splice(0)) chunk.spool.close();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let chunk = this.queue.shift(); chunk !== undefined; chunk = this.queue.shift()) {
+        this.spaceWaiters.shift()?.();
+        try {
+          const sql = `COPY ${chunk.table} (${chunk.columns.map((c) => c.name).join(", ")}) FROM STDIN`;
+          await pipeline(chunk.spool.reader(), this.tx.query(copyFrom(sql)));
+        } finally {
+          chunk.spool.close();
+        }
+      }
+    } catch (error) {
+      this.failure = error;
+      this.discard();
+    } finally {
+      this.draining = undefined;
+      for (const wake of this.spaceWaiters.splice(0)) wake();
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
