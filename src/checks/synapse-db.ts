@@ -7,6 +7,7 @@ import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import {
   appserviceRowCounts,
   countRows,
+  countRowsBatch,
   pendingBackgroundUpdates,
   type CountSample,
   type FindingQuery,
@@ -299,10 +300,12 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
     );
   }
   const applicable = COUNT_RULES.filter((rule) => rule.when === undefined || rule.when(input));
-  const [appservice, ...samples] = await Promise.all([
-    countRows(db, "appserviceUsers", synapse.serverName, MAX_EXAMPLES),
-    ...applicable.map((rule) => countRows(db, rule.query, synapse.serverName, MAX_EXAMPLES)),
-  ]);
+  const [appservice, ...samples] = await countRowsBatch(
+    db,
+    ["appserviceUsers", ...applicable.map((rule) => rule.query)],
+    synapse.serverName,
+    MAX_EXAMPLES,
+  );
   applicable.forEach((rule, i) => {
     const sample = samples[i] as CountSample;
     if (sample.count > 0) push(rule.code, rule.message(sample.count, sample.examples), sample);
