@@ -1,12 +1,14 @@
 /**
- * `npm run bench -- --users N`: a synthetic Synapse of N users, then in the same run
+ * `npm run bench -- --users N [--source sqlite]`: a synthetic Synapse of N users, then in the same run
  *  - the limit: the same MAS rows made by SQL and piped table by table with COPY, in parallel,
  *    target indexes and constraints dropped before and rebuilt after (rebuild included);
  *  - the tool: a real `syn2mas migrate` into a fresh copy of the MAS schema;
- * and prints both times, their ratio, rows per second and the tool's peak RSS.
+ *  - with `--source sqlite`, also the tool reading the same rows from a SQLite file (Synapse's
+ *    SQLite schema) into another fresh copy, printed next to the PostgreSQL figure;
+ * and prints the times, their ratio, rows per second and the tool's peak RSS.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -19,7 +21,9 @@ import { masEmptySql, masProvidersSql, synapseSchemaSql } from "../test/harness/
 import { startCluster, type Cluster } from "../test/harness/postgres.ts";
 import { cliPath, GUESTS_OFF } from "../test/harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
+import { writeSqliteSynapseConfig } from "../test/harness/sqlite.ts";
 import { limitQueries } from "./limit-sql.ts";
+import { sqliteCopyOf } from "./synthetic-sqlite.ts";
 import { syntheticSynapseSql } from "./synthetic.ts";
 
 /** Provider ids of ../shared/fixtures/mas/mas-providers.sql, keyed by synapse_idp_id. */
@@ -42,7 +46,19 @@ export interface BenchResult {
   /** Per table, an md5 of every row's non-id columns in order: equal when both wrote the same rows. */
   limitFingerprints: Record<string, string>;
   toolFingerprints: Record<string, string>;
+  /** With `source: "sqlite"`: the tool reading the same rows from a SQLite file. */
+  sqlite?: {
+    toolSeconds: number;
+    toolPeakRssMb: number;
+    /** The SQLite file's size. */
+    fileMb: number;
+    toolRows: Record<string, number>;
+    toolFingerprints: Record<string, string>;
+  };
 }
+
+/** Which database the tool reads Synapse from: PostgreSQL always, and SQLite too when asked. */
+export type BenchSource = "postgres" | "sqlite";
 
 async function client(cluster: Cluster, db: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: cluster.uri(db) });
@@ -114,7 +130,7 @@ async function runTool(args: string[]): Promise<{ seconds: number; peakRssMb: nu
 }
 
 /** md5 over the sorted text of every row's columns other than ids (ids are random per run). */
-async function fingerprints(cluster: Cluster, db: string): Promise<Record<string, string>> {
+export async function fingerprints(cluster: Cluster, db: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of TABLE_ORDER) {
     const columns = TABLES[table].filter((c) => c.kind !== "uuid" && !c.optional).map((c) => `${c.name}::text`);
@@ -136,8 +152,31 @@ async function countRows(cluster: Cluster, db: string): Promise<Record<string, n
   return Object.fromEntries(rows.map((r) => [r.t, r.n]));
 }
 
+/** Copies the synthetic Synapse into a SQLite file (not timed), then times the tool reading it into a fresh MAS. */
+async function runToolFromSqlite(cluster: Cluster, dir: string, log: (s: string) => void): Promise<NonNullable<BenchResult["sqlite"]>> {
+  log("copying the synthetic Synapse into SQLite ...");
+  const file = join(dir, "homeserver.db");
+  await sqliteCopyOf(cluster, "synapse", file);
+  await cluster.cloneDatabase("mas_template", "mas_tool_sqlite");
+  await cluster.sql("postgres", "CHECKPOINT");
+  log("running syn2mas migrate from SQLite ...");
+  const synapseConfig = await writeSqliteSynapseConfig(dir, file, GUESTS_OFF);
+  const masConfig = await writeMasConfig(dir, { uri: cluster.uri("mas_tool_sqlite"), fileName: "mas-config-sqlite.yaml" });
+  const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
+  return {
+    toolSeconds: tool.seconds,
+    toolPeakRssMb: tool.peakRssMb,
+    fileMb: statSync(file).size / 1024 / 1024,
+    toolRows: await countRows(cluster, "mas_tool_sqlite"),
+    toolFingerprints: await fingerprints(cluster, "mas_tool_sqlite"),
+  };
+}
+
 /** Builds the data, runs the limit and the tool, and returns the figures. */
-export async function bench(users: number, options: { connections?: number; log?: (s: string) => void } = {}): Promise<BenchResult> {
+export async function bench(
+  users: number,
+  options: { connections?: number; source?: BenchSource; log?: (s: string) => void } = {},
+): Promise<BenchResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s + "\n"));
   const cluster = await startCluster();
   const dir = mkdtempSync(join(tmpdir(), "syn2mas-bench-"));
@@ -158,6 +197,7 @@ export async function bench(users: number, options: { connections?: number; log?
     const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
     const masConfig = await writeMasConfig(dir, { uri: cluster.uri("mas_tool") });
     const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
+    const sqlite = options.source === "sqlite" ? await runToolFromSqlite(cluster, dir, log) : undefined;
 
     const limitRows = await countRows(cluster, "mas_limit");
     const toolRows = await countRows(cluster, "mas_tool");
@@ -175,6 +215,7 @@ export async function bench(users: number, options: { connections?: number; log?
       toolRows,
       limitFingerprints: await fingerprints(cluster, "mas_limit"),
       toolFingerprints: await fingerprints(cluster, "mas_tool"),
+      ...(sqlite ? { sqlite } : {}),
     };
   } finally {
     await cluster.stop();
@@ -184,9 +225,15 @@ export async function bench(users: number, options: { connections?: number; log?
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { users: { type: "string", default: "100000" }, connections: { type: "string", default: "4" }, json: { type: "boolean", default: false } },
+    options: {
+      users: { type: "string", default: "100000" },
+      connections: { type: "string", default: "4" },
+      source: { type: "string", default: "postgres" },
+      json: { type: "boolean", default: false },
+    },
   });
-  const result = await bench(Number(values.users), { connections: Number(values.connections) });
+  if (values.source !== "postgres" && values.source !== "sqlite") throw new Error(`--source ${values.source}: postgres or sqlite`);
+  const result = await bench(Number(values.users), { connections: Number(values.connections), source: values.source });
   if (values.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     return;
@@ -199,9 +246,20 @@ async function main(): Promise<void> {
     `ratio tool/limit      ${result.ratio.toFixed(2)}`,
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
   ];
+  const { sqlite } = result;
+  if (sqlite) {
+    lines.push(
+      `syn2mas from SQLite   ${sqlite.toolSeconds.toFixed(2)} s  (PostgreSQL source: ${result.toolSeconds.toFixed(2)} s; ` +
+        `SQLite/PostgreSQL ${(sqlite.toolSeconds / result.toolSeconds).toFixed(2)}; file ${sqlite.fileMb.toFixed(0)} MB)`,
+      `  from SQLite peak RSS ${sqlite.toolPeakRssMb.toFixed(1)} MB`,
+    );
+  }
   for (const t of TABLE_ORDER) {
     const same = result.limitFingerprints[t] === result.toolFingerprints[t] ? "same rows" : "ROWS DIFFER";
-    lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}  ${same}`);
+    const fromSqlite = sqlite
+      ? `  from SQLite ${sqlite.toolRows[t]} ${sqlite.toolFingerprints[t] === result.limitFingerprints[t] ? "same rows" : "ROWS DIFFER"}`
+      : "";
+    lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}  ${same}${fromSqlite}`);
   }
   process.stdout.write(lines.join("\n") + "\n");
 }

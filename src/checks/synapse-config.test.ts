@@ -88,7 +88,8 @@ const cases: Case[] = [
   { name: "login via existing session off", config: { login_via_existing_session: { enabled: false, require_ui_auth: true } }, code: "LOGIN_VIA_EXISTING_SESSION", severity: null },
   { name: "empty login_via_existing_session:", config: "login_via_existing_session:\n", code: "LOGIN_VIA_EXISTING_SESSION", severity: null },
 
-  { name: "sqlite3", config: { database: { name: "sqlite3", args: { database: "/data/homeserver.db" } } }, code: "UNSUPPORTED_DATABASE", severity: "error", mentions: ["sqlite3"] },
+  { name: "sqlite3", config: { database: { name: "sqlite3", args: { database: "/data/homeserver.db" } } }, code: "UNSUPPORTED_DATABASE", severity: null },
+  { name: "another engine", config: { database: { name: "mysql", args: { database: "synapse" } } }, code: "UNSUPPORTED_DATABASE", severity: "error", mentions: ["mysql", "psycopg2", "sqlite3"] },
   { name: "psycopg2", config: {}, code: "UNSUPPORTED_DATABASE", severity: null },
 ];
 

@@ -49,12 +49,13 @@ function sectionEnabledExplicitly(section: unknown): boolean {
 // --- Rules --------------------------------------------------------------------------------------
 
 function unsupportedDatabase(synapse: SynapseConfig): Finding[] {
-  if (synapse.databaseEngine === "psycopg2") return [];
+  if (synapse.databaseEngine === "psycopg2" || synapse.databaseEngine === "sqlite3") return [];
   return [
     finding(
       "UNSUPPORTED_DATABASE",
-      `Synapse's database.name is "${synapse.databaseEngine}"; this version reads PostgreSQL (psycopg2) only. ` +
-        `Point --synapse-database-uri at a PostgreSQL copy of the Synapse database.`,
+      `Synapse's database.name is "${synapse.databaseEngine}"; this tool reads PostgreSQL (psycopg2) and SQLite (sqlite3), ` +
+        "the two databases Synapse runs on. Fix database.name, or point --synapse-database-uri at Synapse's database " +
+        "(postgresql://... or sqlite:///path/to/homeserver.db).",
     ),
   ];
 }

@@ -20,6 +20,7 @@ import {
   otherSessions,
   type RowSample,
 } from "../source/postgres-stats.ts";
+import { isSqlite } from "../source/sqlite-queryable.ts";
 import type { CheckContext } from "./context.ts";
 import { finding, MAX_EXAMPLES, type Finding, type FindingCode } from "./finding.ts";
 
@@ -196,10 +197,14 @@ async function runningRule(input: CheckContext, findings: Finding[]): Promise<vo
   if (!input.realRun || input.allowRunningSynapse) return;
   const others = await otherSessions(input.synapseDb, input.ownSynapsePids);
   if (others.length === 0) return;
+  const listed = others.slice(0, MAX_EXAMPLES).join(", ");
   findings.push(
     finding(
       "SYNAPSE_RUNNING",
-      `${others.length} other sessions are connected to the Synapse database (${others.slice(0, MAX_EXAMPLES).join(", ")}). ` +
+      (isSqlite(input.synapseDb)
+        ? `Synapse's SQLite database is in use or was not closed cleanly (${listed}). A -wal file that still holds changes ` +
+          "after Synapse stopped means it crashed: start it once and stop it cleanly. "
+        : `${others.length} other sessions are connected to the Synapse database (${listed}). `) +
         "Stop Synapse and its workers before migrating, or pass --ignore-synapse-running if you know they are idle.",
       { count: others.length, examples: others.slice(0, MAX_EXAMPLES) },
     ),

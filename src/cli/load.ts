@@ -6,6 +6,7 @@ import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
+import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite-files.ts";
 import { UserError } from "../errors/user-error.ts";
 
 /** Options every database command takes. */
@@ -35,6 +36,16 @@ function parseConnections(value: string): number {
   return n;
 }
 
+/** The file a `sqlite:` --synapse-database-uri names, or undefined for another scheme. */
+function sqliteUriPath(uri: string): string | undefined {
+  try {
+    return sqlitePathFromUri(uri);
+  } catch (error) {
+    if (!(error instanceof SqliteFileProblem)) throw error;
+    throw new UserError(`--synapse-database-uri: ${error.message}`, error.hint);
+  }
+}
+
 /** Loads both configurations (failing with a UserError on any problem) and resolves what to connect to. */
 export function loadSetup(options: CommonOptions): LoadedSetup {
   if (options.synapseConfig.length === 0) {
@@ -44,7 +55,12 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
   const mas = loadMasConfig(options.config);
   const providers = providerMap(mas, options.upstreamProviderMapping.map(parseProviderMappingFlag));
   let synapseTarget: ConnectTarget;
-  if (options.synapseDatabaseUri !== undefined) {
+  const sqliteOverride = options.synapseDatabaseUri === undefined ? undefined : sqliteUriPath(options.synapseDatabaseUri);
+  if (sqliteOverride !== undefined) {
+    synapse.databaseEngine = "sqlite3";
+    synapse.sqlitePath = sqliteOverride;
+    synapseTarget = { role: "Synapse", settings: {}, settingsSource: "--synapse-database-uri" };
+  } else if (options.synapseDatabaseUri !== undefined) {
     synapse.databaseEngine = "psycopg2";
     synapseTarget = {
       role: "Synapse",
@@ -55,7 +71,11 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     synapseTarget = {
       role: "Synapse",
       settings: synapse.database,
-      settingsSource: `database.args in ${synapse.files.join(", ")} (or pass --synapse-database-uri)`,
+      settingsSource:
+        synapse.databaseEngine === "sqlite3"
+          ? `database.args.database in ${synapse.files.join(", ")} (a relative path is taken from the current directory), ` +
+            "or pass --synapse-database-uri sqlite:///path/to/homeserver.db"
+          : `database.args in ${synapse.files.join(", ")} (or pass --synapse-database-uri)`,
     };
   }
   const masTarget: ConnectTarget = {

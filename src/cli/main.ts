@@ -16,7 +16,7 @@ function withCommonOptions(command: Command): Command {
   return command
     .option("--config <file>", "MAS configuration file (repeatable; default: $MAS_CONFIG, colon-separated)", collect, [])
     .option("--synapse-config <path>", "Synapse homeserver.yaml, or a directory of *.yaml (repeatable)", collect, [])
-    .option("--synapse-database-uri <uri>", "postgresql://... overriding Synapse's database section")
+    .option("--synapse-database-uri <uri>", "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section")
     .option(
       "--upstream-provider-mapping <SYNAPSE_IDP_ID:MAS_PROVIDER_ULID>",
       "map a Synapse auth_provider to a MAS provider (repeatable)",

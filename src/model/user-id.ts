@@ -20,16 +20,17 @@ export function checkUserId(userId: string, serverName: string): UserIdCheck {
 
 /**
  * The same test as {@link checkUserId} returning "local", as a PostgreSQL boolean expression over
- * a text column, with the server name as a bind parameter; used by checks to count in SQL.
+ * a text column, with the server name as a bind parameter; used by checks to count in SQL. SQLite
+ * runs it too (with `instr` for `strpos`, see source/sqlite-driver.ts toSqliteSql).
  */
 export function sqlIsLocalUserId(column: string, serverParam: string): string {
   return (
-    `(left(${column}, 1) = '@' AND strpos(${column}, ':') > 2 ` +
+    `(substr(${column}, 1, 1) = '@' AND strpos(${column}, ':') > 2 ` +
     `AND substr(${column}, strpos(${column}, ':') + 1) = ${serverParam})`
   );
 }
 
 /** The "well formed" half of {@link checkUserId} as a PostgreSQL boolean expression over a text column. */
 export function sqlIsWellFormedUserId(column: string): string {
-  return `(left(${column}, 1) = '@' AND strpos(${column}, ':') > 2 AND strpos(${column}, ':') < length(${column}))`;
+  return `(substr(${column}, 1, 1) = '@' AND strpos(${column}, ':') > 2 AND strpos(${column}, ':') < length(${column}))`;
 }

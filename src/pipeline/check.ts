@@ -3,9 +3,9 @@ import type { Finding } from "../checks/finding.ts";
 import { runPreconditions } from "../checks/preconditions.ts";
 import { applyPolicy } from "../checks/policy.ts";
 import type { MigrationReport } from "../report/report.ts";
-import { openPostgresSource } from "../source/postgres.ts";
 import { countSkips } from "../source/postgres-skip-counts.ts";
-import { unreadableSource, withConnections, withSnapshotReaders, type RunSetup } from "./connections.ts";
+import { unreadableSource, type RunSetup } from "./connections.ts";
+import { withSynapseAndMas } from "./open-source.ts";
 
 /** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
 export interface CheckOutcome {
@@ -21,19 +21,24 @@ export interface CheckOutcome {
 export async function check(setup: RunSetup): Promise<CheckOutcome> {
   const unreadable = unreadableSource(setup);
   if (unreadable) return { findings: unreadable, wouldSkip: null };
-  return withConnections(setup, async (synapseDb, masDb) => {
-    await openPostgresSource(synapseDb);
+  return withSynapseAndMas(setup, async (synapse, masDb) => {
+    const source = await synapse.openSource();
     await masDb.query("BEGIN READ ONLY");
     try {
-      return await withSnapshotReaders(setup, synapseDb, async (readers) => {
+      const readers = await synapse.openReaders();
+      try {
         const result = await runPreconditions({ ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false });
         const findings = applyPolicy(result.findings, setup.policy);
         const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
         const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers) : null;
         return { findings, wouldSkip };
-      });
+      } finally {
+        await readers.close();
+      }
     } finally {
       await masDb.query("ROLLBACK").catch(() => undefined);
+      // Ends the snapshot; for an SQLite file read without locks, fails if the file changed meanwhile.
+      await source.close();
     }
   });
 }

@@ -1,18 +1,17 @@
 /** The only module that joins source -> mapping -> target. Owns the MAS transaction of a migration. */
-import type pg from "pg";
 import type { Finding } from "../checks/finding.ts";
 import { runPreconditions } from "../checks/preconditions.ts";
 import { applyPolicy, blocksMigration } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
-import { openPostgresSource } from "../source/postgres.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import type { SynapseSource } from "../source/source.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
-import { openSnapshotReaders, unreadableSource, withConnections, type RunSetup } from "./connections.ts";
+import { unreadableSource, type RunSetup } from "./connections.ts";
+import { withSynapseAndMas, type SynapseSide } from "./open-source.ts";
 import { PHASES } from "./phases.ts";
 import type { ProgressListener } from "./progress.ts";
 import { runIdDeriver } from "./run-ids.ts";
@@ -48,13 +47,13 @@ async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load
 
 async function migrateWithin(
   options: MigrateOptions,
-  synapseDb: pg.Client,
+  synapse: SynapseSide,
   tx: TxClient,
 ): Promise<{ value: MigrateOutcome; commit: boolean }> {
   const started = performance.now();
-  const source = await openPostgresSource(synapseDb);
+  const source = await synapse.openSource();
   try {
-    const readers = await openSnapshotReaders(options, synapseDb);
+    const readers = await synapse.openReaders();
     try {
       return await checkThenLoad(options, readers, source, tx, started);
     } finally {
@@ -118,7 +117,7 @@ async function checkThenLoad(
 export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
   const unreadable = unreadableSource(options);
   if (unreadable) return { status: "blocked", findings: unreadable };
-  return withConnections(options, (synapseDb, masDb) =>
-    withTransaction(masDb, (tx) => migrateWithin(options, synapseDb, tx)),
+  return withSynapseAndMas(options, (synapse, masDb) =>
+    withTransaction(masDb, (tx) => migrateWithin(options, synapse, tx)),
   );
 }

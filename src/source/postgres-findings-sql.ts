@@ -1,10 +1,12 @@
 /**
- * The Synapse-data counts behind the check findings, on PostgreSQL. Each is one aggregate query
+ * The Synapse-data counts behind the check findings, on PostgreSQL (and on SQLite, which runs the
+ * same SQL but for one pattern match, see countRows). Each is one aggregate query
  * plus up to `limit` examples (user ids or device ids, never tokens, hashes or addresses), and
  * each counts only the rows `migrate` would handle the way the finding describes (see the
  * mapping modules): owners must be local, exist, and not belong to an application service.
  */
 import type { Queryable } from "./snapshot-readers.ts";
+import { isSqlite } from "./sqlite-queryable.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 
 /** A number of rows and a few example ids. */
@@ -23,7 +25,7 @@ interface CountQuery {
 /** The owner `u` is migrated: decodeOwner treats an empty appservice_id as none. */
 const NOT_APPSERVICE = "nullif(u.appservice_id, '') IS NULL";
 /** mapping/owner.ts sessionOwnerSkip: guests' and deactivated users' sessions are not migrated (non-zero flags, as decodeFlag). */
-const HAS_SESSIONS = "coalesce(u.is_guest::int, 0) = 0 AND coalesce(u.deactivated::int, 0) = 0";
+const HAS_SESSIONS = "coalesce(CAST(u.is_guest AS integer), 0) = 0 AND coalesce(CAST(u.deactivated AS integer), 0) = 0";
 const localUser = (column: string): string => `${sqlIsLocalUserId(column, "$1")} AND ${NOT_APPSERVICE}`;
 
 /**
@@ -44,6 +46,11 @@ const WRITTEN_TOKEN = `${localUser("a.user_id")} AND ${HAS_SESSIONS} AND a.puppe
 /** A device migrate turns into a compat session. */
 const DEVICES = "devices d JOIN users u ON u.name = d.user_id";
 const WRITTEN_DEVICE = `${localUser("d.user_id")} AND ${HAS_SESSIONS} AND d.hidden IS NOT TRUE`;
+
+/** Characters an OAuth scope token may carry: %x21 / %x23-5B / %x5D-7E (no space, `"`, `\`, control or non-ASCII). */
+const SCOPE_TOKEN_CHARS = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i))
+  .filter((c) => c !== '"' && c !== "\\")
+  .join("");
 
 /** Whitespace that JavaScript's trim() removes around a device IP (the ASCII part of it). */
 const TRIMMED_IP = "btrim(d.ip, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))";
@@ -72,7 +79,7 @@ export const IPV6_PATTERN = ((): string => {
 })();
 
 export const FINDING_QUERIES = {
-  guestUsers: { from: "users u", where: `${localUser("u.name")} AND coalesce(u.is_guest::int, 0) <> 0`, example: "u.name" },
+  guestUsers: { from: "users u", where: `${localUser("u.name")} AND coalesce(CAST(u.is_guest AS integer), 0) <> 0`, example: "u.name" },
   appserviceUsers: {
     from: "users u",
     where: `${sqlIsLocalUserId("u.name", "$1")} AND NOT ${NOT_APPSERVICE}`,
@@ -80,9 +87,10 @@ export const FINDING_QUERIES = {
   },
   nullCreationTs: { from: "users u", where: `${localUser("u.name")} AND u.creation_ts IS NULL`, example: "u.name" },
   // The Matrix user id grammar: lower-case ASCII letters, digits and ._=-/+ (localpart up to the first colon).
+  // Trimming every allowed character leaves something exactly when another one is there (SQLite runs it too).
   unusualLocalparts: {
     from: "users u",
-    where: `${localUser("u.name")} AND substr(u.name, 2, strpos(u.name, ':') - 2) !~ '^[a-z0-9._=/+-]+$'`,
+    where: `${localUser("u.name")} AND trim(substr(u.name, 2, strpos(u.name, ':') - 2), 'abcdefghijklmnopqrstuvwxyz0123456789._=/+-') <> ''`,
     example: "u.name",
   },
   // mapping/users.ts: a non-NULL, non-empty hash becomes a user_passwords row.
@@ -90,7 +98,7 @@ export const FINDING_QUERIES = {
   // mapping/threepids.ts: unsupported ids of deactivated users are dropped.
   nonEmailThreepids: {
     from: "user_threepids t JOIN users u ON u.name = t.user_id",
-    where: `${localUser("t.user_id")} AND t.medium <> 'email' AND coalesce(u.deactivated::int, 0) = 0`,
+    where: `${localUser("t.user_id")} AND t.medium <> 'email' AND coalesce(CAST(u.deactivated AS integer), 0) = 0`,
     example: "t.user_id",
   },
   oauthDelegatedIds: {
@@ -98,7 +106,7 @@ export const FINDING_QUERIES = {
     where: `${localUser("e.user_id")} AND e.auth_provider = 'oauth-delegated'`,
     example: "e.user_id",
   },
-  macaroonTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND left(a.token, 4) <> 'syt_'`, example: "a.user_id" },
+  macaroonTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND substr(a.token, 1, 4) <> 'syt_'`, example: "a.user_id" },
   // mapping/tokens.ts mapLooseToken: each becomes its own session.
   devicelessTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND a.device_id IS NULL`, example: "a.user_id" },
   // mapping/devices.ts and tokens.ts: a puppet token counts as such unless its (visible) device's owner
@@ -109,13 +117,14 @@ export const FINDING_QUERIES = {
       OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`,
     example: "a.user_id",
   },
-  // An OAuth scope token carries %x21 / %x23-5B / %x5D-7E: not a space, `"`, `\`, a control or non-ASCII character.
+  // A device id with a character an OAuth scope token cannot carry (what trimming the others leaves).
   unencodableDeviceIds: {
     from: DEVICES,
-    where: `${WRITTEN_DEVICE} AND (d.device_id ~ '[^!-~]' OR strpos(d.device_id, '"') > 0 OR strpos(d.device_id, chr(92)) > 0)`,
+    where: `${WRITTEN_DEVICE} AND trim(d.device_id, '${SCOPE_TOKEN_CHARS.replace(/'/g, "''")}') <> ''`,
     example: "d.device_id",
   },
   // source/decode.ts decodeIp: NULL, empty and '-' are unknown; anything else must be an IP literal.
+  // SQLite has no regular expressions: there, decodeIp itself judges the written devices' IPs.
   unparsableDeviceIps: {
     from: DEVICES,
     where: `${WRITTEN_DEVICE} AND ${TRIMMED_IP} NOT IN ('', '-')
@@ -133,8 +142,9 @@ export async function countRows(
   serverName: string,
   limit: number,
 ): Promise<CountSample> {
+  if (query === "unparsableDeviceIps" && isSqlite(client)) return client.countUnparsableIps(DEVICES, WRITTEN_DEVICE, serverName, limit);
   const { from, where, example } = FINDING_QUERIES[query];
-  const counted = await client.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${from} WHERE ${where}`, [serverName]);
+  const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, [serverName]);
   const count = Number(counted.rows[0]?.n ?? 0);
   if (count === 0) return { count, examples: [] };
   const examples = await client.query<{ e: string }>(
@@ -155,12 +165,21 @@ export async function countRowsBatch(
   serverName: string,
   limit: number,
 ): Promise<CountSample[]> {
+  if (isSqlite(client) && queries.includes("unparsableDeviceIps")) {
+    // Counted apart there (see countRows); the others still share their scans.
+    const rest = queries.filter((q) => q !== "unparsableDeviceIps");
+    const [samples, ips] = await Promise.all([
+      countRowsBatch(client, rest, serverName, limit),
+      countRows(client, "unparsableDeviceIps", serverName, limit),
+    ]);
+    return queries.map((q) => (q === "unparsableDeviceIps" ? ips : (samples[rest.indexOf(q)] as CountSample)));
+  }
   const byFrom = new Map<string, FindingQuery[]>();
   for (const q of queries) byFrom.set(FINDING_QUERIES[q].from, [...(byFrom.get(FINDING_QUERIES[q].from) ?? []), q]);
   const counts = new Map<FindingQuery, number>();
   await Promise.all(
     [...byFrom].map(async ([from, group]) => {
-      const filters = group.map((q, i) => `count(*) FILTER (WHERE ${FINDING_QUERIES[q].where})::bigint AS n${i}`);
+      const filters = group.map((q, i) => `count(*) FILTER (WHERE ${FINDING_QUERIES[q].where}) AS n${i}`);
       const result = await client.query<Record<string, string>>(`SELECT ${filters.join(", ")} FROM ${from}`, [serverName]);
       group.forEach((q, i) => counts.set(q, Number(result.rows[0]?.[`n${i}`] ?? 0)));
     }),
@@ -185,7 +204,7 @@ export async function appserviceRowCounts(client: Queryable, serverName: string)
   const columns = Object.entries(tables).map(
     ([table, column]) =>
       `(SELECT count(*) FROM ${table} x JOIN users u ON u.name = x.${column}
-         WHERE ${sqlIsLocalUserId(`x.${column}`, "$1")} AND NOT ${NOT_APPSERVICE})::bigint AS ${table}`,
+         WHERE ${sqlIsLocalUserId(`x.${column}`, "$1")} AND NOT ${NOT_APPSERVICE}) AS ${table}`,
   );
   const result = await client.query<Record<string, string>>(`SELECT ${columns.join(", ")}`, [serverName]);
   const row = result.rows[0] ?? {};
@@ -194,13 +213,16 @@ export async function appserviceRowCounts(client: Queryable, serverName: string)
 
 /** Rows of Synapse's `background_updates` (names as examples); zero when the table does not exist. */
 export async function pendingBackgroundUpdates(client: Queryable, limit: number): Promise<CountSample> {
-  const present = await client.query<{ ok: boolean }>("SELECT to_regclass('background_updates') IS NOT NULL AS ok");
-  if (present.rows[0]?.ok !== true) return { count: 0, examples: [] };
-  const result = await client.query<{ n: string; examples: string[] }>(
-    `SELECT (SELECT count(*) FROM background_updates)::bigint AS n,
-            ARRAY(SELECT update_name FROM background_updates ORDER BY ordering, update_name LIMIT $1) AS examples`,
+  const present = isSqlite(client)
+    ? await client.tableExists("background_updates")
+    : (await client.query<{ ok: boolean }>("SELECT to_regclass('background_updates') IS NOT NULL AS ok")).rows[0]?.ok === true;
+  if (!present) return { count: 0, examples: [] };
+  const counted = await client.query<{ n: string }>("SELECT count(*) AS n FROM background_updates");
+  const count = Number(counted.rows[0]?.n ?? 0);
+  if (count === 0) return { count, examples: [] };
+  const examples = await client.query<{ e: string }>(
+    "SELECT update_name AS e FROM background_updates ORDER BY ordering, update_name LIMIT $1",
     [limit],
   );
-  const row = result.rows[0];
-  return { count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+  return { count, examples: examples.rows.map((r) => r.e) };
 }

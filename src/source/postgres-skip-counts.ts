@@ -4,8 +4,9 @@
  *
  * KEEP IN STEP WITH THE MAPPERS. Each query groups rows by a CASE whose branches apply the skip
  * rules of the TypeScript mappers in the same order, over the same rows the reader yields
- * (src/source/postgres.ts, SQL.*). If you change a rule there, change it here too; the e2e test
- * test/e2e/check-skips.test.ts compares both on the fixture.
+ * (src/source/postgres.ts, SQL.*; src/source/sqlite.ts, SQLITE_READS). If you change a rule there,
+ * change it here too; the e2e tests test/e2e/check-skips.test.ts (PostgreSQL) and
+ * test/e2e/migrate-sqlite.test.ts (SQLite) compare both on the fixtures.
  *
  *   ownerReason (every query)  <- resolveOwner (src/mapping/owner.ts) and checkUserId
  *                                 (src/model/user-id.ts): malformed_user_id, foreign_user_id,
@@ -73,8 +74,8 @@ function ownerReason(userId: string, u: string): string {
 /** The CASE branches of {@link sessionOwnerSkip}, for a joined `users` row `u` known to exist. */
 function sessionOwnerReason(u: string): string {
   return `
-    WHEN coalesce(${u}.deactivated::int, 0) <> 0 THEN ${reason("deactivated_user")}
-    WHEN coalesce(${u}.is_guest::int, 0) <> 0 THEN ${reason("guest_user")}`;
+    WHEN coalesce(CAST(${u}.deactivated AS integer), 0) <> 0 THEN ${reason("deactivated_user")}
+    WHEN coalesce(CAST(${u}.is_guest AS integer), 0) <> 0 THEN ${reason("guest_user")}`;
 }
 
 /** The reader's `r_superseded_and_used`: the next refresh token's access token was used. */
@@ -118,11 +119,18 @@ const TOKEN_REASON = `CASE WHEN d.user_id IS NOT NULL
       ELSE CASE ${looseTokenReason("a", "r", "u")} END
     END`;
 
+/** `column` is one of the mapped providers, bound as `$2`, `$3`, ... (FALSE when none is mapped). */
+function isMappedProvider(column: string, providers: number): string {
+  if (providers === 0) return "FALSE";
+  return `${column} IN (${Array.from({ length: providers }, (_, i) => `$${i + 2}`).join(", ")})`;
+}
+
 /**
  * One query per entity (threepids: one for both of their entities). Each selects `entity`,
- * `reason` (NULL for a migrated row) and a count; $1 is the server name, $2 the mapped providers.
+ * `reason` (NULL for a migrated row) and a count; $1 is the server name, $2... the `providers`
+ * mapped providers. Plain SQL that SQLite runs too (see source/sqlite-driver.ts toSqliteSql).
  */
-const QUERIES: readonly string[] = [
+const queries = (providers: number): readonly string[] => [
   // mapUser: users (the reader skips rows without a name).
   `SELECT ${entity("users")} AS entity,
           CASE ${ownerReason("u.name", "u")} END AS reason, count(*) AS n
@@ -139,7 +147,7 @@ const QUERIES: readonly string[] = [
   // mapThreepid: a NULL medium is not 'email'.
   `SELECT CASE WHEN t.medium = 'email' THEN ${entity("emails")} ELSE ${entity("unsupported_threepids")} END AS entity,
           CASE ${ownerReason("t.user_id", "u")}
-               WHEN t.medium IS DISTINCT FROM 'email' AND coalesce(u.deactivated::int, 0) <> 0 THEN ${reason("deactivated_user")}
+               WHEN t.medium IS DISTINCT FROM 'email' AND coalesce(CAST(u.deactivated AS integer), 0) <> 0 THEN ${reason("deactivated_user")}
           END AS reason,
           count(*) AS n
      FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id
@@ -147,7 +155,7 @@ const QUERIES: readonly string[] = [
   // mapExternalId: a NULL auth_provider reads as "null", which is no provider's key.
   `SELECT ${entity("external_ids")} AS entity,
           CASE ${ownerReason("e.user_id", "u")}
-               WHEN NOT (coalesce(e.auth_provider, 'null') = ANY ($2::text[])) THEN ${reason("unmapped_provider")}
+               WHEN NOT (${isMappedProvider("coalesce(e.auth_provider, 'null')", providers)}) THEN ${reason("unmapped_provider")}
           END AS reason,
           count(*) AS n
      FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
@@ -181,11 +189,11 @@ export async function countSkips(
   providers: ReadonlyMap<string, string>,
 ): Promise<MigrationReport["skipped"]> {
   const skipped: MigrationReport["skipped"] = {};
-  const params = [serverName, [...providers.keys()]];
-  for (const sql of QUERIES) {
+  const mapped = [...providers.keys()];
+  for (const sql of queries(mapped.length)) {
     const result = await db.query<{ entity: Entity; reason: SkipReason | null; n: string }>(
       `${sql} ORDER BY 1, 3 DESC, 2`,
-      sql.includes("$2") ? params : params.slice(0, 1),
+      sql.includes("$2") ? [serverName, ...mapped] : [serverName],
     );
     for (const row of result.rows) {
       const n = Number(row.n);

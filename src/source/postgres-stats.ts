@@ -1,5 +1,6 @@
-/** Aggregate questions about a PostgreSQL Synapse database, for the checks: counts in SQL, a few examples. */
+/** Aggregate questions about a Synapse database (PostgreSQL's SQL, which SQLite runs too), for the checks: counts in SQL, a few examples. */
 import type { Queryable } from "./snapshot-readers.ts";
+import { isSqlite } from "./sqlite-queryable.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 
 /** Tables and columns this tool reads from Synapse. */
@@ -31,14 +32,20 @@ export interface RowSample {
   examples: string[];
 }
 
-/** `table.column` names read by this tool that the Synapse database lacks. */
-export async function missingSynapseColumns(client: Queryable): Promise<string[]> {
+/** `table.column` for every column of `tables` in the current schema. */
+async function presentColumns(client: Queryable, tables: string[]): Promise<Set<string>> {
+  if (isSqlite(client)) return client.presentColumns(tables);
   const result = await client.query<{ table_name: string; column_name: string }>(
     `SELECT table_name, column_name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ANY($1)`,
-    [Object.keys(SYNAPSE_COLUMNS_READ)],
+    [tables],
   );
-  const have = new Set(result.rows.map((r) => `${r.table_name}.${r.column_name}`));
+  return new Set(result.rows.map((r) => `${r.table_name}.${r.column_name}`));
+}
+
+/** `table.column` names read by this tool that the Synapse database lacks. */
+export async function missingSynapseColumns(client: Queryable): Promise<string[]> {
+  const have = await presentColumns(client, Object.keys(SYNAPSE_COLUMNS_READ));
   return Object.entries(SYNAPSE_COLUMNS_READ).flatMap(([table, columns]) =>
     columns.map((c) => `${table}.${c}`).filter((name) => !have.has(name)),
   );
@@ -54,14 +61,16 @@ async function sampleEach(
   const results = await Promise.all(
     tables.map(async (table) => {
       const column = USER_ID_COLUMNS[table] as string;
-      const result = await client.query<{ n: string; examples: string[] | null }>(
-        `SELECT count(*)::bigint AS n,
-                (array_agg(DISTINCT ${column}) FILTER (WHERE ${column} IS NOT NULL))[1:${limit}] AS examples
-           FROM ${table} t WHERE ${where(table, column)}`,
+      // Plain SQL that SQLite runs too; the examples are looked up only when there are rows.
+      const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} t WHERE ${where(table, column)}`, params);
+      const count = Number(counted.rows[0]?.n ?? 0);
+      if (count === 0) return { table, count, examples: [] };
+      const examples = await client.query<{ e: string }>(
+        `SELECT DISTINCT ${column} AS e FROM ${table} t WHERE (${where(table, column)}) AND ${column} IS NOT NULL
+          ORDER BY 1 LIMIT ${limit}`,
         params,
       );
-      const row = result.rows[0];
-      return { table, count: Number(row?.n ?? 0), examples: row?.examples ?? [] };
+      return { table, count, examples: examples.rows.map((r) => r.e) };
     }),
   );
   return results.filter((sample) => sample.count > 0);
@@ -93,7 +102,7 @@ export function orphanRows(client: Queryable, serverName: string, limit: number)
 /** `auth_provider` values of external ids that would be migrated (local, non-appservice owners), with counts. */
 export async function authProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
   const result = await client.query<{ auth_provider: string; n: string }>(
-    `SELECT e.auth_provider, count(*)::bigint AS n
+    `SELECT e.auth_provider, count(*) AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
       WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("e.user_id", "$1")}
       GROUP BY e.auth_provider ORDER BY e.auth_provider`,
@@ -102,8 +111,12 @@ export async function authProvidersInUse(client: Queryable, serverName: string):
   return new Map(result.rows.map((r) => [r.auth_provider, Number(r.n)]));
 }
 
-/** Other client sessions connected to the same database (Synapse itself, workers, admin tools), not ours. */
+/**
+ * Other client sessions connected to the same database (Synapse itself, workers, admin tools), not
+ * ours. For SQLite: other processes with the file open, and changes left in its `-wal`.
+ */
 export async function otherSessions(client: Queryable, ownPids: number[] = []): Promise<string[]> {
+  if (isSqlite(client)) return client.otherSessions();
   const result = await client.query<{ who: string }>(
     `SELECT coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(usename, '?') || ', pid ' || pid || ')' AS who
        FROM pg_stat_activity

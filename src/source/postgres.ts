@@ -2,7 +2,6 @@
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type {
-  SynapseAccessToken,
   SynapseDevice,
   SynapseExternalId,
   SynapseLooseToken,
@@ -10,7 +9,7 @@ import type {
   SynapseUnpairedRefreshToken,
   SynapseUser,
 } from "../model/synapse.ts";
-import { decodeBool, decodeInt, decodeIp, decodeOwner, decodeText, type RawValue } from "./decode.ts";
+import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
 import { parseCopyBatches } from "./copy-parse.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
@@ -62,38 +61,6 @@ const SQL = {
     FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
     WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)`,
 };
-
-function decodeToken(row: Row): SynapseAccessToken {
-  return {
-    id: Number(row.a_id),
-    userId: String(row.a_user_id),
-    deviceId: decodeText(row.a_device_id),
-    token: String(row.a_token),
-    validUntilMs: decodeInt(row.a_valid_until_ms),
-    puppetsUserId: decodeText(row.a_puppets_user_id),
-    lastValidated: decodeInt(row.a_last_validated),
-    refresh:
-      row.r_id === null || row.r_id === undefined
-        ? null
-        : { id: Number(row.r_id), token: String(row.r_token), supersededAndUsed: decodeBool(row.r_superseded_and_used) },
-  };
-}
-
-function decodeDevice(row: Row): SynapseDevice {
-  const { ip, unparsable } = decodeIp(row.ip);
-  return {
-    userId: String(row.user_id),
-    owner: decodeOwner(row),
-    deviceId: String(row.device_id),
-    displayName: decodeText(row.display_name),
-    lastSeen: decodeInt(row.last_seen),
-    ip,
-    ipUnparsable: unparsable,
-    userAgent: decodeText(row.user_agent),
-    hidden: decodeBool(row.hidden),
-    tokens: [],
-  };
-}
 
 /** A Synapse source over a connected client. Call {@link openPostgresSource} to make one. */
 class PostgresSynapseSource implements SynapseSource {

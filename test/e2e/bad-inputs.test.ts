@@ -301,15 +301,23 @@ describe("migrate refuses bad inputs without writing anything", () => {
   });
 
   it(
-    "sqlite3 as Synapse's database engine: exit 10 UNSUPPORTED_DATABASE",
+    "a database engine Synapse does not have: exit 10 UNSUPPORTED_DATABASE",
     async () => {
-      const s = await scenario("sqlite-engine", {
-        synapseOverrides: { database: { name: "sqlite3", args: { database: "/nonexistent.db" } } },
+      const s = await scenario("mysql-engine", {
+        synapseOverrides: { database: { name: "mysql", args: { database: "synapse" } } },
       });
       const result = await runScenario(s, []);
-      assertBlocked(result, "UNSUPPORTED_DATABASE", /sqlite3/);
+      assertBlocked(result, "UNSUPPORTED_DATABASE", /mysql/, /sqlite3/);
     },
   );
+
+  it("a sqlite3 database file that does not exist: exit 1 naming the file and the key", async () => {
+    const s = await scenario("sqlite-missing", {
+      synapseOverrides: { database: { name: "sqlite3", args: { database: "/nonexistent/homeserver.db" } } },
+    });
+    const result = await runScenario(s, []);
+    assertToolError(result, "/nonexistent/homeserver.db", "no such file", "database.args.database");
+  });
 
   // ---------------------------------------------------------------- Synapse database content
 

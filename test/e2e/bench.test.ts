@@ -6,7 +6,7 @@ import { TABLE_ORDER } from "../../src/target/tables.ts";
 
 describe("npm run bench", () => {
   it("at 2000 users: the limit and syn2mas write the same rows, table by table, with the figures filled in", async () => {
-    const result = await bench(2000, { log: () => undefined });
+    const result = await bench(2000, { log: () => undefined, source: "sqlite" });
     assert.deepEqual(Object.keys(result.toolRows).sort(), [...TABLE_ORDER].sort());
     assert.deepEqual(result.toolRows, result.limitRows);
     // Not only as many rows: the same values in every column but the (random) ids.
@@ -26,5 +26,9 @@ describe("npm run bench", () => {
     assert.ok(result.limitSeconds > 0 && result.toolSeconds > 0);
     assert.equal(result.ratio, result.toolSeconds / result.limitSeconds);
     assert.ok(result.toolPeakRssMb > 20, "the peak RSS was sampled");
+    // --source sqlite: the same rows read from a SQLite copy (more than a page of every table) make the same MAS rows.
+    assert.ok(result.sqlite && result.sqlite.toolSeconds > 0 && result.sqlite.fileMb > 0);
+    assert.deepEqual(result.sqlite.toolRows, result.limitRows);
+    assert.deepEqual(result.sqlite.toolFingerprints, result.limitFingerprints);
   });
 });

@@ -140,9 +140,9 @@ describe("MAS database findings", () => {
     }
   });
 
-  it("UNSUPPORTED_DATABASE: a SQLite Synapse, without connecting anywhere", async () => {
-    const s = await prepareScenario(cluster, "sqlite", {
-      synapseOverrides: { ...GUESTS_OFF, database: { name: "sqlite3", args: { database: "/nonexistent/homeserver.db" } } },
+  it("UNSUPPORTED_DATABASE: a database engine Synapse does not have, without connecting anywhere", async () => {
+    const s = await prepareScenario(cluster, "unsupported-engine", {
+      synapseOverrides: { ...GUESTS_OFF, database: { name: "mysql", args: { database: "/nonexistent/homeserver.db" } } },
     });
     const result = await check(s);
     assert.equal(result.code, 10);

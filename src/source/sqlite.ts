@@ -1,0 +1,295 @@
+/**
+ * Reads a Synapse SQLite database: opened read-only without writing or creating any file (see
+ * sqlite-files.ts), every read inside one read transaction (one snapshot), rows streamed in
+ * keyset pages (two pages in memory at most: the one being mapped and the next one, already
+ * loading). It yields exactly what the PostgreSQL reader yields for the same rows: the same
+ * columns under the same names, decoded by the same functions (SQLite's integers for booleans and
+ * flags, and its NULLs in old rows, decode as PostgreSQL's `t`/`f` and `0`/`1` do).
+ */
+import type {
+  SynapseDevice,
+  SynapseExternalId,
+  SynapseLooseToken,
+  SynapseThreepid,
+  SynapseUnpairedRefreshToken,
+  SynapseUser,
+} from "../model/synapse.ts";
+import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
+import { keysetPages, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
+import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
+import { SqliteQueryable } from "./sqlite-queryable.ts";
+import type { CountedTable, SynapseSource } from "./source.ts";
+
+type Row = Record<string, RawValue>;
+
+/** Keys (rowids) per page: large enough that a page's query overhead vanishes, small enough to stay a few MB. */
+const PAGE_ROWS = 4096;
+
+/** The owner's columns, joined from `users u`, as every reader selects them (decodeOwner). */
+const OWNER_COLUMNS: readonly PagedColumn[] = [
+  ["o_name", "u.name"],
+  ["o_creation_ts", "u.creation_ts"],
+  ["o_admin", "u.admin"],
+  ["o_is_guest", "u.is_guest"],
+  ["o_deactivated", "u.deactivated"],
+  ["o_appservice_id", "u.appservice_id"],
+];
+
+/**
+ * The token columns of the PostgreSQL reader (decodeToken), from `access_tokens a` and its
+ * `refresh_tokens r`. Whether the successor of the refresh token was used is an index probe per
+ * paired token here (access_tokens_refresh_token_id_idx): the same truth as PostgreSQL's hash join.
+ */
+const TOKEN_COLUMNS: readonly PagedColumn[] = [
+  ["a_id", "a.id"],
+  ["a_user_id", "a.user_id"],
+  ["a_device_id", "a.device_id"],
+  ["a_token", "a.token"],
+  ["a_valid_until_ms", "a.valid_until_ms"],
+  ["a_puppets_user_id", "a.puppets_user_id"],
+  ["a_last_validated", "a.last_validated"],
+  ["r_id", "r.id"],
+  ["r_token", "r.token"],
+  [
+    "r_superseded_and_used",
+    `(r.next_token_id IS NOT NULL AND EXISTS (
+      SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`,
+  ],
+];
+
+/** Columns of a table, each named as its column (`t.user_id` as `user_id`). */
+const own = (...expressions: string[]): PagedColumn[] => expressions.map((e) => [e.slice(e.indexOf(".") + 1), e]);
+
+/**
+ * The PostgreSQL reader's queries (the same rows, under the same names), each walking one table
+ * by rowid (`k`): `?1` is the last key of the previous page, `?2` the page size.
+ */
+export const SQLITE_READS = {
+  users: {
+    columns: [["k", "u.rowid"], ...OWNER_COLUMNS, ...own("u.password_hash", "u.locked")],
+    from: "FROM users u WHERE u.rowid > ?1 ORDER BY u.rowid LIMIT ?2",
+    order: "k",
+  },
+  threepids: {
+    columns: [["k", "t.rowid"], ...own("t.user_id", "t.medium", "t.address", "t.added_at"), ...OWNER_COLUMNS],
+    from: `FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id
+      WHERE t.rowid > ?1 ORDER BY t.rowid LIMIT ?2`,
+    order: "k",
+  },
+  externalIds: {
+    columns: [["k", "e.rowid"], ...own("e.user_id", "e.auth_provider", "e.external_id"), ...OWNER_COLUMNS],
+    from: `FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
+      WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2`,
+    order: "k",
+  },
+  // A page of devices with all their tokens: one row per (device, token), a device's rows together.
+  devices: {
+    columns: [
+      ["k", "d.k"],
+      ...own("d.user_id", "d.device_id", "d.display_name", "d.last_seen", "d.ip", "d.user_agent", "d.hidden"),
+      ...OWNER_COLUMNS,
+      ...TOKEN_COLUMNS,
+    ],
+    from: `FROM (SELECT rowid AS k, * FROM devices WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) d
+      LEFT JOIN users u ON u.name = d.user_id
+      LEFT JOIN access_tokens a ON a.user_id = d.user_id AND a.device_id = d.device_id
+      LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id`,
+    order: "k, a_id",
+  },
+  // A NULL device_id matches no device, so this also keeps deviceless tokens.
+  looseTokens: {
+    columns: [["k", "a.rowid"], ...OWNER_COLUMNS, ...TOKEN_COLUMNS],
+    from: `FROM access_tokens a
+      LEFT JOIN users u ON u.name = a.user_id
+      LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
+      WHERE a.rowid > ?1
+        AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id)
+      ORDER BY a.rowid LIMIT ?2`,
+    order: "k",
+  },
+  unpairedRefreshTokens: {
+    columns: [["k", "r.rowid"], ...own("r.id", "r.user_id"), ...OWNER_COLUMNS],
+    from: `FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
+      WHERE r.rowid > ?1 AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)
+      ORDER BY r.rowid LIMIT ?2`,
+    order: "k",
+  },
+} as const satisfies Record<string, PagedRead>;
+
+/** A Synapse source over an open SQLite snapshot. {@link openSqliteSynapse} makes one. */
+class SqliteSynapseSource implements SynapseSource {
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  /** The pages of one of {@link SQLITE_READS}, as rows keyed like the PostgreSQL reader's. */
+  private pages(read: PagedRead): AsyncGenerator<Row[]> {
+    return keysetPages(this.connection, read, (after) => [after, PAGE_ROWS]);
+  }
+
+  async *readUsers(): AsyncIterable<SynapseUser> {
+    for await (const page of this.pages(SQLITE_READS.users)) {
+      for (const row of page) {
+        const owner = decodeOwner(row);
+        if (owner === null) continue; // users.name is never NULL in a real Synapse
+        yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
+      }
+    }
+  }
+
+  async *readThreepids(): AsyncIterable<SynapseThreepid> {
+    for await (const page of this.pages(SQLITE_READS.threepids)) {
+      for (const row of page) {
+        yield {
+          userId: String(row.user_id),
+          owner: decodeOwner(row),
+          medium: String(row.medium),
+          address: String(row.address),
+          addedAt: decodeInt(row.added_at) ?? 0,
+        };
+      }
+    }
+  }
+
+  async *readExternalIds(): AsyncIterable<SynapseExternalId> {
+    for await (const page of this.pages(SQLITE_READS.externalIds)) {
+      for (const row of page) {
+        yield {
+          userId: String(row.user_id),
+          owner: decodeOwner(row),
+          authProvider: String(row.auth_provider),
+          externalId: String(row.external_id),
+        };
+      }
+    }
+  }
+
+  async *readDevices(): AsyncIterable<SynapseDevice> {
+    let current: SynapseDevice | undefined;
+    let currentKey: RawValue;
+    for await (const page of this.pages(SQLITE_READS.devices)) {
+      for (const row of page) {
+        if (current === undefined || row.k !== currentKey) {
+          if (current !== undefined) yield current;
+          current = decodeDevice(row);
+          currentKey = row.k;
+        }
+        if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
+      }
+    }
+    if (current !== undefined) yield current;
+  }
+
+  async *readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+    for await (const page of this.pages(SQLITE_READS.looseTokens)) {
+      for (const row of page) yield { owner: decodeOwner(row), token: decodeToken(row) };
+    }
+  }
+
+  async *readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+    for await (const page of this.pages(SQLITE_READS.unpairedRefreshTokens)) {
+      for (const row of page) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
+    }
+  }
+
+  async countRows(table: CountedTable): Promise<number> {
+    const rows = await this.connection.all(`SELECT count(*) AS n FROM ${table}`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+/** An open SQLite Synapse database: its source and its checks' queryable, in one snapshot. */
+export interface SqliteSynapse {
+  files: SqliteFiles;
+  mode: SqliteOpenMode;
+  source: SynapseSource;
+  readers: SqliteQueryable;
+  /**
+   * Ends the snapshot, if the source's `close` did not, and closes the file. Only the source's
+   * `close` reports a change of the file during the read: call it before trusting what was read.
+   */
+  close(): Promise<void>;
+}
+
+/** SQLite's answer when opening or reading fails, as a problem the operator can act on. */
+function explain(path: string, error: unknown): SqliteFileProblem {
+  const e = error as { code?: string; message?: string };
+  const message = (e.message ?? String(error)).replace(/^SQLITE_\w+: /, "");
+  if (e.code === "SQLITE_READONLY" || /rollback|recovery|cantinit/i.test(message)) {
+    return new SqliteFileProblem(
+      `cannot read ${path} without writing to it (${message}): it was left unfinished by a crash`,
+      "Start Synapse once and stop it cleanly, then run again.",
+      { cause: error },
+    );
+  }
+  if (e.code === "SQLITE_NOTADB" || e.code === "SQLITE_CORRUPT") {
+    return new SqliteFileProblem(`${path} is not a readable SQLite database (${message})`, "Give the path of Synapse's homeserver.db.", {
+      cause: error,
+    });
+  }
+  return new SqliteFileProblem(`cannot read ${path}: ${message}`, "Check that the file is Synapse's homeserver.db and readable.", { cause: error });
+}
+
+/** Starts the read transaction on a new connection and reads once, so that its snapshot is fixed now. */
+async function startSnapshot(connection: SqliteConnection, cacheKib: number): Promise<void> {
+  await connection.exec(`PRAGMA query_only = ON; PRAGMA cache_size = -${cacheKib}; BEGIN`);
+  await connection.all("SELECT count(*) AS n FROM sqlite_master");
+}
+
+/**
+ * Opens Synapse's SQLite database read-only in the mode its files call for, starts the read
+ * transaction that every read (source and checks) shares, and reads once so that the snapshot is
+ * fixed now. Nothing can write through these connections: the file is opened read-only and
+ * `query_only` is on. Opened `immutable` (no locks, the file cannot change under a consistent
+ * read), `extraConnections` more connections serve the checks in parallel, and ending the
+ * snapshot checks that the file did not change meanwhile, and fails the run if it did. In the
+ * other modes one connection does everything: only it is sure to see the source's snapshot.
+ * @throws SqliteFileProblem when the file cannot be read without writing, or is not a database.
+ */
+export async function openSqliteSynapse(path: string, options: { extraConnections?: number } = {}): Promise<SqliteSynapse> {
+  const files = inspectSqliteFiles(path);
+  const mode = chooseOpenMode(files);
+  const opened: SqliteConnection[] = [];
+  try {
+    opened.push(await SqliteConnection.open(path, mode));
+    await startSnapshot(opened[0] as SqliteConnection, 32768);
+    const extra = mode === "immutable" ? (options.extraConnections ?? 0) : 0;
+    for (let i = 0; i < extra; i++) {
+      const connection = await SqliteConnection.open(path, mode);
+      opened.push(connection);
+      await startSnapshot(connection, 8192);
+    }
+  } catch (error) {
+    await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
+    throw explain(path, error);
+  }
+  const [connection, ...extras] = opened as [SqliteConnection, ...SqliteConnection[]];
+  let inTransaction = true;
+  /** Ends the read transaction once; with `verify`, fails when an unlocked (immutable) file changed meanwhile. */
+  const endSnapshot = async (verify: boolean): Promise<void> => {
+    if (!inTransaction) return;
+    inTransaction = false;
+    await connection.exec("ROLLBACK").catch(() => undefined);
+    if (verify && mode === "immutable" && fileStamp(path) !== files.stamp) {
+      throw new SqliteFileProblem(
+        `${path} changed while it was being read, so what was read may not be one consistent state`,
+        "Stop Synapse (and anything else using the database) for the whole run, then run again.",
+      );
+    }
+  };
+  return {
+    files,
+    mode,
+    source: new SqliteSynapseSource(connection, () => endSnapshot(true)),
+    readers: new SqliteQueryable(connection, extras, path),
+    async close(): Promise<void> {
+      await endSnapshot(false);
+      await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
+    },
+  };
+}
