@@ -9,11 +9,18 @@ import type {
   SynapseUnpairedRefreshToken,
   SynapseUser,
 } from "../model/synapse.ts";
-import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
+import {
+  devicesFrom,
+  externalIdsFrom,
+  looseTokensFrom,
+  threepidsFrom,
+  unpairedRefreshTokensFrom,
+  usersFrom,
+  type Row,
+} from "./read-rows.ts";
 import { parseCopyBatches } from "./copy-parse.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
-type Row = Record<string, RawValue>;
 
 
 const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin AS o_admin,
@@ -76,68 +83,29 @@ class PostgresSynapseSource implements SynapseSource {
     yield* parseCopyBatches(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
   }
 
-  // Each reader walks the parser's batches itself: one async step per Synapse row, not three.
-  async *readUsers(): AsyncIterable<SynapseUser> {
-    for await (const batch of this.stream(SQL.users)) {
-      for (const row of batch) {
-        const owner = decodeOwner(row);
-        if (owner === null) continue; // users.name is never NULL in a real Synapse
-        yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
-      }
-    }
+  readUsers(): AsyncIterable<SynapseUser> {
+    return usersFrom(this.stream(SQL.users));
   }
 
-  async *readThreepids(): AsyncIterable<SynapseThreepid> {
-    for await (const batch of this.stream(SQL.threepids)) {
-      for (const row of batch) {
-        yield {
-          userId: String(row.user_id),
-          owner: decodeOwner(row),
-          medium: String(row.medium),
-          address: String(row.address),
-          addedAt: decodeInt(row.added_at) ?? 0,
-        };
-      }
-    }
+  readThreepids(): AsyncIterable<SynapseThreepid> {
+    return threepidsFrom(this.stream(SQL.threepids));
   }
 
-  async *readExternalIds(): AsyncIterable<SynapseExternalId> {
-    for await (const batch of this.stream(SQL.externalIds)) {
-      for (const row of batch) {
-        yield {
-          userId: String(row.user_id),
-          owner: decodeOwner(row),
-          authProvider: String(row.auth_provider),
-          externalId: String(row.external_id),
-        };
-      }
-    }
+  readExternalIds(): AsyncIterable<SynapseExternalId> {
+    return externalIdsFrom(this.stream(SQL.externalIds));
   }
 
-  async *readDevices(): AsyncIterable<SynapseDevice> {
-    let current: SynapseDevice | undefined;
-    for await (const batch of this.stream(SQL.devices)) {
-      for (const row of batch) {
-        if (current === undefined || current.userId !== row.user_id || current.deviceId !== row.device_id) {
-          if (current !== undefined) yield current;
-          current = decodeDevice(row);
-        }
-        if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
-      }
-    }
-    if (current !== undefined) yield current;
+  readDevices(): AsyncIterable<SynapseDevice> {
+    // The query orders by (user_id, device_id); PostgreSQL text never holds NUL, so the key is unambiguous.
+    return devicesFrom(this.stream(SQL.devices), (row) => `${row.user_id}\0${row.device_id}`);
   }
 
-  async *readLooseTokens(): AsyncIterable<SynapseLooseToken> {
-    for await (const batch of this.stream(SQL.looseTokens)) {
-      for (const row of batch) yield { owner: decodeOwner(row), token: decodeToken(row) };
-    }
+  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+    return looseTokensFrom(this.stream(SQL.looseTokens));
   }
 
-  async *readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
-    for await (const batch of this.stream(SQL.unpairedRefreshTokens)) {
-      for (const row of batch) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
-    }
+  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+    return unpairedRefreshTokensFrom(this.stream(SQL.unpairedRefreshTokens));
   }
 
   async countRows(table: CountedTable): Promise<number> {

@@ -14,13 +14,20 @@ import type {
   SynapseUnpairedRefreshToken,
   SynapseUser,
 } from "../model/synapse.ts";
-import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
+import {
+  devicesFrom,
+  externalIdsFrom,
+  looseTokensFrom,
+  threepidsFrom,
+  unpairedRefreshTokensFrom,
+  usersFrom,
+  type Row,
+} from "./read-rows.ts";
 import { keysetPages, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
 import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
 import { SqliteQueryable } from "./sqlite-queryable.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
-type Row = Record<string, RawValue>;
 
 /** Keys (rowids) per page: large enough that a page's query overhead vanishes, small enough to stay a few MB. */
 const PAGE_ROWS = 4096;
@@ -128,69 +135,28 @@ class SqliteSynapseSource implements SynapseSource {
     return keysetPages(this.connection, read, (after) => [after, PAGE_ROWS]);
   }
 
-  async *readUsers(): AsyncIterable<SynapseUser> {
-    for await (const page of this.pages(SQLITE_READS.users)) {
-      for (const row of page) {
-        const owner = decodeOwner(row);
-        if (owner === null) continue; // users.name is never NULL in a real Synapse
-        yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
-      }
-    }
+  readUsers(): AsyncIterable<SynapseUser> {
+    return usersFrom(this.pages(SQLITE_READS.users));
   }
 
-  async *readThreepids(): AsyncIterable<SynapseThreepid> {
-    for await (const page of this.pages(SQLITE_READS.threepids)) {
-      for (const row of page) {
-        yield {
-          userId: String(row.user_id),
-          owner: decodeOwner(row),
-          medium: String(row.medium),
-          address: String(row.address),
-          addedAt: decodeInt(row.added_at) ?? 0,
-        };
-      }
-    }
+  readThreepids(): AsyncIterable<SynapseThreepid> {
+    return threepidsFrom(this.pages(SQLITE_READS.threepids));
   }
 
-  async *readExternalIds(): AsyncIterable<SynapseExternalId> {
-    for await (const page of this.pages(SQLITE_READS.externalIds)) {
-      for (const row of page) {
-        yield {
-          userId: String(row.user_id),
-          owner: decodeOwner(row),
-          authProvider: String(row.auth_provider),
-          externalId: String(row.external_id),
-        };
-      }
-    }
+  readExternalIds(): AsyncIterable<SynapseExternalId> {
+    return externalIdsFrom(this.pages(SQLITE_READS.externalIds));
   }
 
-  async *readDevices(): AsyncIterable<SynapseDevice> {
-    let current: SynapseDevice | undefined;
-    let currentKey: RawValue;
-    for await (const page of this.pages(SQLITE_READS.devices)) {
-      for (const row of page) {
-        if (current === undefined || row.k !== currentKey) {
-          if (current !== undefined) yield current;
-          current = decodeDevice(row);
-          currentKey = row.k;
-        }
-        if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
-      }
-    }
-    if (current !== undefined) yield current;
+  readDevices(): AsyncIterable<SynapseDevice> {
+    return devicesFrom(this.pages(SQLITE_READS.devices), (row) => row.k);
   }
 
-  async *readLooseTokens(): AsyncIterable<SynapseLooseToken> {
-    for await (const page of this.pages(SQLITE_READS.looseTokens)) {
-      for (const row of page) yield { owner: decodeOwner(row), token: decodeToken(row) };
-    }
+  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+    return looseTokensFrom(this.pages(SQLITE_READS.looseTokens));
   }
 
-  async *readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
-    for await (const page of this.pages(SQLITE_READS.unpairedRefreshTokens)) {
-      for (const row of page) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
-    }
+  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+    return unpairedRefreshTokensFrom(this.pages(SQLITE_READS.unpairedRefreshTokens));
   }
 
   async countRows(table: CountedTable): Promise<number> {
