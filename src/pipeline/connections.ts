@@ -40,23 +40,6 @@ export function openSnapshotReaders(
   return shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
 }
 
-/**
- * Shares the snapshot of `synapseDb` (already in its REPEATABLE READ transaction) with the extra
- * connections the setup asks for, runs `work` with them, and closes them again.
- */
-export async function withSnapshotReaders<T>(
-  setup: Pick<RunSetup, "synapseTarget" | "extraSynapseConnections">,
-  synapseDb: pg.Client,
-  work: (readers: SnapshotReaders) => Promise<T>,
-): Promise<T> {
-  const readers = await openSnapshotReaders(setup, synapseDb);
-  try {
-    return await work(readers);
-  } finally {
-    await readers.close();
-  }
-}
-
 /** Opens both connections, runs `work`, and always closes them. */
 export async function withConnections<T>(
   setup: Pick<RunSetup, "synapseTarget" | "masTarget">,

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeCopyField, parseCopyRows } from "./copy-parse.ts";
+import { decodeCopyField, parseCopyBatches } from "./copy-parse.ts";
 
 async function* chunked(text: string, size: number): AsyncGenerator<Buffer> {
   const bytes = Buffer.from(text, "utf8");
@@ -22,7 +22,7 @@ describe("COPY text parsing", () => {
     const text = "@a:example.com\t1\tRenamed ✓\n@b:example.com\t\\N\tx\\ty\n";
     for (const size of [1, 2, 3, 7, 1000]) {
       const rows = [];
-      for await (const row of parseCopyRows(chunked(text, size), ["name", "n", "label"])) rows.push(row);
+      for await (const batch of parseCopyBatches(chunked(text, size), ["name", "n", "label"])) rows.push(...batch);
       assert.deepEqual(rows, [
         { name: "@a:example.com", n: "1", label: "Renamed ✓" },
         { name: "@b:example.com", n: null, label: "x\ty" },

@@ -41,14 +41,6 @@ export async function* parseCopyBatches(
   if (pending.length > 0) yield [makeRow(pending.split("\t"))];
 }
 
-/** The rows of {@link parseCopyBatches} one by one. */
-export async function* parseCopyRows(
-  chunks: AsyncIterable<Buffer>,
-  columns: readonly string[],
-): AsyncGenerator<Record<string, string | null>> {
-  for await (const batch of parseCopyBatches(chunks, columns)) yield* batch;
-}
-
 /**
  * A function building one row object from its fields. It assigns every column in a fixed order,
  * so all rows of a query share one hidden class: property reads stay fast and rows stay small,

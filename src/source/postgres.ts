@@ -1,23 +1,7 @@
 /** Reads a PostgreSQL Synapse database in one REPEATABLE READ, READ ONLY snapshot, streaming with cursors. */
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import type {
-  SynapseDevice,
-  SynapseExternalId,
-  SynapseLooseToken,
-  SynapseThreepid,
-  SynapseUnpairedRefreshToken,
-  SynapseUser,
-} from "../model/synapse.ts";
-import {
-  devicesFrom,
-  externalIdsFrom,
-  looseTokensFrom,
-  threepidsFrom,
-  unpairedRefreshTokensFrom,
-  usersFrom,
-  type Row,
-} from "./read-rows.ts";
+import { BatchedSynapseSource, type ReadKind, type Row } from "./read-rows.ts";
 import { parseCopyBatches } from "./copy-parse.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
@@ -70,8 +54,10 @@ const SQL = {
 };
 
 /** A Synapse source over a connected client. Call {@link openPostgresSource} to make one. */
-class PostgresSynapseSource implements SynapseSource {
-  constructor(private readonly client: pg.Client) {}
+class PostgresSynapseSource extends BatchedSynapseSource {
+  constructor(private readonly client: pg.Client) {
+    super();
+  }
 
   /**
    * Streams a query's rows with `COPY (query) TO STDOUT`: PostgreSQL sends continuously (no cursor
@@ -83,29 +69,13 @@ class PostgresSynapseSource implements SynapseSource {
     yield* parseCopyBatches(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
   }
 
-  readUsers(): AsyncIterable<SynapseUser> {
-    return usersFrom(this.stream(SQL.users));
+  protected batches(kind: ReadKind): AsyncGenerator<Row[]> {
+    return this.stream(SQL[kind]);
   }
 
-  readThreepids(): AsyncIterable<SynapseThreepid> {
-    return threepidsFrom(this.stream(SQL.threepids));
-  }
-
-  readExternalIds(): AsyncIterable<SynapseExternalId> {
-    return externalIdsFrom(this.stream(SQL.externalIds));
-  }
-
-  readDevices(): AsyncIterable<SynapseDevice> {
+  protected deviceKey(row: Row): string {
     // The query orders by (user_id, device_id); PostgreSQL text never holds NUL, so the key is unambiguous.
-    return devicesFrom(this.stream(SQL.devices), (row) => `${row.user_id}\0${row.device_id}`);
-  }
-
-  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
-    return looseTokensFrom(this.stream(SQL.looseTokens));
-  }
-
-  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
-    return unpairedRefreshTokensFrom(this.stream(SQL.unpairedRefreshTokens));
+    return `${row.user_id}\0${row.device_id}`;
   }
 
   async countRows(table: CountedTable): Promise<number> {

@@ -11,6 +11,7 @@ import type {
   SynapseUser,
 } from "../model/synapse.ts";
 import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
+import type { CountedTable, SynapseSource } from "./source.ts";
 
 /** One raw row, keyed by the reader SQL's column names. */
 export type Row = Record<string, RawValue>;
@@ -84,5 +85,45 @@ export async function* looseTokensFrom(batches: RowBatches): AsyncGenerator<Syna
 export async function* unpairedRefreshTokensFrom(batches: RowBatches): AsyncGenerator<SynapseUnpairedRefreshToken> {
   for await (const batch of batches) {
     for (const row of batch) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
+  }
+}
+
+/** The reads every source runs, under the names both engines' SQL maps use. */
+export type ReadKind = "users" | "threepids" | "externalIds" | "devices" | "looseTokens" | "unpairedRefreshTokens";
+
+/**
+ * A Synapse source whose engine only says how to fetch each read's row batches and how to tell a
+ * device's rows apart; decoding and device grouping are the same for every engine.
+ */
+export abstract class BatchedSynapseSource implements SynapseSource {
+  /** The raw rows of one read, in batches. */
+  protected abstract batches(kind: ReadKind): RowBatches;
+  /** Which device a row of the `devices` read belongs to (its rows are consecutive). */
+  protected abstract deviceKey(row: Row): unknown;
+  abstract countRows(table: CountedTable): Promise<number>;
+  abstract close(): Promise<void>;
+
+  readUsers(): AsyncIterable<SynapseUser> {
+    return usersFrom(this.batches("users"));
+  }
+
+  readThreepids(): AsyncIterable<SynapseThreepid> {
+    return threepidsFrom(this.batches("threepids"));
+  }
+
+  readExternalIds(): AsyncIterable<SynapseExternalId> {
+    return externalIdsFrom(this.batches("externalIds"));
+  }
+
+  readDevices(): AsyncIterable<SynapseDevice> {
+    return devicesFrom(this.batches("devices"), (row) => this.deviceKey(row));
+  }
+
+  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+    return looseTokensFrom(this.batches("looseTokens"));
+  }
+
+  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+    return unpairedRefreshTokensFrom(this.batches("unpairedRefreshTokens"));
   }
 }

@@ -6,23 +6,7 @@
  * columns under the same names, decoded by the same functions (SQLite's integers for booleans and
  * flags, and its NULLs in old rows, decode as PostgreSQL's `t`/`f` and `0`/`1` do).
  */
-import type {
-  SynapseDevice,
-  SynapseExternalId,
-  SynapseLooseToken,
-  SynapseThreepid,
-  SynapseUnpairedRefreshToken,
-  SynapseUser,
-} from "../model/synapse.ts";
-import {
-  devicesFrom,
-  externalIdsFrom,
-  looseTokensFrom,
-  threepidsFrom,
-  unpairedRefreshTokensFrom,
-  usersFrom,
-  type Row,
-} from "./read-rows.ts";
+import { BatchedSynapseSource, type ReadKind, type Row } from "./read-rows.ts";
 import { keysetPages, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
 import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
 import { SqliteQueryable } from "./sqlite-queryable.ts";
@@ -124,39 +108,25 @@ export const SQLITE_READS = {
 } as const satisfies Record<string, PagedRead>;
 
 /** A Synapse source over an open SQLite snapshot. {@link openSqliteSynapse} makes one. */
-class SqliteSynapseSource implements SynapseSource {
+class SqliteSynapseSource extends BatchedSynapseSource {
   constructor(
     private readonly connection: SqliteConnection,
     private readonly onClose: () => Promise<void>,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The pages of one of {@link SQLITE_READS}, as rows keyed like the PostgreSQL reader's. */
   private pages(read: PagedRead): AsyncGenerator<Row[]> {
     return keysetPages(this.connection, read, (after) => [after, PAGE_ROWS]);
   }
 
-  readUsers(): AsyncIterable<SynapseUser> {
-    return usersFrom(this.pages(SQLITE_READS.users));
+  protected batches(kind: ReadKind): AsyncGenerator<Row[]> {
+    return this.pages(SQLITE_READS[kind]);
   }
 
-  readThreepids(): AsyncIterable<SynapseThreepid> {
-    return threepidsFrom(this.pages(SQLITE_READS.threepids));
-  }
-
-  readExternalIds(): AsyncIterable<SynapseExternalId> {
-    return externalIdsFrom(this.pages(SQLITE_READS.externalIds));
-  }
-
-  readDevices(): AsyncIterable<SynapseDevice> {
-    return devicesFrom(this.pages(SQLITE_READS.devices), (row) => row.k);
-  }
-
-  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
-    return looseTokensFrom(this.pages(SQLITE_READS.looseTokens));
-  }
-
-  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
-    return unpairedRefreshTokensFrom(this.pages(SQLITE_READS.unpairedRefreshTokens));
+  protected deviceKey(row: Row): unknown {
+    return row.k;
   }
 
   async countRows(table: CountedTable): Promise<number> {
