@@ -13,7 +13,8 @@ import type { CountedTable, SynapseSource } from "../source/source.ts";
 export interface Phase {
   name: string;
   tables: readonly MasTableName[];
-  read(source: SynapseSource): AsyncIterable<unknown>;
+  /** The phase's Synapse rows, in batches. */
+  read(source: SynapseSource): AsyncIterable<readonly unknown[]>;
   map(row: unknown, ctx: MappingContext): MappingResult;
   /** How many rows `read` will yield, for progress (omitted where counting costs a full scan). */
   total?(source: SynapseSource): Promise<number>;
@@ -22,7 +23,7 @@ export interface Phase {
 function phase<R>(
   name: string,
   tables: readonly MasTableName[],
-  read: (source: SynapseSource) => AsyncIterable<R>,
+  read: (source: SynapseSource) => AsyncIterable<readonly R[]>,
   map: (row: R, ctx: MappingContext) => MappingResult,
   countedTable?: CountedTable,
 ): Phase {

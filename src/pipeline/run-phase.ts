@@ -7,9 +7,6 @@ import { PhaseWriter } from "../target/writer.ts";
 import type { Phase } from "./phases.ts";
 import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
 
-/** Rows between two looks at the clock for progress. */
-const CLOCK_EVERY_ROWS = 512;
-
 /**
  * Runs `phase`, handing its rows to `loader` in chunks; returns the number of Synapse rows read.
  * The phase's time covers reading and mapping; loading overlaps with the next phases.
@@ -29,15 +26,17 @@ export async function runPhase(
   let sourceRows = 0;
   let lastUpdate = startedAt;
   try {
-    for await (const row of phase.read(source)) {
-      sourceRows++;
-      const result = phase.map(row, ctx);
-      report.tally(result);
-      if (result.rows.length > 0) {
-        const flushing = (writer as PhaseWriter).add(result.rows);
-        if (flushing !== undefined) await flushing;
+    for await (const batch of phase.read(source)) {
+      for (const row of batch) {
+        const result = phase.map(row, ctx);
+        report.tally(result);
+        if (result.rows.length > 0) {
+          const flushing = (writer as PhaseWriter).add(result.rows);
+          if (flushing !== undefined) await flushing;
+        }
       }
-      if (progress && sourceRows % CLOCK_EVERY_ROWS === 0 && performance.now() - lastUpdate >= UPDATE_INTERVAL_MS) {
+      sourceRows += batch.length;
+      if (progress && performance.now() - lastUpdate >= UPDATE_INTERVAL_MS) {
         lastUpdate = performance.now();
         progress.update(phase.name, sourceRows, startedAt);
       }

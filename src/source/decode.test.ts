@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeBool, decodeFlag, decodeInt, decodeIp, decodeOwner } from "./decode.ts";
+import { decodeBool, decodeFlag, decodeInt, decodeIp } from "./decode.ts";
 
 describe("decoding Synapse values", () => {
   it("reads smallint flags as non-zero", () => {
@@ -25,11 +25,4 @@ describe("decoding Synapse values", () => {
   for (const c of ips) {
     it(`device ip ${JSON.stringify(c.raw)}`, () => assert.deepEqual(decodeIp(c.raw), { ip: c.ip, unparsable: c.unparsable }));
   }
-  it("reads the joined owner, or null when no users row matched", () => {
-    assert.equal(decodeOwner({ o_name: null }), null);
-    assert.deepEqual(
-      decodeOwner({ o_name: "@a:example.com", o_creation_ts: "1795406856", o_admin: 1, o_is_guest: 0, o_deactivated: 0, o_appservice_id: null }),
-      { name: "@a:example.com", creationTs: 1795406856, admin: true, isGuest: false, deactivated: false, appserviceId: null },
-    );
-  });
 });

@@ -1,6 +1,5 @@
 /** Synapse's storage quirks, decoded in one place: numeric flags, bigint strings, `-` for unknown IPs. */
 import { isIP } from "node:net";
-import type { SynapseAccessToken, SynapseDevice, SynapseOwner } from "../model/synapse.ts";
 
 /** A raw database value as the drivers return it. */
 export type RawValue = string | number | boolean | bigint | null | undefined;
@@ -38,54 +37,4 @@ export function decodeIp(value: RawValue): { ip: string | null; unparsable: bool
   if (text === "" || text === "-") return { ip: null, unparsable: false };
   if (isIP(text) !== 0 && !text.includes("%")) return { ip: text, unparsable: false };
   return { ip: null, unparsable: true };
-}
-
-/** The owner columns every reader joins from `users` (prefixed `o_`), or null when no user row matched. */
-export function decodeOwner(row: Record<string, RawValue>): SynapseOwner | null {
-  if (row.o_name === null || row.o_name === undefined) return null;
-  return {
-    name: String(row.o_name),
-    creationTs: decodeInt(row.o_creation_ts),
-    admin: decodeFlag(row.o_admin),
-    isGuest: decodeFlag(row.o_is_guest),
-    deactivated: decodeFlag(row.o_deactivated),
-    appserviceId: decodeText(row.o_appservice_id) || null,
-  };
-}
-
-/**
- * An access token from the token columns every reader selects (prefixed `a_`, and `r_` for its
- * refresh token), whichever database they came from.
- */
-export function decodeToken(row: Record<string, RawValue>): SynapseAccessToken {
-  return {
-    id: Number(row.a_id),
-    userId: String(row.a_user_id),
-    deviceId: decodeText(row.a_device_id),
-    token: String(row.a_token),
-    validUntilMs: decodeInt(row.a_valid_until_ms),
-    puppetsUserId: decodeText(row.a_puppets_user_id),
-    lastValidated: decodeInt(row.a_last_validated),
-    refresh:
-      row.r_id === null || row.r_id === undefined
-        ? null
-        : { id: Number(row.r_id), token: String(row.r_token), supersededAndUsed: decodeBool(row.r_superseded_and_used) },
-  };
-}
-
-/** A device (without its tokens yet) from the device and owner columns every reader selects. */
-export function decodeDevice(row: Record<string, RawValue>): SynapseDevice {
-  const { ip, unparsable } = decodeIp(row.ip);
-  return {
-    userId: String(row.user_id),
-    owner: decodeOwner(row),
-    deviceId: String(row.device_id),
-    displayName: decodeText(row.display_name),
-    lastSeen: decodeInt(row.last_seen),
-    ip,
-    ipUnparsable: unparsable,
-    userAgent: decodeText(row.user_agent),
-    hidden: decodeBool(row.hidden),
-    tokens: [],
-  };
 }

@@ -1,11 +1,9 @@
 /** Reads a PostgreSQL Synapse database in one REPEATABLE READ, READ ONLY snapshot, streaming with cursors. */
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { BatchedSynapseSource, type ReadKind, type Row } from "./read-rows.ts";
-import { parseCopyBatches } from "./copy-parse.ts";
+import { copyTextBatches, type FieldReader } from "./field-reader.ts";
+import { BatchedSynapseSource, READ_COLUMNS, type ReadKind } from "./read-rows.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
-
-
 
 const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin AS o_admin,
   u.is_guest AS o_is_guest, u.deactivated AS o_deactivated, u.appservice_id AS o_appservice_id`;
@@ -23,7 +21,8 @@ const USED_NEXT_JOIN = `LEFT JOIN (
     SELECT DISTINCT refresh_token_id FROM access_tokens WHERE used IS TRUE AND refresh_token_id IS NOT NULL
   ) used_next ON used_next.refresh_token_id = r.next_token_id`;
 
-const SQL = {
+/** The reads, each selecting {@link READ_COLUMNS} of its kind in that order (checked before streaming). */
+const SQL: Record<ReadKind, string> = {
   users: `SELECT name AS o_name, creation_ts AS o_creation_ts, admin AS o_admin, is_guest AS o_is_guest,
       deactivated AS o_deactivated, appservice_id AS o_appservice_id, password_hash, locked
     FROM users`,
@@ -60,22 +59,18 @@ class PostgresSynapseSource extends BatchedSynapseSource {
   }
 
   /**
-   * Streams a query's rows with `COPY (query) TO STDOUT`: PostgreSQL sends continuously (no cursor
-   * round trips) and back-pressure holds memory flat. Column names come from a zero-row run.
+   * Streams a read's rows with `COPY (query) TO STDOUT`: PostgreSQL sends continuously (no cursor
+   * round trips) and back-pressure holds memory flat. A zero-row run first checks that the columns
+   * come in the order the decoders read them.
    */
-  private async *stream(sql: string): AsyncGenerator<Row[]> {
+  protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
+    const sql = SQL[kind];
     const shape = await this.client.query(`SELECT * FROM (${sql}) AS q LIMIT 0`);
-    const columns = shape.fields.map((f) => f.name);
-    yield* parseCopyBatches(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)), columns);
-  }
-
-  protected batches(kind: ReadKind): AsyncGenerator<Row[]> {
-    return this.stream(SQL[kind]);
-  }
-
-  protected deviceKey(row: Row): string {
-    // The query orders by (user_id, device_id); PostgreSQL text never holds NUL, so the key is unambiguous.
-    return `${row.user_id}\0${row.device_id}`;
+    const columns = shape.fields.map((f) => f.name).join(", ");
+    if (columns !== READ_COLUMNS[kind].join(", ")) {
+      throw new Error(`internal error: the ${kind} read selects (${columns}), not (${READ_COLUMNS[kind].join(", ")})`);
+    }
+    yield* copyTextBatches(this.client.query(copyTo(`COPY (${sql}) TO STDOUT`)));
   }
 
   async countRows(table: CountedTable): Promise<number> {

@@ -1,129 +1,211 @@
 /**
- * Batches of raw rows (the same column names from every engine's reader SQL) to decoded Synapse
- * rows. Shared by the PostgreSQL and SQLite sources: only how batches are fetched differs.
+ * Batches of raw rows (the same columns, in the same order, from every engine's reader SQL) to
+ * decoded Synapse rows. Shared by the PostgreSQL and SQLite sources: only how batches are fetched
+ * differs. Rows are read field by field (see field-reader.ts), in {@link READ_COLUMNS} order.
  */
 import type {
+  SynapseAccessToken,
   SynapseDevice,
   SynapseExternalId,
   SynapseLooseToken,
+  SynapseOwner,
   SynapseThreepid,
   SynapseUnpairedRefreshToken,
   SynapseUser,
 } from "../model/synapse.ts";
-import { decodeBool, decodeDevice, decodeInt, decodeOwner, decodeText, decodeToken, type RawValue } from "./decode.ts";
+import { decodeIp } from "./decode.ts";
+import type { FieldReader } from "./field-reader.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
-/** One raw row, keyed by the reader SQL's column names. */
-export type Row = Record<string, RawValue>;
-/** Raw rows in batches (one promise per batch, not per row). */
-export type RowBatches = AsyncIterable<Row[]>;
+/** Batches of rows to read field by field (one promise per batch, not per row). */
+export type FieldBatches = AsyncIterable<FieldReader>;
 
-export async function* usersFrom(batches: RowBatches): AsyncGenerator<SynapseUser> {
-  for await (const batch of batches) {
-    for (const row of batch) {
-      const owner = decodeOwner(row);
-      if (owner === null) continue; // users.name is never NULL in a real Synapse
-      yield { ...owner, passwordHash: decodeText(row.password_hash), locked: decodeBool(row.locked) };
+/** The owner's columns every read but `users` joins from `users u` (NULLs when no row matched). */
+const OWNER = ["o_name", "o_creation_ts", "o_admin", "o_is_guest", "o_deactivated", "o_appservice_id"] as const;
+/** An access token's columns (`a_`) and its refresh token's (`r_`). */
+const TOKEN = [
+  "a_id", "a_user_id", "a_device_id", "a_token", "a_valid_until_ms", "a_puppets_user_id", "a_last_validated",
+  "r_id", "r_token", "r_superseded_and_used",
+] as const;
+
+/** The reads every source runs, and the columns of each, in the order the decoders read them. */
+export const READ_COLUMNS = {
+  users: [...OWNER, "password_hash", "locked"],
+  threepids: ["user_id", "medium", "address", "added_at", ...OWNER],
+  externalIds: ["user_id", "auth_provider", "external_id", ...OWNER],
+  devices: ["user_id", "device_id", "display_name", "last_seen", "ip", "user_agent", "hidden", ...OWNER, ...TOKEN],
+  looseTokens: [...OWNER, ...TOKEN],
+  unpairedRefreshTokens: ["id", "user_id", ...OWNER],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ReadKind = keyof typeof READ_COLUMNS;
+
+/**
+ * The owner columns: null when no `users` row matched. The join is on `u.name = user_id`, so
+ * the owner's name is `userId` itself (not read again).
+ */
+function readOwner(f: FieldReader, userId: string): SynapseOwner | null {
+  if (f.isNull()) {
+    f.skip(OWNER.length - 1);
+    return null;
+  }
+  return ownerFields(f, userId);
+}
+
+/** The owner columns after `o_name`. */
+function ownerFields(f: FieldReader, name: string): SynapseOwner {
+  const creationTs = f.int();
+  const admin = f.flag();
+  const isGuest = f.flag();
+  const deactivated = f.flag();
+  const appserviceId = f.text() || null;
+  return { name, creationTs, admin, isGuest, deactivated, appserviceId };
+}
+
+/** The token columns after `a_id` (which the caller read to know there is a token). */
+function tokenFields(f: FieldReader, id: number, sameUser?: string, sameDevice?: string): SynapseAccessToken {
+  const userId = String(f.textOr(sameUser));
+  const deviceId = f.textOr(sameDevice);
+  const token = String(f.text());
+  const validUntilMs = f.int();
+  const puppetsUserId = f.text();
+  const lastValidated = f.int();
+  const refreshId = f.int();
+  let refresh: SynapseAccessToken["refresh"] = null;
+  if (refreshId !== null) {
+    const refreshToken = String(f.text());
+    refresh = { id: refreshId, token: refreshToken, supersededAndUsed: f.bool() };
+  }
+  return { id, userId, deviceId, token, validUntilMs, puppetsUserId, lastValidated, refresh };
+}
+
+/** Decodes every row of every batch with `decode`, handing on one array per batch. */
+async function* eachRow<T>(batches: FieldBatches, decode: (f: FieldReader) => T | undefined): AsyncGenerator<T[]> {
+  for await (const f of batches) {
+    const out: T[] = [];
+    while (f.nextRow()) {
+      const value = decode(f);
+      if (value !== undefined) out.push(value);
     }
+    if (out.length > 0) yield out;
   }
 }
 
-export async function* threepidsFrom(batches: RowBatches): AsyncGenerator<SynapseThreepid> {
-  for await (const batch of batches) {
-    for (const row of batch) {
-      yield {
-        userId: String(row.user_id),
-        owner: decodeOwner(row),
-        medium: String(row.medium),
-        address: String(row.address),
-        addedAt: decodeInt(row.added_at) ?? 0,
-      };
-    }
-  }
+export function usersFrom(batches: FieldBatches): AsyncGenerator<SynapseUser[]> {
+  return eachRow(batches, (f) => {
+    const name = f.text();
+    if (name === null) return undefined; // users.name is never NULL in a real Synapse
+    const owner = ownerFields(f, name);
+    const passwordHash = f.text();
+    return { ...owner, passwordHash, locked: f.bool() };
+  });
 }
 
-export async function* externalIdsFrom(batches: RowBatches): AsyncGenerator<SynapseExternalId> {
-  for await (const batch of batches) {
-    for (const row of batch) {
-      yield {
-        userId: String(row.user_id),
-        owner: decodeOwner(row),
-        authProvider: String(row.auth_provider),
-        externalId: String(row.external_id),
-      };
-    }
-  }
+export function threepidsFrom(batches: FieldBatches): AsyncGenerator<SynapseThreepid[]> {
+  return eachRow(batches, (f) => {
+    const userId = String(f.text());
+    const medium = String(f.text());
+    const address = String(f.text());
+    const addedAt = f.int() ?? 0;
+    return { userId, owner: readOwner(f, userId), medium, address, addedAt };
+  });
+}
+
+export function externalIdsFrom(batches: FieldBatches): AsyncGenerator<SynapseExternalId[]> {
+  return eachRow(batches, (f) => {
+    const userId = String(f.text());
+    const authProvider = String(f.text());
+    const externalId = String(f.text());
+    return { userId, owner: readOwner(f, userId), authProvider, externalId };
+  });
+}
+
+/** The device columns after `user_id` and `device_id`, and its owner's. */
+function deviceFields(f: FieldReader, userId: string, deviceId: string): SynapseDevice {
+  const displayName = f.text();
+  const lastSeen = f.int();
+  const { ip, unparsable } = decodeIp(f.text());
+  const userAgent = f.text();
+  const hidden = f.bool();
+  const owner = readOwner(f, userId);
+  return { userId, owner, deviceId, displayName, lastSeen, ip, ipUnparsable: unparsable, userAgent, hidden, tokens: [] };
 }
 
 /**
  * Devices with their tokens, from rows of one (device, token) each, ordered so that a device's
- * rows are consecutive. `deviceKey` tells which device a row belongs to.
+ * rows are consecutive. A device is handed on once its last row is read (it may end a batch).
  */
-export async function* devicesFrom(batches: RowBatches, deviceKey: (row: Row) => unknown): AsyncGenerator<SynapseDevice> {
+export async function* devicesFrom(batches: FieldBatches): AsyncGenerator<SynapseDevice[]> {
   let current: SynapseDevice | undefined;
-  let currentKey: unknown;
-  for await (const batch of batches) {
-    for (const row of batch) {
-      const key = deviceKey(row);
-      if (current === undefined || key !== currentKey) {
-        if (current !== undefined) yield current;
-        current = decodeDevice(row);
-        currentKey = key;
+  for await (const f of batches) {
+    const out: SynapseDevice[] = [];
+    while (f.nextRow()) {
+      const userId = String(f.textOr(current?.userId));
+      const deviceId = String(f.textOr(current?.deviceId));
+      if (current === undefined || userId !== current.userId || deviceId !== current.deviceId) {
+        if (current !== undefined) out.push(current);
+        current = deviceFields(f, userId, deviceId);
+      } else {
+        f.skip(5 + OWNER.length);
       }
-      if (row.a_id !== null && row.a_id !== undefined) current.tokens.push(decodeToken(row));
+      const tokenId = f.int();
+      if (tokenId !== null) current.tokens.push(tokenFields(f, tokenId, userId, deviceId));
     }
+    if (out.length > 0) yield out;
   }
-  if (current !== undefined) yield current;
+  if (current !== undefined) yield [current];
 }
 
-export async function* looseTokensFrom(batches: RowBatches): AsyncGenerator<SynapseLooseToken> {
-  for await (const batch of batches) {
-    for (const row of batch) yield { owner: decodeOwner(row), token: decodeToken(row) };
-  }
+export function looseTokensFrom(batches: FieldBatches): AsyncGenerator<SynapseLooseToken[]> {
+  return eachRow(batches, (f) => {
+    // The owner comes first here: read its name, then the token's user (the same text when it matched).
+    const name = f.text();
+    const owner = name === null ? (f.skip(OWNER.length - 1), null) : ownerFields(f, name);
+    const id = f.int();
+    if (id === null) return undefined;
+    return { owner, token: tokenFields(f, id, name ?? undefined) };
+  });
 }
 
-export async function* unpairedRefreshTokensFrom(batches: RowBatches): AsyncGenerator<SynapseUnpairedRefreshToken> {
-  for await (const batch of batches) {
-    for (const row of batch) yield { id: Number(row.id), userId: String(row.user_id), owner: decodeOwner(row) };
-  }
+export function unpairedRefreshTokensFrom(batches: FieldBatches): AsyncGenerator<SynapseUnpairedRefreshToken[]> {
+  return eachRow(batches, (f) => {
+    const id = Number(f.int());
+    const userId = String(f.text());
+    return { id, userId, owner: readOwner(f, userId) };
+  });
 }
-
-/** The reads every source runs, under the names both engines' SQL maps use. */
-export type ReadKind = "users" | "threepids" | "externalIds" | "devices" | "looseTokens" | "unpairedRefreshTokens";
 
 /**
- * A Synapse source whose engine only says how to fetch each read's row batches and how to tell a
- * device's rows apart; decoding and device grouping are the same for every engine.
+ * A Synapse source whose engine only says how to fetch each read's batches (rows with the columns
+ * of {@link READ_COLUMNS}); decoding and device grouping are the same for every engine.
  */
 export abstract class BatchedSynapseSource implements SynapseSource {
-  /** The raw rows of one read, in batches. */
-  protected abstract batches(kind: ReadKind): RowBatches;
-  /** Which device a row of the `devices` read belongs to (its rows are consecutive). */
-  protected abstract deviceKey(row: Row): unknown;
+  /** The rows of one read, in batches. */
+  protected abstract batches(kind: ReadKind): FieldBatches;
   abstract countRows(table: CountedTable): Promise<number>;
   abstract close(): Promise<void>;
 
-  readUsers(): AsyncIterable<SynapseUser> {
+  readUsers(): AsyncIterable<SynapseUser[]> {
     return usersFrom(this.batches("users"));
   }
 
-  readThreepids(): AsyncIterable<SynapseThreepid> {
+  readThreepids(): AsyncIterable<SynapseThreepid[]> {
     return threepidsFrom(this.batches("threepids"));
   }
 
-  readExternalIds(): AsyncIterable<SynapseExternalId> {
+  readExternalIds(): AsyncIterable<SynapseExternalId[]> {
     return externalIdsFrom(this.batches("externalIds"));
   }
 
-  readDevices(): AsyncIterable<SynapseDevice> {
-    return devicesFrom(this.batches("devices"), (row) => this.deviceKey(row));
+  readDevices(): AsyncIterable<SynapseDevice[]> {
+    return devicesFrom(this.batches("devices"));
   }
 
-  readLooseTokens(): AsyncIterable<SynapseLooseToken> {
+  readLooseTokens(): AsyncIterable<SynapseLooseToken[]> {
     return looseTokensFrom(this.batches("looseTokens"));
   }
 
-  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken> {
+  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken[]> {
     return unpairedRefreshTokensFrom(this.batches("unpairedRefreshTokens"));
   }
 }

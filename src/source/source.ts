@@ -13,17 +13,17 @@ export type CountedTable = "users" | "user_threepids" | "user_external_ids" | "d
 
 /**
  * A consistent, read-only view of one Synapse database. Every read sees the same snapshot.
- * Reads stream: memory does not grow with the number of rows.
+ * Reads stream in batches (arrays, one promise each): memory does not grow with the number of rows.
  */
 export interface SynapseSource {
-  readUsers(): AsyncIterable<SynapseUser>;
-  readThreepids(): AsyncIterable<SynapseThreepid>;
-  readExternalIds(): AsyncIterable<SynapseExternalId>;
+  readUsers(): AsyncIterable<SynapseUser[]>;
+  readThreepids(): AsyncIterable<SynapseThreepid[]>;
+  readExternalIds(): AsyncIterable<SynapseExternalId[]>;
   /** Devices with all their access tokens (and paired refresh tokens). */
-  readDevices(): AsyncIterable<SynapseDevice>;
+  readDevices(): AsyncIterable<SynapseDevice[]>;
   /** Access tokens with no device, or naming a device that does not exist. */
-  readLooseTokens(): AsyncIterable<SynapseLooseToken>;
-  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken>;
+  readLooseTokens(): AsyncIterable<SynapseLooseToken[]>;
+  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken[]>;
   /** The number of rows of one of the tables read (for progress). */
   countRows(table: CountedTable): Promise<number>;
   close(): Promise<void>;

@@ -5,13 +5,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SynapseDevice, SynapseUser } from "../model/synapse.ts";
 import { synapseSqliteSchema, writeSqlite } from "../../test/harness/sqlite.ts";
-import { decodeDevice, decodeToken } from "./decode.ts";
+import { RowObjectBatch } from "./field-reader.ts";
+import { devicesFrom, READ_COLUMNS } from "./read-rows.ts";
 import { openSqliteSynapse } from "./sqlite.ts";
 
-async function all<T>(rows: AsyncIterable<T>): Promise<T[]> {
+async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
   const out: T[] = [];
-  for await (const row of rows) out.push(row);
+  for await (const batch of batches) out.push(...batch);
   return out;
+}
+
+/** The devices decoded from driver rows of the devices read. */
+async function devicesOf(...rows: Record<string, string | number | null>[]): Promise<SynapseDevice[]> {
+  async function* one(): AsyncGenerator<RowObjectBatch> {
+    yield new RowObjectBatch(rows, READ_COLUMNS.devices);
+  }
+  return all(devicesFrom(one()));
 }
 
 /** Rows as Synapse writes them on SQLite: integer flags and booleans, NULLs in old rows, text everywhere else. */
@@ -113,16 +122,17 @@ describe("the SQLite reader", () => {
     assert.deepEqual(readdirSync(dir), ["homeserver.db"], "no -wal, -shm or journal was created");
   });
 
-  it("decodes a row the same whichever database it came from", () => {
+  it("decodes a row the same whichever database it came from", async () => {
     const fromPostgres = { user_id: "@a:x", device_id: "D", display_name: null, last_seen: "17", ip: "::1", user_agent: null, hidden: "f",
       o_name: "@a:x", o_creation_ts: "5", o_admin: "1", o_is_guest: "0", o_deactivated: "0", o_appservice_id: null,
       a_id: "7", a_user_id: "@a:x", a_device_id: "D", a_token: "syt_x", a_valid_until_ms: null, a_puppets_user_id: null,
       a_last_validated: "9", r_id: "3", r_token: "syr_x", r_superseded_and_used: "t" };
     const fromSqlite = { ...fromPostgres, last_seen: 17, hidden: 0, o_creation_ts: 5, o_admin: 1, o_is_guest: 0, o_deactivated: 0,
       a_id: 7, a_last_validated: 9, r_id: 3, r_superseded_and_used: 1 };
-    assert.deepEqual(decodeDevice(fromSqlite), decodeDevice(fromPostgres));
-    assert.deepEqual(decodeToken(fromSqlite), decodeToken(fromPostgres));
-    assert.equal(decodeDevice({ ...fromSqlite, hidden: null }).hidden, false, "NULL hidden (old rows) is visible");
+    const [device] = await devicesOf(fromSqlite);
+    assert.deepEqual(device, (await devicesOf(fromPostgres))[0]);
+    assert.equal(device?.tokens[0]?.refresh?.supersededAndUsed, true);
+    assert.equal((await devicesOf({ ...fromSqlite, hidden: null }))[0]?.hidden, false, "NULL hidden (old rows) is visible");
   });
 
   it("streams in pages: every row of a table larger than a page, devices kept whole across page ends", async () => {

@@ -6,7 +6,8 @@
  * columns under the same names, decoded by the same functions (SQLite's integers for booleans and
  * flags, and its NULLs in old rows, decode as PostgreSQL's `t`/`f` and `0`/`1` do).
  */
-import { BatchedSynapseSource, type ReadKind, type Row } from "./read-rows.ts";
+import { RowObjectBatch, type FieldReader } from "./field-reader.ts";
+import { BatchedSynapseSource, READ_COLUMNS, type ReadKind } from "./read-rows.ts";
 import { keysetPages, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
 import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
 import { SqliteQueryable } from "./sqlite-queryable.ts";
@@ -116,17 +117,12 @@ class SqliteSynapseSource extends BatchedSynapseSource {
     super();
   }
 
-  /** The pages of one of {@link SQLITE_READS}, as rows keyed like the PostgreSQL reader's. */
-  private pages(read: PagedRead): AsyncGenerator<Row[]> {
-    return keysetPages(this.connection, read, (after) => [after, PAGE_ROWS]);
-  }
-
-  protected batches(kind: ReadKind): AsyncGenerator<Row[]> {
-    return this.pages(SQLITE_READS[kind]);
-  }
-
-  protected deviceKey(row: Row): unknown {
-    return row.k;
+  /** The pages of one of {@link SQLITE_READS}, read by the PostgreSQL reader's column names. */
+  protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
+    const read: PagedRead = SQLITE_READS[kind];
+    for await (const page of keysetPages(this.connection, read, (after) => [after, PAGE_ROWS])) {
+      yield new RowObjectBatch(page, READ_COLUMNS[kind]);
+    }
   }
 
   async countRows(table: CountedTable): Promise<number> {

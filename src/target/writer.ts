@@ -7,15 +7,23 @@ import type { ChunkLoader } from "./loader.ts";
 import { Spool } from "./spool.ts";
 import { columnsFor, type ColumnSpec } from "./tables.ts";
 
-/** Characters gathered before one write to a spool: fewer, larger writes. */
-const BUFFER_CHARS = 256 * 1024;
+/** Bytes gathered before one write to a spool: fewer, larger writes. */
+const BUFFER_BYTES = 256 * 1024;
 /** Rows per chunk: small enough that loading starts early, large enough that a COPY per chunk is cheap. */
 const CHUNK_ROWS = 50_000;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
+const MAX_UTF8_PER_UNIT = 3;
 
 /** One table's current chunk: a spool file being written. */
 class TableChunks {
-  // A string grown with += (V8 ropes) is cheaper here than an array joined at each flush.
-  private buffer = "";
+  /**
+   * Each row's line goes into this buffer as soon as it is encoded: lines die young instead of
+   * piling up as strings until a flush, which cost more in garbage collection than all the mapping.
+   */
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
+  /** Filled buffers waiting to be written to the spool. */
+  private filled: Buffer[] = [];
   private spool: Spool | undefined;
   private stream: Writable | undefined;
   private chunkRows = 0;
@@ -27,31 +35,50 @@ class TableChunks {
     private readonly loader: ChunkLoader,
   ) {}
 
-  /** Appends one row; returns true when {@link flush} is due (buffer or chunk full). */
+  /** Appends one row; returns true when {@link flush} is due (a buffer filled, or the chunk is full). */
   add(row: MasRow["row"]): boolean {
-    this.buffer += encodeCopyRow(this.columns, row as never);
+    const line = encodeCopyRow(this.columns, row as never);
+    const worst = line.length * MAX_UTF8_PER_UNIT;
+    if (this.used + worst > this.buffer.length) this.retireBuffer();
+    if (worst > this.buffer.length) this.filled.push(Buffer.from(line, "utf8")); // larger than a buffer: on its own
+    else this.used += this.buffer.write(line, this.used, "utf8");
     this.rows++;
     this.chunkRows++;
-    return this.buffer.length >= BUFFER_CHARS || this.chunkRows >= CHUNK_ROWS;
+    return this.filled.length > 0 || this.chunkRows >= CHUNK_ROWS;
   }
 
-  /** Writes the buffer to the spool, and seals the chunk when it is full. */
-  async flush(): Promise<void> {
-    if (this.buffer.length > 0) {
-      if (this.stream === undefined) {
-        this.spool = new Spool(this.table);
-        this.stream = this.spool.writer();
-      }
-      const chunk = this.buffer;
-      this.buffer = "";
-      if (!this.stream.write(chunk)) await once(this.stream, "drain");
+  /** Hands the current buffer's bytes to the filled ones and starts a new buffer. */
+  private retireBuffer(): void {
+    if (this.used === 0) return;
+    this.filled.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.used = 0;
+  }
+
+  /** Writes the filled buffers to the spool, opening it on the first write. */
+  private async writeFilled(): Promise<void> {
+    if (this.filled.length === 0) return;
+    if (this.stream === undefined) {
+      this.spool = new Spool(this.table);
+      this.stream = this.spool.writer();
     }
+    const filled = this.filled;
+    this.filled = [];
+    let drained = true;
+    for (const buffer of filled) drained = this.stream.write(buffer);
+    if (!drained) await once(this.stream, "drain");
+  }
+
+  /** Writes the filled buffers, and seals the chunk when it is full. */
+  async flush(): Promise<void> {
+    await this.writeFilled();
     if (this.chunkRows >= CHUNK_ROWS) await this.seal();
   }
 
   /** Ends the current chunk and queues it for loading. */
   async seal(): Promise<void> {
-    if (this.buffer.length > 0) await this.flush();
+    this.retireBuffer();
+    await this.writeFilled();
     if (this.stream === undefined || this.spool === undefined) return;
     const { stream, spool } = this;
     this.stream = undefined;
