@@ -10,14 +10,18 @@ import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from ".
 export type { CheckContext as PreconditionInput } from "./context.ts";
 
 export interface PreconditionResult {
+  /**
+   * The findings known when {@link runPreconditions} returns: all of them, or, with
+   * `synapseDataInBackground`, those of the configuration, Synapse's schema and MAS only.
+   */
   findings: Finding[];
   /** Optional MAS columns present in the target (e.g. `user_emails.confirmed_at`). */
   presentOptionalColumns: Set<string>;
   /**
-   * The warning/info findings about Synapse's data when they were left running in the background
-   * (see {@link runPreconditions}); resolves to [] when they are already in `findings`.
+   * Every finding, in report order, once the checks left running in the background finish
+   * (`findings` itself when none were). Rejects when a background check could not run.
    */
-  advisory: Promise<Finding[]>;
+  complete: Promise<Finding[]>;
 }
 
 /** The rules that need no database. */
@@ -27,31 +31,38 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
 
 /**
  * Runs every precondition. Never throws for a finding; throws only when it could not check.
- * With `advisoryInBackground`, the warnings and information about Synapse's data (which can never
- * block a migration without --strict) are left running on the snapshot's connections and handed
- * back as a promise, so that the migration can start writing while they finish.
+ * With `synapseDataInBackground`, the checks of Synapse's data (the slow ones: they scan every
+ * table) are left running on the snapshot's connections, and `complete` resolves once they are
+ * done, so that a migration can write (inside its transaction, which a blocking finding then rolls
+ * back) while they run.
  */
 export async function runPreconditions(
   input: CheckContext,
-  options: { advisoryInBackground?: boolean } = {},
+  options: { synapseDataInBackground?: boolean } = {},
 ): Promise<PreconditionResult> {
-  const result: PreconditionResult = {
-    findings: configRules(input.synapse, input.mas),
-    presentOptionalColumns: new Set(),
-    advisory: Promise.resolve([]),
-  };
-  if (result.findings.some((f) => f.code === "UNSUPPORTED_DATABASE")) return result;
+  const early = configRules(input.synapse, input.mas);
+  const done = (findings: Finding[], presentOptionalColumns = new Set<string>()): PreconditionResult => ({
+    findings,
+    presentOptionalColumns,
+    complete: Promise.resolve(findings),
+  });
+  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return done(early);
   const schema = await synapseSchemaRule(input);
-  result.findings.push(...schema);
-  if (schema.length > 0) return result;
-  const advisory = synapseAdvisoryRules(input);
+  early.push(...schema);
+  if (schema.length > 0) return done(early);
+  const synapseData = Promise.all([synapseBlockingRules(input), synapseAdvisoryRules(input)]);
   // Mark it handled now: if the caller gives up first (an error elsewhere), its failure is not unhandled.
-  advisory.catch(() => undefined);
+  synapseData.catch(() => undefined);
   // The MAS checks use their own connection: they run while the Synapse queries do.
-  const [blocking, mas] = await Promise.all([synapseBlockingRules(input), masDbRules(input)]);
-  result.findings.push(...blocking, ...mas.findings);
-  result.presentOptionalColumns = mas.presentOptionalColumns;
-  if (options.advisoryInBackground) result.advisory = advisory;
-  else result.findings.push(...(await advisory));
-  return result;
+  const mas = await masDbRules(input);
+  const inOrder = async (): Promise<Finding[]> => {
+    const [blocking, advisory] = await synapseData;
+    return [...early, ...blocking, ...mas.findings, ...advisory];
+  };
+  if (options.synapseDataInBackground) {
+    const complete = inOrder();
+    complete.catch(() => undefined);
+    return { findings: [...early, ...mas.findings], presentOptionalColumns: mas.presentOptionalColumns, complete };
+  }
+  return done(await inOrder(), mas.presentOptionalColumns);
 }

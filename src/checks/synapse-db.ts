@@ -14,9 +14,8 @@ import {
 } from "../source/postgres-findings-sql.ts";
 import {
   authProvidersInUse,
-  foreignUserIdRows,
+  invalidUserIdRows,
   missingSynapseColumns,
-  orphanRows,
   otherSessions,
   type RowSample,
 } from "../source/postgres-stats.ts";
@@ -123,10 +122,7 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   const skipHint = input.skipInvalidRows
     ? "They will be skipped and counted, as --skip-invalid-rows asks."
     : "Delete or fix them in Synapse, or pass --skip-invalid-rows to skip and count them.";
-  const [foreign, orphans] = await Promise.all([
-    foreignUserIdRows(db, synapse.serverName, MAX_EXAMPLES),
-    orphanRows(db, synapse.serverName, MAX_EXAMPLES),
-  ]);
+  const { foreign, orphans } = await invalidUserIdRows(db, synapse.serverName, MAX_EXAMPLES);
   if (foreign.length > 0) {
     findings.push(
       finding(

@@ -64,7 +64,15 @@ async function migrateWithin(
   }
 }
 
-/** Runs the checks (warnings in the background when they cannot block), then loads everything. */
+/** Thrown between batches once a check running alongside the load found an error. */
+class BlockedByChecks extends Error {}
+
+/**
+ * Runs the checks, then loads everything. Without --strict, the checks of Synapse's data run on
+ * the snapshot's extra connections while rows load (the slowest checks scan every table): the load
+ * happens inside the MAS transaction, so an error they find stops it at the next batch and the
+ * transaction is rolled back, leaving MAS exactly as before, as when a check blocks up front.
+ */
 async function checkThenLoad(
   options: MigrateOptions,
   readers: SnapshotReaders,
@@ -72,18 +80,28 @@ async function checkThenLoad(
   tx: TxClient,
   started: number,
 ): Promise<{ value: MigrateOutcome; commit: boolean }> {
-  // Without --strict, warnings cannot block: they finish on the extra connections while rows load.
+  const blocked = (findings: Finding[]): { value: MigrateOutcome; commit: boolean } => ({
+    value: { status: "blocked", findings: applyPolicy(findings, options.policy) },
+    commit: false,
+  });
+  const blocks = (findings: Finding[]): boolean =>
+    applyPolicy(findings, options.policy).some((f) => blocksMigration(f, options.policy));
   const background = !options.policy.strict && readers.extra > 0;
+  // The main connection streams the rows: the checks keep to the others.
+  if (background) await readers.detachMain();
   const checks = await runPreconditions(
     { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun },
-    { advisoryInBackground: background },
+    { synapseDataInBackground: background },
   );
-  const blockers = applyPolicy(checks.findings, options.policy);
-  if (blockers.some((f) => blocksMigration(f, options.policy))) {
-    const findings = applyPolicy([...checks.findings, ...(await checks.advisory)], options.policy);
-    return { value: { status: "blocked", findings }, commit: false };
-  }
-  if (background) await readers.detachMain();
+  if (blocks(checks.findings)) return blocked(await checks.complete);
+  let blockedWhileLoading = false;
+  checks.complete.then(
+    (findings) => (blockedWhileLoading = blocks(findings)),
+    () => undefined, // awaited below, where its failure is thrown
+  );
+  const checkpoint = (): void => {
+    if (blockedWhileLoading) throw new BlockedByChecks("a check found an error");
+  };
   const ctx: MappingContext = {
     serverName: options.synapse.serverName,
     startedAt: Date.now(),
@@ -91,23 +109,30 @@ async function checkThenLoad(
     deriveId: runIdDeriver(),
   };
   const report = new ReportBuilder(options.dryRun);
-  await withIndexesRebuiltAfter(tx, report, async () => {
-    const loader = new ChunkLoader(tx);
-    try {
-      for (const phase of PHASES) {
-        await runPhase(phase, source, loader, ctx, checks.presentOptionalColumns, report, options.progress);
+  try {
+    await withIndexesRebuiltAfter(tx, report, async () => {
+      const loader = new ChunkLoader(tx);
+      try {
+        const run = { source, loader, ctx, optionalColumns: checks.presentOptionalColumns, report, progress: options.progress, checkpoint };
+        for (const phase of PHASES) await runPhase(phase, run);
+        const started = performance.now();
+        await loader.finish();
+        report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+      } catch (error) {
+        loader.discard();
+        throw error;
       }
-      const started = performance.now();
-      await loader.finish();
-      report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-    } catch (error) {
-      loader.discard();
-      throw error;
-    }
-  });
-  const findings = applyPolicy([...checks.findings, ...(await checks.advisory)], options.policy);
+    });
+  } catch (error) {
+    // A load that fails on bad data the checks describe is reported as their findings.
+    const findings = await checks.complete;
+    if (blocks(findings)) return blocked(findings);
+    throw error;
+  }
+  const findings = await checks.complete;
+  if (blocks(findings)) return blocked(findings);
   report.report.totalSeconds = (performance.now() - started) / 1000;
-  return { value: { status: "done", findings, report: report.report }, commit: !options.dryRun };
+  return { value: { status: "done", findings: applyPolicy(findings, options.policy), report: report.report }, commit: !options.dryRun };
 }
 
 /**

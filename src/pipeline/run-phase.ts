@@ -7,19 +7,25 @@ import { PhaseWriter } from "../target/writer.ts";
 import type { Phase } from "./phases.ts";
 import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
 
+/** What every phase of one migration shares. */
+export interface PhaseRun {
+  source: SynapseSource;
+  loader: ChunkLoader;
+  ctx: MappingContext;
+  /** Optional MAS columns present in the target. */
+  optionalColumns: ReadonlySet<string>;
+  report: ReportBuilder;
+  progress?: ProgressListener | undefined;
+  /** Called between batches: throws to stop the migration (a check running alongside found an error). */
+  checkpoint?: () => void;
+}
+
 /**
- * Runs `phase`, handing its rows to `loader` in chunks; returns the number of Synapse rows read.
+ * Runs `phase`, handing its rows to the loader in chunks; returns the number of Synapse rows read.
  * The phase's time covers reading and mapping; loading overlaps with the next phases.
  */
-export async function runPhase(
-  phase: Phase,
-  source: SynapseSource,
-  loader: ChunkLoader,
-  ctx: MappingContext,
-  optionalColumns: ReadonlySet<string>,
-  report: ReportBuilder,
-  progress: ProgressListener | undefined,
-): Promise<number> {
+export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
+  const { source, loader, ctx, optionalColumns, report, progress } = run;
   const startedAt = performance.now();
   progress?.phaseStart(phase.name, phase.total ? await phase.total(source) : undefined);
   const writer = phase.tables.length > 0 ? new PhaseWriter(phase.tables, optionalColumns, loader) : undefined;
@@ -27,6 +33,7 @@ export async function runPhase(
   let lastUpdate = startedAt;
   try {
     for await (const batch of phase.read(source)) {
+      run.checkpoint?.();
       for (const row of batch) {
         const result = phase.map(row, ctx);
         report.tally(result);

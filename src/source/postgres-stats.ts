@@ -51,52 +51,60 @@ export async function missingSynapseColumns(client: Queryable): Promise<string[]
   );
 }
 
-async function sampleEach(
-  client: Queryable,
-  tables: string[],
-  where: (table: string, column: string) => string,
-  params: unknown[],
-  limit: number,
-): Promise<RowSample[]> {
-  const results = await Promise.all(
-    tables.map(async (table) => {
-      const column = USER_ID_COLUMNS[table] as string;
-      // Plain SQL that SQLite runs too; the examples are looked up only when there are rows.
-      const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} t WHERE ${where(table, column)}`, params);
-      const count = Number(counted.rows[0]?.n ?? 0);
-      if (count === 0) return { table, count, examples: [] };
-      const examples = await client.query<{ e: string }>(
-        `SELECT DISTINCT ${column} AS e FROM ${table} t WHERE (${where(table, column)}) AND ${column} IS NOT NULL
-          ORDER BY 1 LIMIT ${limit}`,
+/** Up to `limit` distinct user ids of `table`'s rows matching `where` (on `t`), in order. */
+async function examples(client: Queryable, table: string, where: string, params: unknown[], limit: number): Promise<string[]> {
+  const column = USER_ID_COLUMNS[table] as string;
+  const result = await client.query<{ e: string }>(
+    `SELECT DISTINCT ${column} AS e FROM ${table} t WHERE (${where}) AND ${column} IS NOT NULL ORDER BY 1 LIMIT ${limit}`,
+    params,
+  );
+  return result.rows.map((r) => r.e);
+}
+
+/** Rows whose user id is malformed or names another server, and rows of a local user with no `users` row. */
+export interface InvalidUserIdRows {
+  foreign: RowSample[];
+  orphans: RowSample[];
+}
+
+/**
+ * Counts, per table, the rows whose user id is malformed or not local (`foreign`), and the rows of
+ * a local user id that has no `users` row (`orphans`): one scan per table, both counts from one
+ * hash join (an anti-join per table misjudged the local-id test and probed the index per row).
+ * Examples are looked up only for non-zero counts.
+ */
+export async function invalidUserIdRows(client: Queryable, serverName: string, limit: number): Promise<InvalidUserIdRows> {
+  const params = [serverName];
+  const counted = await Promise.all(
+    Object.entries(USER_ID_COLUMNS).map(async ([table, column]) => {
+      const local = sqlIsLocalUserId(`t.${column}`, "$1");
+      const orphanCount = table === "users" ? "0" : `count(*) FILTER (WHERE u.name IS NULL AND ${local})`;
+      const join = table === "users" ? "" : `LEFT JOIN users u ON u.name = t.${column}`;
+      const result = await client.query<{ n_foreign: string; n_orphans: string }>(
+        `SELECT count(*) FILTER (WHERE NOT ${local}) AS n_foreign, ${orphanCount} AS n_orphans FROM ${table} t ${join}`,
         params,
       );
-      return { table, count, examples: examples.rows.map((r) => r.e) };
+      const row = result.rows[0];
+      return { table, column, local, foreign: Number(row?.n_foreign ?? 0), orphans: Number(row?.n_orphans ?? 0) };
     }),
   );
-  return results.filter((sample) => sample.count > 0);
-}
-
-/** Rows whose user id is malformed or names another server, per table. */
-export function foreignUserIdRows(client: Queryable, serverName: string, limit: number): Promise<RowSample[]> {
-  return sampleEach(
-    client,
-    Object.keys(USER_ID_COLUMNS),
-    (_table, column) => `NOT ${sqlIsLocalUserId(`t.${column}`, "$1")}`,
-    [serverName],
-    limit,
+  const samples = await Promise.all(
+    counted.map(async ({ table, column, local, foreign, orphans }) => ({
+      foreign: foreign === 0 ? undefined : { table, count: foreign, examples: await examples(client, table, `NOT ${local}`, params, limit) },
+      orphan:
+        orphans === 0
+          ? undefined
+          : {
+              table,
+              count: orphans,
+              examples: await examples(client, table, `${local} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`, params, limit),
+            },
+    })),
   );
-}
-
-/** Rows with a local user id but no `users` row, per table. */
-export function orphanRows(client: Queryable, serverName: string, limit: number): Promise<RowSample[]> {
-  return sampleEach(
-    client,
-    Object.keys(USER_ID_COLUMNS).filter((t) => t !== "users"),
-    (_table, column) =>
-      `${sqlIsLocalUserId(`t.${column}`, "$1")} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`,
-    [serverName],
-    limit,
-  );
+  return {
+    foreign: samples.flatMap((s) => (s.foreign ? [s.foreign] : [])),
+    orphans: samples.flatMap((s) => (s.orphan ? [s.orphan] : [])),
+  };
 }
 
 /** `auth_provider` values of external ids that would be migrated (local, non-appservice owners), with counts. */
@@ -104,7 +112,7 @@ export async function authProvidersInUse(client: Queryable, serverName: string):
   const result = await client.query<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*) AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
-      WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("e.user_id", "$1")}
+      WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("u.name", "$1")}
       GROUP BY e.auth_provider ORDER BY e.auth_provider`,
     [serverName],
   );
