@@ -50,16 +50,24 @@ export async function runPreconditions(
   const schema = await synapseSchemaRule(input);
   early.push(...schema);
   if (schema.length > 0) return done(early);
-  const synapseData = Promise.all([synapseBlockingRules(input), synapseAdvisoryRules(input)]);
-  // Mark it handled now: if the caller gives up first (an error elsewhere), its failure is not unhandled.
-  synapseData.catch(() => undefined);
-  // The MAS checks use their own connection: they run while the Synapse queries do.
+  const runSynapseData = (): Promise<[Finding[], Finding[]]> => {
+    const running = Promise.all([synapseBlockingRules(input), synapseAdvisoryRules(input)]);
+    // Mark it handled now: if the caller gives up first (an error elsewhere), its failure is not unhandled.
+    running.catch(() => undefined);
+    return running;
+  };
+  // In the background, the Synapse data checks start once the MAS checks are done: these need one
+  // short Synapse query, which would otherwise wait behind the long ones. In the foreground, the
+  // MAS checks (on their own connection) run while the Synapse queries do.
+  const background = options.synapseDataInBackground === true;
+  let synapseData = background ? undefined : runSynapseData();
   const mas = await masDbRules(input);
+  synapseData ??= runSynapseData();
   const inOrder = async (): Promise<Finding[]> => {
     const [blocking, advisory] = await synapseData;
     return [...early, ...blocking, ...mas.findings, ...advisory];
   };
-  if (options.synapseDataInBackground) {
+  if (background) {
     const complete = inOrder();
     complete.catch(() => undefined);
     return { findings: [...early, ...mas.findings], presentOptionalColumns: mas.presentOptionalColumns, complete };

@@ -1,0 +1,55 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { MappingContext } from "../mapping/context.ts";
+import { skipped } from "../mapping/skip.ts";
+import { ReportBuilder } from "../report/report.ts";
+import type { SynapseSource } from "../source/source.ts";
+import type { ChunkLoader } from "../target/loader.ts";
+import type { Phase } from "./phases.ts";
+import { runPhase } from "./run-phase.ts";
+
+/** A phase over three batches of two rows, writing no table: each row is counted as skipped. */
+function countingPhase(mapped: number[]): Phase {
+  return {
+    name: "numbers",
+    tables: [],
+    async *read() {
+      for (const batch of [[1, 2], [3, 4], [5, 6]]) yield batch;
+    },
+    map(row) {
+      mapped.push(row as number);
+      return skipped("refresh_tokens", "no_access_token");
+    },
+  };
+}
+
+const ctx: MappingContext = { serverName: "example.com", startedAt: 0, providers: new Map(), deriveId: () => { throw new Error("unused"); } };
+const io = (report: ReportBuilder) => ({
+  source: {} as SynapseSource,
+  loader: {} as ChunkLoader,
+  ctx,
+  optionalColumns: new Set<string>(),
+  report,
+});
+
+describe("running a phase", () => {
+  it("maps every row of every batch and tallies what the mapper says", async () => {
+    const mapped: number[] = [];
+    const report = new ReportBuilder(true);
+    assert.equal(await runPhase(countingPhase(mapped), io(report)), 6);
+    assert.deepEqual(mapped, [1, 2, 3, 4, 5, 6]);
+    assert.equal(report.report.skipped.refresh_tokens?.no_access_token, 6);
+    assert.equal(report.report.phases[0]?.sourceRows, 6);
+  });
+
+  it("stops before the next batch once the checkpoint throws (a check running alongside found an error)", async () => {
+    const mapped: number[] = [];
+    let batches = 0;
+    const stop = new Error("blocked");
+    const checkpoint = (): void => {
+      if (++batches > 2) throw stop;
+    };
+    await assert.rejects(runPhase(countingPhase(mapped), { ...io(new ReportBuilder(true)), checkpoint }), stop);
+    assert.deepEqual(mapped, [1, 2, 3, 4], "the third batch was never mapped");
+  });
+});
