@@ -1,6 +1,5 @@
 /** Tests for masConfigRules: every code on the real fixture pair edited, each with near-misses that must stay quiet. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +9,7 @@ import { loadSynapseConfig } from "../config/synapse.ts";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { FindingCode, Severity } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const PEPPER = "peppery-pepper-123";
 const OTHER_PEPPER = "other-pepper-456";
@@ -22,7 +22,7 @@ const scratch: string[] = [];
 after(() => scratch.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-mas-rules-"));
+  const dir = scratchDir("syn2mas-mas-rules-");
   scratch.push(dir);
   return dir;
 }

@@ -1,6 +1,5 @@
 /** Tests for synapseConfigRules: every code on the real fixture edited, each with near-misses that must stay quiet. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +8,7 @@ import { loadSynapseConfig } from "../config/synapse.ts";
 import type { SynapseConfig } from "../config/types.ts";
 import type { FindingCode, Severity } from "./finding.ts";
 import { isAuthModule, pythonTruthy, sectionEnabledByDefault, synapseConfigRules } from "./synapse-config.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 /** Secrets of the fixture and of the cases below: no message may contain any of them. */
 const SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret", "ldap-bind-pw", "jwt-secret-xyz", "saml-key-pw", "legacy-pw"];
@@ -21,14 +21,14 @@ after(() => scratch.forEach((dir) => fs.rmSync(dir, { recursive: true, force: tr
 
 /** The fixture homeserver.yaml, written to a temp directory with top-level overrides, then loaded. */
 async function fixtureWith(overrides: ConfigOverrides): Promise<SynapseConfig> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-synapse-rules-"));
+  const dir = scratchDir("syn2mas-synapse-rules-");
   scratch.push(dir);
   return loadSynapseConfig([await writeSynapseConfig(dir, { overrides: { ...BASE, ...overrides } })]);
 }
 
 /** The fixture with extra YAML text appended (for forms such as an empty `cas_config:`). */
 function fixtureWithText(yaml: string): SynapseConfig {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-synapse-rules-"));
+  const dir = scratchDir("syn2mas-synapse-rules-");
   scratch.push(dir);
   const file = path.join(dir, "homeserver.yaml");
   fs.writeFileSync(file, "server_name: example.com\ndatabase: {name: psycopg2, args: {dbname: synapse}}\n" + yaml);

@@ -1,12 +1,12 @@
 /** Tests for the connection helpers: node-postgres options, printable descriptions and URI parsing. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ConnectionOptions } from "node:tls";
 import { UserError } from "../errors/user-error.ts";
 import { describeConnection, parsePostgresUri, toPgClientConfig } from "./connection.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const PG_ENV = ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "USER"];
 
@@ -26,7 +26,7 @@ function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
 }
 
 function pemFiles(): { ca: string; cert: string; key: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-connection-"));
+  const dir = scratchDir("syn2mas-connection-");
   const write = (name: string): string => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, `-----BEGIN ${name}-----\n`);

@@ -1,6 +1,5 @@
 /** Tests for generateMasConfig on edge inputs: empty sections, legacy and unusual providers, SSO and LDAP, disabled passwords. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -8,6 +7,7 @@ import { UserError } from "../errors/user-error.ts";
 import { generateMasConfig, type GeneratedMasConfig } from "./generate.ts";
 import type { ReportEntry } from "./generate-report.ts";
 import { loadSynapseConfig } from "./synapse.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 type Obj = Record<string, any>;
 
@@ -19,7 +19,7 @@ database:
 `;
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-generate-edge-"));
+  return scratchDir("syn2mas-generate-edge-");
 }
 
 function generate(yaml: string): GeneratedMasConfig & { c: Obj; providers: Obj[] } {

@@ -1,6 +1,5 @@
 /** Tests for synapseAfterYaml: delegation added, conflicting settings removed or off, comments kept, Synapse's own rules quiet. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
@@ -10,6 +9,7 @@ import { synapseConfigRules } from "../checks/synapse-config.ts";
 import { ConversionReport } from "./generate-report.ts";
 import { synapseAfterYaml } from "./generate-synapse-after.ts";
 import { loadSynapseConfig } from "./synapse.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const HOMESERVER = fileURLToPath(new URL("../../../shared/fixtures/synapse/homeserver.yaml", import.meta.url));
 const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secret-0123456789" };
@@ -17,7 +17,7 @@ const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secr
 type Obj = Record<string, any>;
 
 function writeFiles(files: Record<string, string>): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-synapse-after-"));
+  const dir = scratchDir("syn2mas-synapse-after-");
   return Object.entries(files).map(([name, text]) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, text);

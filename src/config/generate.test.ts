@@ -1,6 +1,5 @@
 /** Tests for generateMasConfig on the real fixture homeserver.yaml: concrete values, fresh secrets, valid keys, clean report. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { createPrivateKey } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,7 @@ import { renderConversionReport } from "./generate-report.ts";
 import { loadMasConfig } from "./mas.ts";
 import { loadSynapseConfig } from "./synapse.ts";
 import type { SynapseConfig } from "./types.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const HOMESERVER = fileURLToPath(new URL("../../../shared/fixtures/synapse/homeserver.yaml", import.meta.url));
 const FIXTURE_SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret"];
@@ -152,7 +152,7 @@ describe("generateMasConfig from the fixture homeserver.yaml", () => {
   });
 
   it("passes this tool's own MAS configuration rules, but for the guests the fixture allows", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-generate-"));
+    const dir = scratchDir("syn2mas-generate-");
     const file = path.join(dir, "mas.yaml");
     fs.writeFileSync(file, masConfigYaml(first));
     const mas = loadMasConfig([file]);

@@ -1,18 +1,18 @@
 /** Tests for loadMasConfig: the real fixture, MAS's multi-file merge, database forms, secrets and errors. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "../errors/user-error.ts";
 import { loadMasConfig } from "./mas.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const FIXTURE = fileURLToPath(new URL("../../../shared/fixtures/mas/mas-config.yaml", import.meta.url));
 
 /** Writes `files` (name → content) into a fresh directory and returns their paths in the given order. */
 function writeFiles(files: Record<string, string>): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-mas-config-"));
+  const dir = scratchDir("syn2mas-mas-config-");
   return Object.entries(files).map(([name, text]) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, text);

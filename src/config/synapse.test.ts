@@ -1,17 +1,17 @@
 /** Tests for loadSynapseConfig: the real fixtures, every lenient form Synapse accepts, and the error messages. */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "../errors/user-error.ts";
 import { loadSynapseConfig } from "./synapse.ts";
+import { scratchDir } from "../../test/harness/scratch.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/synapse/", import.meta.url));
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "syn2mas-synapse-config-"));
+  return scratchDir("syn2mas-synapse-config-");
 }
 
 /** Writes `files` (name → YAML text) into a fresh directory and returns their paths in the given order. */

@@ -1,11 +1,9 @@
 /** A ready migration scenario: fresh Synapse and MAS databases cloned from fixture templates, configs beside them. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
 import { masEmptySql, masProvidersSql, synapseSmallSql, type MasVersion } from "./fixtures.ts";
 import type { Cluster } from "./postgres.ts";
+import { scratchDir } from "./scratch.ts";
 import { writeMasConfig, writeSynapseConfig, type ConfigOverrides } from "./temp-config.ts";
 
 /** The built CLI (npm test builds it first). */
@@ -65,7 +63,7 @@ export async function prepareScenario(cluster: Cluster, name: string, options: S
   const version = (options.masVersion ?? "1.22.0").replace(/\./g, "_");
   await cluster.cloneDatabase("tpl_synapse", synapseDb);
   await cluster.cloneDatabase(`tpl_mas_${version}${options.providers === false ? "_bare" : ""}`, masDb);
-  const dir = mkdtempSync(join(tmpdir(), `syn2mas-${id}-`));
+  const dir = scratchDir(`syn2mas-${id}-`);
   const synapseConfig = await writeSynapseConfig(dir, {
     databaseUri: cluster.uri(synapseDb),
     overrides: options.synapseOverrides,
