@@ -22,7 +22,7 @@ interface CountQuery {
   example: string;
 }
 
-/** The owner `u` is migrated: decodeOwner treats an empty appservice_id as none. */
+/** The owner `u` is migrated: the reader (read-rows.ts) treats an empty appservice_id as none. */
 const NOT_APPSERVICE = "nullif(u.appservice_id, '') IS NULL";
 /** mapping/owner.ts sessionOwnerSkip: guests' and deactivated users' sessions are not migrated (non-zero flags, as decodeFlag). */
 const HAS_SESSIONS = "coalesce(CAST(u.is_guest AS integer), 0) = 0 AND coalesce(CAST(u.deactivated AS integer), 0) = 0";

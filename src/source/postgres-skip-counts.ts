@@ -11,7 +11,7 @@
  *   ownerReason (every query)  <- resolveOwner (src/mapping/owner.ts) and checkUserId
  *                                 (src/model/user-id.ts): malformed_user_id, foreign_user_id,
  *                                 orphan_row, appservice_user, in that order; an empty
- *                                 appservice_id counts as none, as decodeOwner says.
+ *                                 appservice_id counts as none, as read-rows.ts reads it.
  *   sessionOwnerReason         <- sessionOwnerSkip (src/mapping/owner.ts): deactivated_user, then
  *                                 guest_user (non-zero smallint flags, as decodeFlag).
  *   tokenReason                <- tokenSkip (src/mapping/devices.ts): puppet_token, then

@@ -134,7 +134,7 @@ export function pageSql(read: PagedRead): string {
 
 /**
  * A function turning a row array into an object keyed by the columns' names, every property
- * assigned in one literal, so all rows share one hidden class (as copy-parse.ts's rows do).
+ * assigned in one literal, so all rows share one hidden class.
  */
 export function rowMaker<V>(names: readonly string[]): (values: readonly V[]) => Record<string, V> {
   const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
