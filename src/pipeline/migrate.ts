@@ -118,6 +118,7 @@ async function checkThenLoad(
         const started = performance.now();
         await loader.finish();
         report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+        checkpoint(); // before the index rebuild, the longest step without batches
       } catch (error) {
         loader.discard();
         throw error;

@@ -377,6 +377,14 @@ describe("migrate refuses bad inputs without writing anything", () => {
     assert.match(result.stderr, /@ghost:example\.com/, show(result));
   });
 
+  it("the same on one Synapse connection, where every check runs before anything loads: exit 10 ORPHAN_ROWS", async () => {
+    const s = await scenario("orphan-rows-one-connection");
+    await cluster.sql(s.synapseDb, "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')");
+    const result = await runScenario(s, ["--synapse-connections", "1"]);
+    assertBlocked(result, "ORPHAN_ROWS", "devices");
+    assert.doesNotMatch(result.stderr, /^users: started/m, `no phase started\n${show(result)}`);
+  });
+
   // ---------------------------------------------------------------- command line
 
   it("a malformed --upstream-provider-mapping: exit 1 quoting the flag", async () => {
