@@ -12,7 +12,7 @@ export type { CheckContext as PreconditionInput } from "./context.ts";
 export interface PreconditionResult {
   /**
    * The findings known when {@link runPreconditions} returns: all of them, or, with
-   * `synapseDataInBackground`, those of the configuration, Synapse's schema and MAS only.
+   * `advisoryInBackground`, all but the warnings and information about Synapse's data.
    */
   findings: Finding[];
   /** Optional MAS columns present in the target (e.g. `user_emails.confirmed_at`). */
@@ -24,6 +24,17 @@ export interface PreconditionResult {
   complete: Promise<Finding[]>;
 }
 
+/** How {@link runPreconditions} runs. */
+export interface PreconditionOptions {
+  /**
+   * Leave the warnings and information about Synapse's data (which cannot block a migration
+   * without --strict) running on the snapshot's connections, and hand them back in `complete`.
+   */
+  advisoryInBackground?: boolean;
+  /** Awaited before the background checks start (e.g. to take a connection out of their pool). */
+  beforeBackground?: () => Promise<void>;
+}
+
 /** The rules that need no database. */
 export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
   return [...synapseConfigRules(synapse), ...masConfigRules(synapse, mas)];
@@ -31,15 +42,12 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
 
 /**
  * Runs every precondition. Never throws for a finding; throws only when it could not check.
- * With `synapseDataInBackground`, the checks of Synapse's data (the slow ones: they scan every
- * table) are left running on the snapshot's connections, and `complete` resolves once they are
- * done, so that a migration can write (inside its transaction, which a blocking finding then rolls
- * back) while they run.
+ * The checks that can block (errors) always finish before this returns, so that a migration
+ * writes nothing when one fires; the MAS checks (on their own connection) run alongside them.
+ * The warnings and information about Synapse's data start after them (they scan every table and
+ * would slow them down), and with `advisoryInBackground` are left running: see {@link PreconditionOptions}.
  */
-export async function runPreconditions(
-  input: CheckContext,
-  options: { synapseDataInBackground?: boolean } = {},
-): Promise<PreconditionResult> {
+export async function runPreconditions(input: CheckContext, options: PreconditionOptions = {}): Promise<PreconditionResult> {
   const early = configRules(input.synapse, input.mas);
   const done = (findings: Finding[], presentOptionalColumns = new Set<string>()): PreconditionResult => ({
     findings,
@@ -50,27 +58,15 @@ export async function runPreconditions(
   const schema = await synapseSchemaRule(input);
   early.push(...schema);
   if (schema.length > 0) return done(early);
-  const runSynapseData = (): Promise<[Finding[], Finding[]]> => {
-    const running = Promise.all([synapseBlockingRules(input), synapseAdvisoryRules(input)]);
+  const [blocking, mas] = await Promise.all([synapseBlockingRules(input), masDbRules(input)]);
+  const findings = [...early, ...blocking, ...mas.findings];
+  if (options.advisoryInBackground) {
+    await options.beforeBackground?.();
+    const complete = synapseAdvisoryRules(input).then((advisory) => [...findings, ...advisory]);
     // Mark it handled now: if the caller gives up first (an error elsewhere), its failure is not unhandled.
-    running.catch(() => undefined);
-    return running;
-  };
-  // In the background, the Synapse data checks start once the MAS checks are done: these need one
-  // short Synapse query, which would otherwise wait behind the long ones. In the foreground, the
-  // MAS checks (on their own connection) run while the Synapse queries do.
-  const background = options.synapseDataInBackground === true;
-  let synapseData = background ? undefined : runSynapseData();
-  const mas = await masDbRules(input);
-  synapseData ??= runSynapseData();
-  const inOrder = async (): Promise<Finding[]> => {
-    const [blocking, advisory] = await synapseData;
-    return [...early, ...blocking, ...mas.findings, ...advisory];
-  };
-  if (background) {
-    const complete = inOrder();
     complete.catch(() => undefined);
-    return { findings: [...early, ...mas.findings], presentOptionalColumns: mas.presentOptionalColumns, complete };
+    return { findings, presentOptionalColumns: mas.presentOptionalColumns, complete };
   }
-  return done(await inOrder(), mas.presentOptionalColumns);
+  findings.push(...(await synapseAdvisoryRules(input)));
+  return done(findings, mas.presentOptionalColumns);
 }

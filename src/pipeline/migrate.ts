@@ -64,14 +64,10 @@ async function migrateWithin(
   }
 }
 
-/** Thrown between batches once a check running alongside the load found an error. */
-class BlockedByChecks extends Error {}
-
 /**
- * Runs the checks, then loads everything. Without --strict, the checks of Synapse's data run on
- * the snapshot's extra connections while rows load (the slowest checks scan every table): the load
- * happens inside the MAS transaction, so an error they find stops it at the next batch and the
- * transaction is rolled back, leaving MAS exactly as before, as when a check blocks up front.
+ * Runs the checks, then loads everything. Errors block before anything is written. Without
+ * --strict, warnings cannot block: the ones about Synapse's data (they scan every table) run on the
+ * snapshot's extra connections while rows load, and are reported at the end.
  */
 async function checkThenLoad(
   options: MigrateOptions,
@@ -87,21 +83,12 @@ async function checkThenLoad(
   const blocks = (findings: Finding[]): boolean =>
     applyPolicy(findings, options.policy).some((f) => blocksMigration(f, options.policy));
   const background = !options.policy.strict && readers.extra > 0;
-  // The main connection streams the rows: the checks keep to the others.
-  if (background) await readers.detachMain();
   const checks = await runPreconditions(
     { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun },
-    { synapseDataInBackground: background },
+    // The main connection streams the rows: the background checks keep to the others.
+    { advisoryInBackground: background, beforeBackground: () => readers.detachMain() },
   );
   if (blocks(checks.findings)) return blocked(await checks.complete);
-  let blockedWhileLoading = false;
-  checks.complete.then(
-    (findings) => (blockedWhileLoading = blocks(findings)),
-    () => undefined, // awaited below, where its failure is thrown
-  );
-  const checkpoint = (): void => {
-    if (blockedWhileLoading) throw new BlockedByChecks("a check found an error");
-  };
   const ctx: MappingContext = {
     serverName: options.synapse.serverName,
     startedAt: Date.now(),
@@ -109,28 +96,22 @@ async function checkThenLoad(
     deriveId: runIdDeriver(),
   };
   const report = new ReportBuilder(options.dryRun);
-  try {
-    await withIndexesRebuiltAfter(tx, report, async () => {
-      const loader = new ChunkLoader(tx);
-      try {
-        const run = { source, loader, ctx, optionalColumns: checks.presentOptionalColumns, report, progress: options.progress, checkpoint };
-        for (const phase of PHASES) await runPhase(phase, run);
-        const started = performance.now();
-        await loader.finish();
-        report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-        checkpoint(); // before the index rebuild, the longest step without batches
-      } catch (error) {
-        loader.discard();
-        throw error;
-      }
-    });
-  } catch (error) {
-    // A load that fails on bad data the checks describe is reported as their findings.
-    const findings = await checks.complete;
-    if (blocks(findings)) return blocked(findings);
-    throw error;
-  }
+  await withIndexesRebuiltAfter(tx, report, async () => {
+    const loader = new ChunkLoader(tx);
+    try {
+      const run = { source, loader, ctx, optionalColumns: checks.presentOptionalColumns, report, progress: options.progress };
+      for (const phase of PHASES) await runPhase(phase, run);
+      const started = performance.now();
+      await loader.finish();
+      report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+    } catch (error) {
+      loader.discard();
+      throw error;
+    }
+  });
   const findings = await checks.complete;
+  // Only warnings and information ran in the background, and they block only with --strict, which
+  // runs them up front; checked anyway, so that nothing a check blocks is ever committed.
   if (blocks(findings)) return blocked(findings);
   report.report.totalSeconds = (performance.now() - started) / 1000;
   return { value: { status: "done", findings: applyPolicy(findings, options.policy), report: report.report }, commit: !options.dryRun };

@@ -16,8 +16,6 @@ export interface PhaseRun {
   optionalColumns: ReadonlySet<string>;
   report: ReportBuilder;
   progress?: ProgressListener | undefined;
-  /** Called between batches: throws to stop the migration (a check running alongside found an error). */
-  checkpoint?: () => void;
 }
 
 /**
@@ -33,7 +31,6 @@ export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
   let lastUpdate = startedAt;
   try {
     for await (const batch of phase.read(source)) {
-      run.checkpoint?.();
       for (const row of batch) {
         const result = phase.map(row, ctx);
         report.tally(result);
