@@ -20,7 +20,16 @@ interface CountQuery {
   from: string;
   where: string;
   example: string;
+  /**
+   * A condition on the first table of `from` alone that every counted row meets: when no row of
+   * that table meets it, the count is 0 without the joins (one cheap scan instead of a join over
+   * every token, 0.15 s instead of about 3 s at 1M users).
+   */
+  candidate?: { from: string; where: string };
 }
+
+/** Candidates over the access tokens alone. */
+const TOKEN_CANDIDATE = (where: string): CountQuery["candidate"] => ({ from: "access_tokens a", where });
 
 /** The owner `u` is migrated: the reader (read-rows.ts) treats an empty appservice_id as none. */
 const NOT_APPSERVICE = "nullif(u.appservice_id, '') IS NULL";
@@ -110,9 +119,19 @@ export const FINDING_QUERIES = {
     where: `${LOCAL_OWNER} AND e.auth_provider = 'oauth-delegated'`,
     example: "e.user_id",
   },
-  macaroonTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND substr(a.token, 1, 4) <> 'syt_'`, example: "a.user_id" },
+  macaroonTokens: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND substr(a.token, 1, 4) <> 'syt_'`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE("substr(a.token, 1, 4) <> 'syt_'"),
+  },
   // mapping/tokens.ts mapLooseToken: each becomes its own session.
-  devicelessTokens: { from: TOKENS, where: `${WRITTEN_TOKEN} AND a.device_id IS NULL`, example: "a.user_id" },
+  devicelessTokens: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND a.device_id IS NULL`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE("a.device_id IS NULL"),
+  },
   // mapping/devices.ts and tokens.ts: a puppet token counts as such unless its (visible) device's owner
   // is a guest or deactivated, or its device is hidden: then it is skipped for that reason instead.
   puppetTokens: {
@@ -120,6 +139,7 @@ export const FINDING_QUERIES = {
     where: `${LOCAL_OWNER} AND a.puppets_user_id IS NOT NULL AND (a.device_id IS NULL
       OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`,
     example: "a.user_id",
+    candidate: TOKEN_CANDIDATE("a.puppets_user_id IS NOT NULL"),
   },
   // A device id with a character an OAuth scope token cannot carry (what trimming the others leaves).
   unencodableDeviceIds: {
@@ -136,6 +156,26 @@ export const FINDING_QUERIES = {
     example: "d.device_id",
   },
 } as const satisfies Record<string, CountQuery>;
+
+/** The queries whose candidate no row meets (their counts are 0), by one scan per candidate table. */
+async function ruledOut(client: Queryable, queries: readonly FindingQuery[]): Promise<Set<FindingQuery>> {
+  const byTable = new Map<string, FindingQuery[]>();
+  for (const q of queries) {
+    const candidate = (FINDING_QUERIES[q] as CountQuery).candidate;
+    if (candidate !== undefined) byTable.set(candidate.from, [...(byTable.get(candidate.from) ?? []), q]);
+  }
+  const out = new Set<FindingQuery>();
+  await Promise.all(
+    [...byTable].map(async ([from, group]) => {
+      const filters = group.map((q, i) => `count(*) FILTER (WHERE ${(FINDING_QUERIES[q] as CountQuery).candidate?.where}) AS n${i}`);
+      const result = await client.query<Record<string, string>>(`SELECT ${filters.join(", ")} FROM ${from}`);
+      group.forEach((q, i) => {
+        if (Number(result.rows[0]?.[`n${i}`] ?? 0) === 0) out.add(q);
+      });
+    }),
+  );
+  return out;
+}
 
 export type FindingQuery = keyof typeof FINDING_QUERIES;
 
@@ -178,8 +218,9 @@ export async function countRowsBatch(
     ]);
     return queries.map((q) => (q === "unparsableDeviceIps" ? ips : (samples[rest.indexOf(q)] as CountSample)));
   }
+  const zero = await ruledOut(client, queries);
   const byFrom = new Map<string, FindingQuery[]>();
-  for (const q of queries) byFrom.set(FINDING_QUERIES[q].from, [...(byFrom.get(FINDING_QUERIES[q].from) ?? []), q]);
+  for (const q of queries.filter((q) => !zero.has(q))) byFrom.set(FINDING_QUERIES[q].from, [...(byFrom.get(FINDING_QUERIES[q].from) ?? []), q]);
   const counts = new Map<FindingQuery, number>();
   await Promise.all(
     [...byFrom].map(async ([from, group]) => {

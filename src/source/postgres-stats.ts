@@ -107,8 +107,25 @@ export async function invalidUserIdRows(client: Queryable, serverName: string, l
   };
 }
 
-/** `auth_provider` values of external ids that would be migrated (local, non-appservice owners), with counts. */
-export async function authProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
+/** Answers of {@link authProvidersInUse} per snapshot and server name: two checks ask, at the same time. */
+const providersInUse = new WeakMap<Queryable, Map<string, Promise<Map<string, number>>>>();
+
+/**
+ * `auth_provider` values of external ids that would be migrated (local, non-appservice owners),
+ * with counts. Asked once per snapshot (`client`): a join over every external id and user.
+ */
+export function authProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
+  let byServer = providersInUse.get(client);
+  if (byServer === undefined) providersInUse.set(client, (byServer = new Map()));
+  let answer = byServer.get(serverName);
+  if (answer === undefined) {
+    answer = queryAuthProvidersInUse(client, serverName);
+    byServer.set(serverName, answer);
+  }
+  return answer;
+}
+
+async function queryAuthProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
   const result = await client.query<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*) AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
