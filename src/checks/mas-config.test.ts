@@ -1,7 +1,7 @@
 /** Tests for masConfigRules: every code on the real fixture pair edited, each with near-misses that must stay quiet. */
 import fs from "node:fs";
 import path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeMasConfig, writeSynapseConfig, type ConfigOverrides } from "../../test/harness/temp-config.ts";
 import { loadMasConfig } from "../config/mas.ts";
@@ -18,13 +18,8 @@ const SECRETS = [PEPPER, OTHER_PEPPER, "kc-secret", "gh-secret", "0123456789abcd
 
 const MAS_URI = "postgresql://postgres@127.0.0.1:5432/mas";
 
-const scratch: string[] = [];
-after(() => scratch.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
 function tempDir(): string {
-  const dir = scratchDir("syn2mas-mas-rules-");
-  scratch.push(dir);
-  return dir;
+  return scratchDir("syn2mas-mas-rules-");
 }
 
 /** A file holding `content`, for `secret_file`. */

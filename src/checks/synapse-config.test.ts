@@ -1,7 +1,7 @@
 /** Tests for synapseConfigRules: every code on the real fixture edited, each with near-misses that must stay quiet. */
 import fs from "node:fs";
 import path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeSynapseConfig, type ConfigOverrides } from "../../test/harness/temp-config.ts";
 import { loadSynapseConfig } from "../config/synapse.ts";
@@ -16,20 +16,15 @@ const SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret", "ldap-bind-pw",
 /** The fixture with guest access off: no finding of this module. */
 const BASE: ConfigOverrides = { allow_guest_access: false };
 
-const scratch: string[] = [];
-after(() => scratch.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
 /** The fixture homeserver.yaml, written to a temp directory with top-level overrides, then loaded. */
 async function fixtureWith(overrides: ConfigOverrides): Promise<SynapseConfig> {
   const dir = scratchDir("syn2mas-synapse-rules-");
-  scratch.push(dir);
   return loadSynapseConfig([await writeSynapseConfig(dir, { overrides: { ...BASE, ...overrides } })]);
 }
 
 /** The fixture with extra YAML text appended (for forms such as an empty `cas_config:`). */
 function fixtureWithText(yaml: string): SynapseConfig {
   const dir = scratchDir("syn2mas-synapse-rules-");
-  scratch.push(dir);
   const file = path.join(dir, "homeserver.yaml");
   fs.writeFileSync(file, "server_name: example.com\ndatabase: {name: psycopg2, args: {dbname: synapse}}\n" + yaml);
   return loadSynapseConfig([file]);

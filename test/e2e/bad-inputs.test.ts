@@ -6,12 +6,12 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, startCluster } from "../harness/postgres.ts";
 import type { Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli } from "../harness/scenario.ts";
+import { scratchDir } from "../harness/scratch.ts";
 import type { CliResult, Scenario, ScenarioOptions } from "../harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../harness/temp-config.ts";
 
@@ -41,8 +41,6 @@ const KEYCLOAK_PROVIDER = {
 
 describe("migrate refuses bad inputs without writing anything", () => {
   let cluster: Cluster;
-  /** Temporary directories (scenarios' and our own), removed at the end. */
-  const scratch: string[] = [];
 
   before(async () => {
     cluster = await startCluster();
@@ -50,7 +48,6 @@ describe("migrate refuses bad inputs without writing anything", () => {
 
   after(async () => {
     await cluster?.stop();
-    for (const dir of scratch) await rm(dir, { recursive: true, force: true });
   });
 
   /** `uri` with {@link DB_PASSWORD} (and optionally another user) filled in. */
@@ -70,16 +67,9 @@ describe("migrate refuses bad inputs without writing anything", () => {
   /** A fresh scenario whose config files carry {@link DB_PASSWORD} in both database settings. */
   async function scenario(name: string, options: ScenarioOptions = {}): Promise<Scenario> {
     const s = await prepareScenario(cluster, name, options);
-    scratch.push(s.dir);
     await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb)), overrides: { ...GUESTS_OFF, ...options.synapseOverrides } });
     await writeMasConfig(s.dir, { uri: withPassword(cluster.uri(s.masDb)), overrides: options.masOverrides });
     return s;
-  }
-
-  async function tempDir(prefix: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), `syn2mas-bad-${prefix}-`));
-    scratch.push(dir);
-    return dir;
   }
 
   /**
@@ -190,7 +180,7 @@ describe("migrate refuses bad inputs without writing anything", () => {
 
   it("a Synapse configuration directory without any *.yaml: exit 1 naming the directory", async () => {
     const s = await scenario("empty-config-dir");
-    const dir = await tempDir("empty-dir");
+    const dir = scratchDir("syn2mas-bad-empty-dir-");
     await writeFile(join(dir, "homeserver.yml.bak"), "server_name: example.com\n");
     const result = await runUnchanged([s.synapseDb, s.masDb], ["migrate", "--config", s.masConfig, "--synapse-config", dir]);
     assertToolError(result, dir, /\.yaml/);

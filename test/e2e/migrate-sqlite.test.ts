@@ -8,13 +8,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { loadSynapseManifest, synapseSqliteDb, synapseSqliteManifest, type SynapseManifest } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, readSqlite, snapshotFiles, writeSqlite } from "../harness/sqlite.ts";
 
 const PEPPER = "peppery-pepper-123";
@@ -86,7 +86,6 @@ describe("migrating synapse-1.160-sqlite-small, read where it is, into MAS 1.22"
   });
   after(async () => {
     await cluster?.stop();
-    if (scenario) rmSync(scenario.dir, { recursive: true, force: true });
   });
 
   it("leaves the database file, its -wal and its -shm byte for byte as they were, and creates nothing beside them", () => {
@@ -300,14 +299,8 @@ INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent
 
 describe("SQLite copies in a temporary directory", () => {
   let cluster: Cluster;
-  const dirs: string[] = [];
   const children = new Set<ChildProcess>();
-
-  function tempDir(name: string): string {
-    const dir = mkdtempSync(join(tmpdir(), `syn2mas-sqlite-${name}-`));
-    dirs.push(dir);
-    return dir;
-  }
+  const tempDir = (name: string): string => scratchDir(`syn2mas-sqlite-${name}-`);
 
   before(async () => {
     cluster = await startCluster();
@@ -315,14 +308,12 @@ describe("SQLite copies in a temporary directory", () => {
   after(async () => {
     for (const child of children) child.kill("SIGKILL");
     await cluster?.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it("edge rows: NULL and integer booleans, hidden devices, rotations, odd IPs and ids decode as on PostgreSQL, and check counts what migrate skips", async () => {
     const db = copySqliteFixture(synapseSqliteDb, tempDir("edges"));
     await writeSqlite(db, EDGE_ROWS_SQL);
     const s = await prepareSqliteScenario(cluster, "sqlite_edges", db, { synapseOverrides: GUESTS_OFF });
-    dirs.push(s.dir);
     const before = snapshotFiles(db);
     const check = await runCli(["check", ...s.configArgs, "--json", ...ACCEPT]);
     assert.equal(check.code, 0, show(check));
@@ -373,7 +364,6 @@ describe("SQLite copies in a temporary directory", () => {
   it("a file without -wal and -shm (Synapse stopped cleanly) is read without creating them", async () => {
     const db = copySqliteFixture(synapseSqliteDb, tempDir("clean"));
     const s = await prepareSqliteScenario(cluster, "sqlite_clean", db, { synapseOverrides: GUESTS_OFF });
-    dirs.push(s.dir);
     const before = snapshotFiles(db);
     assert.deepEqual(before.directory, ["synapse-1.160-sqlite-small.db"]);
     const result = await runCli(["migrate", ...s.configArgs, "--json"]);
@@ -405,7 +395,6 @@ describe("SQLite copies in a temporary directory", () => {
   it("a Synapse with the file open blocks a real run with SYNAPSE_RUNNING, not check or a dry run; the files stay as they are", async () => {
     const db = copySqliteFixture(synapseSqliteDb, tempDir("running"));
     const s = await prepareSqliteScenario(cluster, "sqlite_running", db, { synapseOverrides: GUESTS_OFF });
-    dirs.push(s.dir);
     const child = await holder(db, "PRAGMA journal_mode = WAL; SELECT count(*) FROM users;");
     try {
       const before = snapshotFiles(db);
@@ -434,7 +423,6 @@ describe("SQLite copies in a temporary directory", () => {
   it("a Synapse that crashed with changes in its -wal: a real run is refused, a dry run reads those changes, nothing is written", async () => {
     const db = copySqliteFixture(synapseSqliteDb, tempDir("crashed"));
     const s = await prepareSqliteScenario(cluster, "sqlite_crashed", db, { synapseOverrides: GUESTS_OFF });
-    dirs.push(s.dir);
     const child = await holder(
       db,
       `PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
@@ -458,7 +446,6 @@ describe("SQLite copies in a temporary directory", () => {
 
   it("--synapse-database-uri sqlite:///path reads that file instead of the configured database", async () => {
     const s = await prepareSqliteScenario(cluster, "sqlite_uri", "/nonexistent/elsewhere.db", { synapseOverrides: GUESTS_OFF });
-    dirs.push(s.dir);
     const uri = `sqlite://${synapseSqliteDb.split("/").map(encodeURIComponent).join("/")}`;
     const result = await runCli(["migrate", ...s.configArgs, "--dry-run", "--json", "--synapse-database-uri", uri]);
     assert.equal(result.code, 0, show(result));
