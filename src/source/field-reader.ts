@@ -51,6 +51,9 @@ export function unescapeCopyText(field: string): string {
 export class CopyTextBatch implements FieldReader {
   private pos = 0;
   private lineEnd = -1;
+  /** The bounds of the field last moved to by {@link nextField}. */
+  private fieldStart = 0;
+  private fieldStop = 0;
 
   /** `text` holds whole lines up to `end` (just after a newline). */
   constructor(
@@ -71,31 +74,47 @@ export class CopyTextBatch implements FieldReader {
     return tab >= 0 && tab < this.lineEnd ? tab : this.lineEnd;
   }
 
-  /** Whether the field from `start` to `end` is `\N`. */
-  private isNullAt(start: number, end: number): boolean {
-    return end - start === 2 && this.text_.charCodeAt(start) === BACKSLASH && this.text_.charCodeAt(start + 1) === LETTER_N;
+  /**
+   * Moves to the next field of the line, setting its bounds; false when the line has no more
+   * (fewer fields than asked for read as NULL, as a missing column).
+   */
+  private nextField(): boolean {
+    if (this.pos > this.lineEnd) return false;
+    this.fieldStart = this.pos;
+    this.fieldStop = this.fieldEnd();
+    this.pos = this.fieldStop + 1;
+    return true;
   }
 
-  text(): string | null {
-    if (this.pos > this.lineEnd) return null; // fewer fields than asked for: NULL, as a missing column
-    const start = this.pos;
-    const end = this.fieldEnd();
-    this.pos = end + 1;
-    if (this.isNullAt(start, end)) return null;
-    const raw = this.text_.slice(start, end);
+  /** Whether the current field is `\N`. */
+  private fieldIsNull(): boolean {
+    const start = this.fieldStart;
+    return this.fieldStop - start === 2 && this.text_.charCodeAt(start) === BACKSLASH && this.text_.charCodeAt(start + 1) === LETTER_N;
+  }
+
+  /** The current field's text, unescaped, or null. */
+  private fieldText(): string | null {
+    if (this.fieldIsNull()) return null;
+    const raw = this.text_.slice(this.fieldStart, this.fieldStop);
     return raw.includes("\\") ? unescapeCopyText(raw) : raw;
   }
 
+  text(): string | null {
+    return this.nextField() ? this.fieldText() : null;
+  }
+
   textOr(same: string | undefined): string | null {
-    if (same === undefined || this.pos > this.lineEnd) return this.text();
-    const start = this.pos;
-    const end = this.fieldEnd();
-    // Escaped text never equals `same` unless `same` holds a backslash: then take the slow path.
-    if (end - start === same.length && this.text_.startsWith(same, start) && !same.includes("\\")) {
-      this.pos = end + 1;
+    if (!this.nextField()) return null;
+    // Escaped text never equals `same` unless `same` holds a backslash: then it is unescaped first.
+    if (
+      same !== undefined &&
+      this.fieldStop - this.fieldStart === same.length &&
+      this.text_.startsWith(same, this.fieldStart) &&
+      !same.includes("\\")
+    ) {
       return same;
     }
-    return this.text();
+    return this.fieldText();
   }
 
   int(): number | null {
@@ -114,7 +133,7 @@ export class CopyTextBatch implements FieldReader {
       const c = text.charCodeAt(i);
       if (c === TAB || c === NEWLINE) break;
       const digit = c - ZERO;
-      if (!(digit >= 0 && digit <= 9)) return this.intSlow(start);
+      if (!(digit >= 0 && digit <= 9)) return this.intSlow();
       value = value * 10 + digit;
       digits++;
       i++;
@@ -126,37 +145,25 @@ export class CopyTextBatch implements FieldReader {
   }
 
   /** Anything but plain digits (`\N`, a sign only, a decimal point): decoded from the field's text. */
-  private intSlow(start: number): number | null {
-    const end = this.fieldEnd();
-    this.pos = end + 1;
-    return this.isNullAt(start, end) ? null : decodeInt(this.text_.slice(start, end));
+  private intSlow(): number | null {
+    this.nextField();
+    return this.fieldIsNull() ? null : decodeInt(this.text_.slice(this.fieldStart, this.fieldStop));
   }
 
   flag(): boolean {
-    if (this.pos > this.lineEnd) return false;
-    const start = this.pos;
-    const end = this.fieldEnd();
-    this.pos = end + 1;
-    if (end - start === 1) return this.text_.charCodeAt(start) !== ZERO;
-    return !this.isNullAt(start, end) && decodeFlag(this.text_.slice(start, end));
+    if (!this.nextField()) return false;
+    if (this.fieldStop - this.fieldStart === 1) return this.text_.charCodeAt(this.fieldStart) !== ZERO;
+    return !this.fieldIsNull() && decodeFlag(this.text_.slice(this.fieldStart, this.fieldStop));
   }
 
   bool(): boolean {
-    if (this.pos > this.lineEnd) return false;
-    const start = this.pos;
-    const end = this.fieldEnd();
-    this.pos = end + 1;
-    if (end - start !== 1) return false;
-    const c = this.text_.charCodeAt(start);
+    if (!this.nextField() || this.fieldStop - this.fieldStart !== 1) return false;
+    const c = this.text_.charCodeAt(this.fieldStart);
     return c === 116 /* t */ || c === 49 /* 1 */;
   }
 
   isNull(): boolean {
-    if (this.pos > this.lineEnd) return true;
-    const start = this.pos;
-    const end = this.fieldEnd();
-    this.pos = end + 1;
-    return this.isNullAt(start, end);
+    return !this.nextField() || this.fieldIsNull();
   }
 
   skip(count: number): void {

@@ -45,14 +45,17 @@ export type ReadKind = keyof typeof READ_COLUMNS;
  * the owner's name is `userId` itself (not read again).
  */
 function readOwner(f: FieldReader, userId: string): SynapseOwner | null {
-  if (f.isNull()) {
-    f.skip(OWNER.length - 1);
-    return null;
-  }
-  return ownerFields(f, userId);
+  return ownerAfterName(f, f.isNull() ? null : userId);
 }
 
-/** The owner columns after `o_name`. */
+/** The owner columns after `o_name` (`name`): null, their fields passed over, when no row matched. */
+function ownerAfterName(f: FieldReader, name: string | null): SynapseOwner | null {
+  if (name !== null) return ownerFields(f, name);
+  f.skip(OWNER.length - 1);
+  return null;
+}
+
+/** The owner columns after `o_name`, of a matched row. */
 function ownerFields(f: FieldReader, name: string): SynapseOwner {
   const creationTs = f.int();
   const admin = f.flag();
@@ -160,7 +163,7 @@ export function looseTokensFrom(batches: FieldBatches): AsyncGenerator<SynapseLo
   return eachRow(batches, (f) => {
     // The owner comes first here: read its name, then the token's user (the same text when it matched).
     const name = f.text();
-    const owner = name === null ? (f.skip(OWNER.length - 1), null) : ownerFields(f, name);
+    const owner = ownerAfterName(f, name);
     const id = f.int();
     if (id === null) return undefined;
     return { owner, token: tokenFields(f, id, name ?? undefined) };
