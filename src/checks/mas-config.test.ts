@@ -7,8 +7,8 @@ import { writeMasConfig, writeSynapseConfig, type ConfigOverrides } from "../../
 import { loadMasConfig } from "../config/mas.ts";
 import { loadSynapseConfig } from "../config/synapse.ts";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
-import type { FindingCode, Severity } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
+import { assertRuleCase, type ExpectedFinding } from "../../test/harness/rule-case.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
 const PEPPER = "peppery-pepper-123";
@@ -47,16 +47,11 @@ const synapsePepper = (pepper: string | undefined): ConfigOverrides => ({
 const CONSENT: ConfigOverrides = { user_consent: { version: "1.0", template_dir: "/data/consent" } };
 const CAPTCHA: ConfigOverrides = { enable_registration_captcha: true, recaptcha_public_key: "pub", recaptcha_private_key: "recaptcha-private-xyz" };
 
-interface Case {
+interface Case extends ExpectedFinding {
   name: string;
   synapse?: ConfigOverrides;
   /** MAS overrides; a function for values known only at run time (secret files). */
   mas?: ConfigOverrides | (() => ConfigOverrides);
-  code: FindingCode;
-  /** The severity expected when it triggers; `null` for a near-miss that must not trigger. */
-  severity: Severity | null;
-  /** Texts the message must contain (the config key and value to set). */
-  mentions?: string[];
 }
 
 const cases: Case[] = [
@@ -110,19 +105,7 @@ describe("masConfigRules", () => {
     it(`${c.severity === null ? "does not report" : "reports"} ${c.code}: ${c.name}`, async () => {
       const mas = typeof c.mas === "function" ? c.mas() : c.mas;
       const findings = masConfigRules(...(await fixturePair(c.synapse, mas)));
-      const found = findings.filter((f) => f.code === c.code);
-      for (const f of findings) {
-        for (const secret of SECRETS) assert.ok(!f.message.includes(secret), `${f.code} message contains a secret`);
-        assert.ok(!f.message.includes("\n"), "one paragraph");
-      }
-      if (c.severity === null) {
-        assert.deepEqual(found, []);
-        return;
-      }
-      assert.equal(found.length, 1, `exactly one ${c.code}`);
-      const f = found[0]!;
-      assert.equal(f.severity, c.severity);
-      for (const text of c.mentions ?? []) assert.ok(f.message.includes(text), `${c.code} message ${JSON.stringify(f.message)} lacks ${text}`);
+      assertRuleCase(findings, c, SECRETS);
     });
   }
 

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { writeSynapseConfig, type ConfigOverrides } from "../../test/harness/temp-config.ts";
 import { loadSynapseConfig } from "../config/synapse.ts";
 import type { SynapseConfig } from "../config/types.ts";
-import type { FindingCode, Severity } from "./finding.ts";
 import { isAuthModule, pythonTruthy, sectionEnabledByDefault, synapseConfigRules } from "./synapse-config.ts";
+import { assertRuleCase, type ExpectedFinding } from "../../test/harness/rule-case.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
 /** Secrets of the fixture and of the cases below: no message may contain any of them. */
@@ -30,15 +30,10 @@ function fixtureWithText(yaml: string): SynapseConfig {
   return loadSynapseConfig([file]);
 }
 
-interface Case {
+interface Case extends ExpectedFinding {
   name: string;
   /** Top-level keys set on the fixture, or YAML text for a minimal file. */
   config: ConfigOverrides | string;
-  code: FindingCode;
-  /** The severity expected when it triggers; `null` for a near-miss that must not trigger. */
-  severity: Severity | null;
-  /** Texts the message must contain (the config key and value to set). */
-  mentions?: string[];
 }
 
 const LDAP_MODULE = { module: "ldap_auth_provider.LdapAuthProviderModule", config: { uri: "ldap://ldap.example.com", bind_password: "ldap-bind-pw" } };
@@ -100,19 +95,7 @@ describe("synapseConfigRules", () => {
   for (const c of cases) {
     it(`${c.severity === null ? "does not report" : "reports"} ${c.code}: ${c.name}`, async () => {
       const findings = synapseConfigRules(await configOf(c));
-      const found = findings.filter((f) => f.code === c.code);
-      for (const f of findings) {
-        for (const secret of SECRETS) assert.ok(!f.message.includes(secret), `${f.code} message contains a secret`);
-        assert.ok(!f.message.includes("\n"), "one paragraph");
-      }
-      if (c.severity === null) {
-        assert.deepEqual(found, []);
-        return;
-      }
-      assert.equal(found.length, 1, `exactly one ${c.code}`);
-      const f = found[0]!;
-      assert.equal(f.severity, c.severity);
-      for (const text of c.mentions ?? []) assert.ok(f.message.includes(text), `${c.code} message ${JSON.stringify(f.message)} lacks ${text}`);
+      assertRuleCase(findings, c, SECRETS);
     });
   }
 
