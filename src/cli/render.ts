@@ -52,8 +52,18 @@ export function renderReport(report: MigrationReport): string {
   return lines.join("\n") + "\n";
 }
 
-/** Findings in the JSON shape: every field present, `accepted` false unless the operator accepted it. */
-export function findingsJson(findings: Finding[]): object[] {
+/** A finding in the JSON output: every field present, `accepted` false unless the operator accepted it. */
+export interface FindingJson {
+  code: Finding["code"];
+  severity: Finding["severity"];
+  message: string;
+  count: number | null;
+  examples: string[];
+  accepted: boolean;
+}
+
+/** Findings in the JSON shape (see {@link FindingJson}). */
+export function findingsJson(findings: Finding[]): FindingJson[] {
   return findings.map((f) => ({
     code: f.code,
     severity: f.severity,

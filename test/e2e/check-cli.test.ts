@@ -3,15 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
-
-interface JsonFinding {
-  code: string;
-  severity: string;
-  message: string;
-  count: number | null;
-  examples: string[];
-  accepted: boolean;
-}
+import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
 function findingsOf(result: CliResult): JsonFinding[] {
   return (JSON.parse(result.stdout) as { findings: JsonFinding[] }).findings;

@@ -10,15 +10,7 @@ import { rm } from "node:fs/promises";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import type { ConfigOverrides } from "../harness/temp-config.ts";
-
-interface JsonFinding {
-  code: string;
-  severity: string;
-  message: string;
-  count: number | null;
-  examples: string[];
-  accepted: boolean;
-}
+import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
 interface CheckJson {
   command: string;

@@ -5,14 +5,7 @@ import pg from "pg";
 import { MIGRATION_LOCK_KEY, NEWEST_TESTED_MAS_MIGRATION } from "../../src/target/probe.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
-
-interface JsonFinding {
-  code: string;
-  severity: string;
-  message: string;
-  count: number | null;
-  examples: string[];
-}
+import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
 /** The warnings the clean fixture pair always has (accepted so that only the case under test counts). */
 const BASELINE_WARNINGS = ["--accept-warning", "GUEST_USERS", "--accept-warning", "NON_EMAIL_THREEPIDS"];

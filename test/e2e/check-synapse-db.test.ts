@@ -10,15 +10,7 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { prepareScenario, runCli, type CliResult, type Scenario, type ScenarioOptions } from "../harness/scenario.ts";
-
-interface JsonFinding {
-  code: string;
-  severity: string;
-  message: string;
-  count?: number;
-  examples?: string[];
-  accepted: boolean;
-}
+import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
 interface CheckJson {
   command: string;

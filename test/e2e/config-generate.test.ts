@@ -15,13 +15,9 @@ import { ulidTextToUuid } from "../../src/model/ids.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
+import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
 type Obj = Record<string, any>;
-
-interface JsonFinding {
-  code: string;
-  severity: string;
-}
 
 /** Every code of the two configuration sections of checks.md. */
 const CONFIG_CODES = [
