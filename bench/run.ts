@@ -26,7 +26,7 @@ import { limitQueries } from "./limit-sql.ts";
 import { sqliteCopyOf } from "./synthetic-sqlite.ts";
 import { syntheticSynapseSql } from "./synthetic.ts";
 
-/** Provider ids of ../shared/fixtures/mas/mas-providers.sql, keyed by synapse_idp_id. */
+/** Provider ids of test/fixtures/mas/mas-providers.sql, keyed by synapse_idp_id. */
 const PROVIDERS = {
   "oidc-keycloak": "0196636f-c55d-6141-75ce-263d2231eaaf",
   "oidc-github": "01966371-d11c-2ec1-d3e8-55b61669b48c",

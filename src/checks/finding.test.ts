@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FINDING_CODES } from "./finding.ts";
 
-const checksSpec = readFileSync(fileURLToPath(new URL("../../../shared/spec/checks.md", import.meta.url)), "utf8");
+const checksSpec = readFileSync(fileURLToPath(new URL("../../docs/spec/checks.md", import.meta.url)), "utf8");
 
 describe("finding codes", () => {
   it("are exactly the codes of checks.md, with their severities", () => {

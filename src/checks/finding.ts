@@ -2,7 +2,7 @@
 
 export type Severity = "error" | "warning" | "info";
 
-/** Every finding code this tool can report, with its severity (from shared/spec/checks.md). */
+/** Every finding code this tool can report, with its severity (from docs/spec/checks.md). */
 export const FINDING_CODES = {
   // Synapse configuration alone
   REGISTRATION_ENABLED: "warning",

@@ -11,7 +11,7 @@ import { synapseAfterYaml } from "./generate-synapse-after.ts";
 import { loadSynapseConfig } from "./synapse.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
-const HOMESERVER = fileURLToPath(new URL("../../../shared/fixtures/synapse/homeserver.yaml", import.meta.url));
+const HOMESERVER = fileURLToPath(new URL("../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
 const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secret-0123456789" };
 
 type Obj = Record<string, any>;

@@ -15,7 +15,7 @@ import { loadSynapseConfig } from "./synapse.ts";
 import type { SynapseConfig } from "./types.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
-const HOMESERVER = fileURLToPath(new URL("../../../shared/fixtures/synapse/homeserver.yaml", import.meta.url));
+const HOMESERVER = fileURLToPath(new URL("../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
 const FIXTURE_SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret"];
 
 type Obj = Record<string, any>;

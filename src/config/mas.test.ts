@@ -8,7 +8,7 @@ import { UserError } from "../errors/user-error.ts";
 import { loadMasConfig } from "./mas.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
-const FIXTURE = fileURLToPath(new URL("../../../shared/fixtures/mas/mas-config.yaml", import.meta.url));
+const FIXTURE = fileURLToPath(new URL("../../test/fixtures/mas/mas-config.yaml", import.meta.url));
 
 /** Writes `files` (name → content) into a fresh directory and returns their paths in the given order. */
 function writeFiles(files: Record<string, string>): string[] {

@@ -8,7 +8,7 @@ import { UserError } from "../errors/user-error.ts";
 import { loadSynapseConfig } from "./synapse.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
-const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/synapse/", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../../test/fixtures/synapse/", import.meta.url));
 
 function tempDir(): string {
   return scratchDir("syn2mas-synapse-config-");

@@ -1,12 +1,12 @@
-/** Absolute paths of the shared fixtures (../shared/fixtures from the repository root) and a typed manifest loader. */
+/** Absolute paths of the fixtures (test/fixtures, see its README) and a typed manifest loader. */
 
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
-/** The shared fixtures directory (read-only: use files in place, never copy them into the project). */
-export const fixturesDir: string = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
+/** The fixtures directory (read-only: use files in place; copy before changing anything). */
+export const fixturesDir: string = fileURLToPath(new URL("../fixtures", import.meta.url));
 
-const FIXTURES_URL = new URL("../../../shared/fixtures/", import.meta.url);
+const FIXTURES_URL = new URL("../fixtures/", import.meta.url);
 
 function fixture(relative: string): string {
   return fileURLToPath(new URL(relative, FIXTURES_URL));
