@@ -1,5 +1,6 @@
 /** The one-line report (and the JSON object) for a run that could not happen: exit 1. Pure. */
 import { CommanderError } from "commander";
+import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
 /** Why the tool could not run and what to do, as printed. */
@@ -8,37 +9,6 @@ export interface Failure {
   fix: string;
   /** A bug, not a problem with the input: the line says "internal error". */
   internal: boolean;
-}
-
-/**
- * Verbs a hint may start with. Every hint is an imperative sentence for the operator, starting with one of
- * these in lower case, without a final period, and without a "fix:" of its own (the line adds it).
- */
-export const HINT_VERBS = [
-  "accept", "add", "ask", "check", "choose", "correct", "create", "give", "grant", "keep", "make", "move", "pass",
-  "point", "quote", "remove", "rename", "rerun", "restore", "run", "see", "set", "start", "stop", "turn", "upgrade",
-  "use", "wait", "write",
-] as const;
-
-/** Whether `hint` has the form every hint has (see {@link HINT_VERBS}). */
-export function isHintForm(hint: string): boolean {
-  const first = /^[a-z]+/.exec(hint)?.[0];
-  return (
-    first !== undefined &&
-    (HINT_VERBS as readonly string[]).includes(first) &&
-    !hint.endsWith(".") &&
-    !/\bfix:/i.test(hint) &&
-    !hint.includes("\n")
-  );
-}
-
-/**
- * A hint in the printed form: first letter in lower case (unless the first word is a name such as MAS),
- * no final period. Keeps hints from any part of the tool looking alike on the `(fix: ...)` line.
- */
-export function hintText(hint: string): string {
-  const trimmed = hint.trim().replace(/\.$/, "");
-  return /^[A-Z][a-z]/.test(trimmed) ? trimmed[0]!.toLowerCase() + trimmed.slice(1) : trimmed;
 }
 
 /** What to report for `error`, or undefined when it is not a failure (commander's --help and --version). */

@@ -7,6 +7,7 @@ import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
 import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite-files.ts";
+import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
 /** Options every database command takes. */
@@ -42,7 +43,7 @@ function sqliteUriPath(uri: string): string | undefined {
     return sqlitePathFromUri(uri);
   } catch (error) {
     if (!(error instanceof SqliteFileProblem)) throw error;
-    throw new UserError(`--synapse-database-uri: ${error.message}`, error.hint);
+    throw new UserError(`--synapse-database-uri: ${error.message}`, hintText(error.hint));
   }
 }
 

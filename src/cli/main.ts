@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** Entry point: parses arguments, dispatches, maps errors to exit codes. The only place that sets one. */
-import { styleText } from "node:util";
 import { Command, Option } from "commander";
 import { UserError } from "../errors/user-error.ts";
 import { checkCommand } from "./commands/check.ts";
@@ -10,6 +9,7 @@ import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { translateLegacyArgs } from "./legacy-args.ts";
 import { commandOf, describeFailure, failureJson, failureLine } from "./failure.ts";
 import { processOutput, type Output } from "./output.ts";
+import { paint } from "./style.ts";
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -168,7 +168,7 @@ function report(error: unknown, context: { debug: boolean; json: boolean; jsonWr
   const failure = describeFailure(error, context.command);
   if (failure === undefined) return 0;
   const line = failureLine(failure);
-  const label = processOutput.style.colour ? line.replace(/^syn2mas: (error|internal error)/, (m) => styleText("red", m)) : line;
+  const label = processOutput.style.colour ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
   process.stderr.write(label + "\n");
   if (context.debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
   if (context.json && !context.jsonWritten) processOutput.json(failureJson(failure, context.command));

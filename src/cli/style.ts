@@ -1,5 +1,4 @@
 /** How text for people looks on stderr: colour and wrapping only on a terminal, so logs stay plain and grep-able. */
-import { styleText } from "node:util";
 
 export interface TextStyle {
   /** Colour the ERROR and WARNING labels (a terminal, and NO_COLOR unset or empty). */
@@ -18,11 +17,19 @@ export function textStyleFor(stream: { isTTY?: boolean; columns?: number }, env:
   return { colour: !noColour, width: stream.columns !== undefined && stream.columns >= 40 ? stream.columns : 80 };
 }
 
+/** SGR codes, written directly: node:util's styleText decides on its own whether to colour, from the process's streams. */
+const SGR = { red: ["\u001b[31m", "\u001b[39m"], yellow: ["\u001b[33m", "\u001b[39m"], bold: ["\u001b[1m", "\u001b[22m"] } as const;
+
+/** `text` in `colour` (and bold), for a terminal. */
+export function paint(text: string, colour: "red" | "yellow"): string {
+  return `${SGR[colour][0]}${SGR.bold[0]}${text}${SGR.bold[1]}${SGR[colour][1]}`;
+}
+
 /** The severity label of a finding, red for ERROR and yellow for WARNING when colour is on. */
 export function severityLabel(severity: "error" | "warning" | "info", style: TextStyle): string {
   const label = severity.toUpperCase();
   if (!style.colour || severity === "info") return label;
-  return styleText(severity === "error" ? "red" : "yellow", styleText("bold", label));
+  return paint(label, severity === "error" ? "red" : "yellow");
 }
 
 /**
