@@ -52,11 +52,12 @@ export function checkVerdict(findings: Finding[]): CheckVerdict {
     };
   }
   if (unacceptedWarnings.length > 0) {
+    const them = unacceptedWarnings.length === 1 ? "it" : "them";
     return {
       status: "warnings",
       errors,
       unacceptedWarnings,
-      text: `Verdict: ${plural(unacceptedWarnings.length, "unaccepted warning")}; fix them, or accept them with: ${flags}`,
+      text: `Verdict: ${plural(unacceptedWarnings.length, "unaccepted warning")}; fix ${them}, or accept ${them} with: ${flags}`,
     };
   }
   const accepted = acceptedWarnings === 0 ? "" : ` (${plural(acceptedWarnings, "warning")} accepted)`;

@@ -29,7 +29,7 @@ const cases: { name: string; findings: Finding[]; status: string; exit: number; 
     findings: [warning, info],
     status: "warnings",
     exit: 11,
-    text: "Verdict: 1 unaccepted warning; fix them, or accept them with: --accept-warning GUEST_USERS",
+    text: "Verdict: 1 unaccepted warning; fix it, or accept it with: --accept-warning GUEST_USERS",
     unaccepted: ["GUEST_USERS"],
   },
   {
