@@ -97,11 +97,9 @@ ${exitCodesHelp(undefined)}
 Run syn2mas <command> --help for a command's options.`,
     );
   withRunOptions(
-    withConfigOptions(program.command("check").description("find what would stop or spoil a migration, and what it would skip; writes nothing")).option(
-      "--skip-invalid-rows",
-      "report rows with foreign/malformed user ids or no user as skips, not errors",
-      false,
-    ),
+    withConfigOptions(
+      program.command("check").description("find what would stop or spoil a migration, and what it would skip; writes nothing"),
+    ).option("--skip-invalid-rows", "report rows with foreign/malformed user ids or no user as skips, not errors", false),
   )
     .addHelpText(
       "after",
