@@ -32,6 +32,7 @@ describe("hintText", () => {
     ["Give a URI such as sqlite:///var/lib/synapse/homeserver.db.", "give a URI such as sqlite:///var/lib/synapse/homeserver.db"],
     ["pass --config mas.yaml", "pass --config mas.yaml"],
     ["MAS_CONFIG must name the files.", "MAS_CONFIG must name the files"],
+    ["Synapse must be stopped first.", "Synapse must be stopped first"],
     ["  use one of disable, require.  ", "use one of disable, require"],
   ];
   for (const [raw, printed] of cases) it(JSON.stringify(raw), () => assert.equal(hintText(raw), printed));

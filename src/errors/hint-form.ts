@@ -28,5 +28,9 @@ export function isHintForm(hint: string): boolean {
  */
 export function hintText(hint: string): string {
   const trimmed = hint.trim().replace(/\.$/, "");
-  return /^[A-Z][a-z]/.test(trimmed) ? trimmed[0]!.toLowerCase() + trimmed.slice(1) : trimmed;
+  const first = /^[A-Z][a-z]+/.exec(trimmed)?.[0];
+  return first === undefined || PROPER_NAMES.has(first) ? trimmed : trimmed[0]!.toLowerCase() + trimmed.slice(1);
 }
+
+/** Capitalised words a hint may start with that are names, not verbs (kept as they are). */
+const PROPER_NAMES = new Set(["Synapse", "Matrix", "Kubernetes", "Docker", "Postgres"]);

@@ -108,6 +108,7 @@ describe("output an operator can act on", () => {
       const plain = await runCli(["check", "--config", masConfig, "--synapse-config", clean.synapseConfig]);
       assert.equal(plain.code, 1);
       assert.equal(plain.stdout, "");
+      assert.equal(plain.stderr.trimEnd().split("\n").length, 1, show(plain));
       assert.match(plain.stderr, /^syn2mas: error: .*providers\[0\]\.id \(the provider with synapse_idp_id oidc-keycloak\) is the number 4/m);
     });
 
