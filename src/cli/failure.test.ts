@@ -33,6 +33,8 @@ describe("hintText", () => {
     ["pass --config mas.yaml", "pass --config mas.yaml"],
     ["MAS_CONFIG must name the files.", "MAS_CONFIG must name the files"],
     ["Synapse must be stopped first.", "Synapse must be stopped first"],
+    ["PostgreSQL must be running", "PostgreSQL must be running"],
+    ["Check database.args in homeserver.yaml.", "check database.args in homeserver.yaml"],
     ["  use one of disable, require.  ", "use one of disable, require"],
   ];
   for (const [raw, printed] of cases) it(JSON.stringify(raw), () => assert.equal(hintText(raw), printed));

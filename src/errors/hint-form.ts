@@ -28,7 +28,7 @@ export function isHintForm(hint: string): boolean {
  */
 export function hintText(hint: string): string {
   const trimmed = hint.trim().replace(/\.$/, "");
-  const first = /^[A-Z][a-z]+/.exec(trimmed)?.[0];
+  const first = /^[A-Z][a-z]+\b/.exec(trimmed)?.[0];
   return first === undefined || PROPER_NAMES.has(first) ? trimmed : trimmed[0]!.toLowerCase() + trimmed.slice(1);
 }
 
