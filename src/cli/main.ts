@@ -166,7 +166,7 @@ function report(error: unknown, context: { debug: boolean; json: boolean; jsonWr
   const failure = describeFailure(error, context.command);
   if (failure === undefined) return 0;
   const line = failureLine(failure);
-  const label = processOutput.style.colour ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
+  const label = processOutput.style?.colour === true ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
   process.stderr.write(label + "\n");
   if (context.debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
   if (context.json && !context.jsonWritten) processOutput.json(failureJson(failure, context.command));

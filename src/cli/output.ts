@@ -6,8 +6,8 @@ export interface Output {
   info(text: string): void;
   /** The machine-readable result (stdout). */
   json(value: unknown): void;
-  /** How text for people looks: colour and wrapping on a terminal only. */
-  readonly style: TextStyle;
+  /** How text for people looks: colour and wrapping on a terminal only (plain when unset). */
+  readonly style?: TextStyle;
 }
 
 /** The process's own streams. */
