@@ -23,7 +23,7 @@ export function parseAcceptedWarnings(codes: string[], all: boolean): FindingPol
     if (FINDING_CODES[code as FindingCode] !== "warning") {
       throw new UserError(
         `--accept-warning ${raw}: ${code} is ${FINDING_CODES[code as FindingCode] === "error" ? "an error" : "information"}, not a warning`,
-        "only warnings can be accepted; errors must be fixed",
+        "accept only warnings: an error must be corrected, as its message says",
       );
     }
     accepted.add(code as FindingCode);

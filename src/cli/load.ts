@@ -7,6 +7,7 @@ import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
 import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite-files.ts";
+import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
 /** Options every database command takes. */
@@ -42,8 +43,27 @@ function sqliteUriPath(uri: string): string | undefined {
     return sqlitePathFromUri(uri);
   } catch (error) {
     if (!(error instanceof SqliteFileProblem)) throw error;
-    throw new UserError(`--synapse-database-uri: ${error.message}`, error.hint);
+    throw new UserError(`--synapse-database-uri: ${error.message}`, hintText(error.hint));
   }
+}
+
+/** Where the Synapse database's settings come from, for the hint of a connection or file error. */
+function synapseSettingsSource(synapse: SynapseConfig): string {
+  const files = synapse.files.join(", ");
+  if (synapse.databaseKey === undefined) {
+    // Synapse's own default, so the tool reads what Synapse would; but the operator may not know it.
+    return (
+      `the directory syn2mas runs in: ${files} has no database section, so Synapse's default homeserver.db there is read; ` +
+      "add the database section Synapse runs with, or pass --synapse-database-uri sqlite:///path/to/homeserver.db"
+    );
+  }
+  if (synapse.databaseEngine === "sqlite3") {
+    return (
+      `${synapse.databaseKey}.args.database in ${files} (a relative path is taken from the directory syn2mas runs in), ` +
+      "or pass --synapse-database-uri sqlite:///path/to/homeserver.db"
+    );
+  }
+  return `${synapse.databaseKey}.args in ${files} (or pass --synapse-database-uri)`;
 }
 
 /** Loads both configurations (failing with a UserError on any problem) and resolves what to connect to. */
@@ -68,15 +88,7 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
       settingsSource: "--synapse-database-uri",
     };
   } else {
-    synapseTarget = {
-      role: "Synapse",
-      settings: synapse.database,
-      settingsSource:
-        synapse.databaseEngine === "sqlite3"
-          ? `database.args.database in ${synapse.files.join(", ")} (a relative path is taken from the current directory), ` +
-            "or pass --synapse-database-uri sqlite:///path/to/homeserver.db"
-          : `database.args in ${synapse.files.join(", ")} (or pass --synapse-database-uri)`,
-    };
+    synapseTarget = { role: "Synapse", settings: synapse.database, settingsSource: synapseSettingsSource(synapse) };
   }
   const masTarget: ConnectTarget = {
     role: "MAS",

@@ -1,113 +1,203 @@
 #!/usr/bin/env node
 /** Entry point: parses arguments, dispatches, maps errors to exit codes. The only place that sets one. */
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import { UserError } from "../errors/user-error.ts";
 import { checkCommand } from "./commands/check.ts";
 import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { translateLegacyArgs } from "./legacy-args.ts";
-import { processOutput } from "./output.ts";
+import { commandOf, describeFailure, failureJson, failureLine } from "./failure.ts";
+import { processOutput, type Output } from "./output.ts";
+import { paint } from "./style.ts";
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** Adds the options shared by every command that reads both configurations. */
-function withCommonOptions(command: Command): Command {
-  return command
-    .option("--config <file>", "MAS configuration file (repeatable; default: $MAS_CONFIG, colon-separated)", collect, [])
-    .option("--synapse-config <path>", "Synapse homeserver.yaml, or a directory of *.yaml (repeatable)", collect, [])
+/** Widest help text, so the option column and its descriptions fit a 100-column terminal. */
+const HELP_WIDTH = 100;
+
+/** The "Exit codes" section of a command's help. */
+function exitCodesHelp(command: "check" | "migrate" | undefined): string {
+  const lines = ["", "Exit codes:"];
+  if (command !== "migrate") lines.push("  0   check: ready to migrate (no error, no unaccepted warning)");
+  if (command !== "check") lines.push("  0   migrate: migrated (or, with --dry-run, migrated and rolled back)");
+  lines.push("  10  an error finding (migrate --strict: also an unaccepted warning); nothing was written");
+  if (command !== "migrate") lines.push("  11  check: warnings that were not accepted");
+  lines.push(
+    "  1   the tool could not run (bad configuration or option, unreachable database): one line on",
+    '      stderr names the cause and the fix; with --json, stdout holds {"status": "error", ...}',
+  );
+  return lines.join("\n");
+}
+
+const FILES = "--synapse-config homeserver.yaml --config mas.yaml";
+
+/** Help that shows what the operator needs: the description, and a default only when it says something. */
+function configureHelp(command: Command): Command {
+  return command.configureHelp({
+    helpWidth: Math.min(process.stdout.columns ?? HELP_WIDTH, HELP_WIDTH),
+    optionDescription: (option) =>
+      typeof option.defaultValue === "string" && option.defaultValue !== ""
+        ? `${option.description} (default: ${option.defaultValue})`
+        : option.description,
+  });
+}
+
+/** The configuration options of every command that reads both configurations, listed first in its help. */
+function withConfigOptions(command: Command): Command {
+  return configureHelp(command)
+    .usage("--synapse-config <path> [--config <file>] [options]")
+    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
+    .option("--config <file>", "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)", collect)
     .option("--synapse-database-uri <uri>", "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section")
     .option(
-      "--upstream-provider-mapping <SYNAPSE_IDP_ID:MAS_PROVIDER_ULID>",
-      "map a Synapse auth_provider to a MAS provider (repeatable)",
+      "--upstream-provider-mapping <IDP:ULID>",
+      "map a Synapse auth_provider (e.g. oidc-keycloak) to a MAS provider's ULID (repeatable); rarely needed: " +
+        "MAS providers with synapse_idp_id are mapped automatically",
       collect,
-      [],
     )
     // The old TypeScript tool's spelling; commander stores both under the same attribute.
-    .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
-    .option(
-      "--synapse-connections <n>",
-      "read-only connections to Synapse's database, sharing one snapshot, for the checks (tuning)",
-      "3",
-    )
-    .option("--accept-warning <CODE>", "accept a warning by its code: still shown, no longer fails (repeatable)", collect, [])
+    .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect));
+}
+
+/** The options of every command that reads both configurations that shape the run and its output, listed last. */
+function withRunOptions(command: Command): Command {
+  return command
+    .option("--synapse-connections <n>", "read-only connections to Synapse's database, sharing one snapshot, for the checks", "3")
+    .option("--accept-warning <CODE>", "accept a warning by its code: still shown, no longer fails (repeatable)", collect)
     .option("--accept-all-warnings", "accept every warning", false)
-    .option("--json", "print the result as JSON on stdout", false)
+    .option("--json", "also print the result as one JSON object on stdout (text stays on stderr)", false)
     .option("--debug", "show stack traces on errors", false);
 }
 
-function buildProgram(): Command {
-  const program = new Command("syn2mas")
+/** Options as the commands expect them: the repeatable ones default to an empty list (not shown in --help). */
+function withLists<T extends object>(opts: T): T {
+  const lists = ["config", "synapseConfig", "upstreamProviderMapping", "acceptWarning"];
+  return { ...opts, ...Object.fromEntries(lists.map((k) => [k, (opts as Record<string, unknown>)[k] ?? []])) };
+}
+
+function buildProgram(out: Output): Command {
+  const program = configureHelp(new Command("syn2mas"))
     .description("Move a Synapse homeserver's accounts and sessions into Matrix Authentication Service")
+    .usage("<command> [options]")
     .version("0.1.0")
     .exitOverride()
     // Usage errors are printed by report(), in the same one-line form as every other error.
-    .configureOutput({ writeErr: () => undefined });
-  withCommonOptions(
-    program
-      .command("migrate")
-      .description("check, then migrate Synapse into MAS in one transaction")
+    .configureOutput({ writeErr: () => undefined })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas check ${FILES}
+  syn2mas migrate ${FILES} --dry-run
+  syn2mas migrate ${FILES}
+  syn2mas config generate --synapse-config homeserver.yaml --output mas.yaml
+${exitCodesHelp(undefined)}
+
+Run syn2mas <command> --help for a command's options.`,
+    );
+  withRunOptions(
+    withConfigOptions(
+      program.command("check").description("find what would stop or spoil a migration, and what it would skip; writes nothing"),
+    ).option("--skip-invalid-rows", "report rows with foreign/malformed user ids or no user as skips, not errors", false),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas check ${FILES}
+  syn2mas check ${FILES} --accept-warning GUEST_USERS
+  syn2mas check ${FILES} --json > check.json
+${exitCodesHelp("check")}`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await checkCommand(withLists(opts), out);
+    });
+  withRunOptions(
+    withConfigOptions(program.command("migrate").description("check, then migrate Synapse into MAS in one transaction"))
       .option("--dry-run", "do everything, then roll MAS back to how it was", false)
       .option("--skip-invalid-rows", "skip and count rows with foreign/malformed user ids or no user instead of refusing", false)
       .option("--ignore-synapse-running", "migrate even though other sessions are connected to the Synapse database", false)
       .option("--strict", "refuse to migrate on any warning that was not accepted", false),
-  ).action(async (opts) => {
-    process.exitCode = await migrateCommand(opts, processOutput);
-  });
-  withCommonOptions(
-    program
-      .command("check")
-      .description("find what would stop or spoil a migration; writes nothing")
-      .option("--skip-invalid-rows", "report rows with foreign/malformed user ids or no user as skips, not errors", false),
-  ).action(async (opts) => {
-    process.exitCode = await checkCommand(opts, processOutput);
-  });
-  program
-    .command("config")
-    .description("work with configuration files")
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas migrate ${FILES} --dry-run
+  syn2mas migrate ${FILES}
+  syn2mas migrate ${FILES} --strict --accept-all-warnings
+${exitCodesHelp("migrate")}`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await migrateCommand(withLists(opts), out);
+    });
+  configureHelp(program.command("config").description("work with configuration files"))
     .command("generate")
     .description("write MAS's configuration (and Synapse's for after the migration) from Synapse's; reports what could not be carried over")
-    .option("--synapse-config <path>", "Synapse homeserver.yaml, or a directory of *.yaml (repeatable)", collect, [])
+    .usage("--synapse-config <path> [options]")
+    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
     .option("--output <file>", "write the MAS configuration here (default: stdout)")
     .option("--synapse-output <file>", "write Synapse's configuration for after the migration here")
     .option("--force", "replace existing output files", false)
-    .option("--json", "print the conversion report and the configuration as JSON on stdout", false)
+    .option("--json", "print the conversion report and the configuration as one JSON object on stdout", false)
     .option("--debug", "show stack traces on errors", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas config generate --synapse-config homeserver.yaml --output mas.yaml
+  syn2mas config generate --synapse-config conf.d/ --output mas.yaml \\
+      --synapse-output homeserver-after.yaml
+
+Exit codes:
+  0   written
+  1   the tool could not run (unreadable configuration, an output file that exists): one line on
+      stderr names the cause and the fix; with --json, stdout holds {"status": "error", ...}`,
+    )
     .action(async (opts) => {
-      process.exitCode = await configGenerateCommand(opts, processOutput);
+      process.exitCode = await configGenerateCommand(withLists(opts), out);
     });
   return program;
 }
 
-function report(error: unknown, debug: boolean): number {
-  if (error instanceof CommanderError) {
-    if (error.exitCode === 0) return 0;
-    const cause = error.code === "commander.help" ? "no command given" : error.message.replace(/^error: /, "");
-    process.stderr.write(`syn2mas: error: ${cause} (fix: see syn2mas --help and syn2mas migrate --help)\n`);
-    return EXIT_TOOL_FAILURE;
-  }
-  if (error instanceof UserError) {
-    process.stderr.write(`syn2mas: error: ${error.message} (fix: ${error.hint})\n`);
-  } else {
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    process.stderr.write(`syn2mas: internal error: ${message}. This is a bug: rerun with --debug and report it.\n`);
-  }
-  if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+/** Prints a failure (one line on stderr; with --json, one object on stdout unless a result was already printed). Returns the exit code. */
+function report(error: unknown, context: { debug: boolean; json: boolean; jsonWritten: boolean; command: string | undefined }): number {
+  const failure = describeFailure(error, context.command);
+  if (failure === undefined) return 0;
+  const line = failureLine(failure);
+  const label = processOutput.style?.colour === true ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
+  process.stderr.write(label + "\n");
+  if (context.debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+  if (context.json && !context.jsonWritten) processOutput.json(failureJson(failure, context.command));
   return EXIT_TOOL_FAILURE;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const debug = argv.includes("--debug");
+  const userArgs = argv.slice(2);
+  const debug = userArgs.includes("--debug");
+  const json = userArgs.includes("--json");
+  let command = commandOf(userArgs);
+  // Whether the command already printed its JSON result, so that a later failure does not print a second object.
+  let jsonWritten = false;
+  const out: Output = {
+    ...processOutput,
+    json: (value) => {
+      jsonWritten = true;
+      processOutput.json(value);
+    },
+  };
   try {
     let args: string[];
     try {
-      args = translateLegacyArgs(argv.slice(2));
+      args = translateLegacyArgs(userArgs);
     } catch (error) {
       throw new UserError((error as Error).message, "use --command=advisor (check) or --command=migrate, or the new commands");
     }
-    await buildProgram().parseAsync(args, { from: "user" });
+    command = commandOf(args);
+    await buildProgram(out).parseAsync(args, { from: "user" });
   } catch (error) {
-    process.exitCode = report(error, debug);
+    process.exitCode = report(error, { debug, json, jsonWritten, command });
   }
 }
 

@@ -1,17 +1,67 @@
 /** Findings and reports as text for people (stderr) or JSON for programs (stdout). */
 import type { Finding } from "../checks/finding.ts";
 import type { MigrationReport } from "../report/report.ts";
+import { PLAIN, severityLabel, wrapWords, type TextStyle } from "./style.ts";
 
-/** One block per finding: severity, code, message, count and examples. */
-export function renderFindings(findings: Finding[]): string {
+/**
+ * One block per finding: severity, code, message, count and examples. On a terminal (see {@link TextStyle})
+ * the severity is coloured and the lines are wrapped at word boundaries to its width.
+ */
+export function renderFindings(findings: Finding[], style: TextStyle = PLAIN): string {
   if (findings.length === 0) return "checks: no problems found\n";
   return findings
     .map((f) => {
-      const head = `${f.severity.toUpperCase()}${f.accepted ? " (accepted)" : ""} ${f.code}${f.count !== undefined ? ` (${f.count})` : ""}: ${f.message}`;
-      const examples = f.examples?.length ? `\n    e.g. ${f.examples.join(", ")}` : "";
-      return head + examples + "\n";
+      const label = f.severity.toUpperCase();
+      const head = `${label}${f.accepted ? " (accepted)" : ""} ${f.code}${f.count !== undefined ? ` (${f.count})` : ""}: ${f.message}`;
+      // Wrapped before colouring, so the escape codes do not count towards the width.
+      const text = severityLabel(f.severity, style) + wrapWords(head, style.width, 4).slice(label.length);
+      const examples = f.examples?.length ? `\n${wrapWords(`    e.g. ${f.examples.join(", ")}`, style.width, 9)}` : "";
+      return text + examples + "\n";
     })
     .join("");
+}
+
+/** What `check` concludes, for its last line and its JSON. */
+export interface CheckVerdict {
+  status: "ready" | "blocked" | "warnings";
+  errors: number;
+  /** Codes of the warnings not accepted, in the order found. */
+  unacceptedWarnings: string[];
+  /** The last line of `check`'s text output. */
+  text: string;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * Ready to migrate, blocked by N errors, or N unaccepted warnings with the exact flags that accept them;
+ * matches {@link exitCodeFor}'s 0, 10 and 11 for `check`.
+ */
+export function checkVerdict(findings: Finding[]): CheckVerdict {
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const unacceptedWarnings = [...new Set(findings.filter((f) => f.severity === "warning" && f.accepted !== true).map((f) => f.code))];
+  const acceptedWarnings = findings.filter((f) => f.severity === "warning" && f.accepted === true).length;
+  const flags = unacceptedWarnings.map((code) => `--accept-warning ${code}`).join(" ");
+  if (errors > 0) {
+    const alsoWarnings = unacceptedWarnings.length === 0 ? "" : ` (and ${plural(unacceptedWarnings.length, "unaccepted warning")}: ${flags})`;
+    return {
+      status: "blocked",
+      errors,
+      unacceptedWarnings,
+      text: `Verdict: blocked by ${plural(errors, "error")}${alsoWarnings}; fix the errors above, then run check again.`,
+    };
+  }
+  if (unacceptedWarnings.length > 0) {
+    const them = unacceptedWarnings.length === 1 ? "it" : "them";
+    return {
+      status: "warnings",
+      errors,
+      unacceptedWarnings,
+      text: `Verdict: ${plural(unacceptedWarnings.length, "unaccepted warning")}; fix ${them}, or accept ${them} with: ${flags}`,
+    };
+  }
+  const accepted = acceptedWarnings === 0 ? "" : ` (${plural(acceptedWarnings, "warning")} accepted)`;
+  return { status: "ready", errors, unacceptedWarnings, text: `Verdict: ready to migrate${accepted}.` };
 }
 
 function pad(text: string, width: number): string {

@@ -17,7 +17,7 @@ export function isSslMode(value: string): value is SslMode {
   return (SSL_MODES as readonly string[]).includes(value);
 }
 
-const SSL_HINT = `Use one of ${SSL_MODES.join(", ")}.`;
+const SSL_HINT = `use one of ${SSL_MODES.join(", ")}`;
 
 function envValue(name: string): string | undefined {
   const v = process.env[name];
@@ -33,7 +33,7 @@ function effectiveSslMode(s: PgConnectionSettings): SslMode {
 }
 
 function readPem(file: string, setting: string): string {
-  return readTextFile(file, `Check the ${setting} setting: it must name a readable PEM file.`, setting);
+  return readTextFile(file, `make the ${setting} setting name a readable PEM file`, setting);
 }
 
 function tlsOptions(s: PgConnectionSettings, mode: SslMode): ConnectionOptions {
@@ -88,7 +88,7 @@ export function describeConnection(s: PgConnectionSettings): string {
   return `${user}@${shownHost}:${port}/${database}`;
 }
 
-const URI_HINT = "Give a URI such as postgresql://user:password@host:5432/dbname (or ?host=/run/postgresql for a socket).";
+const URI_HINT = "give a URI such as postgresql://user:password@host:5432/dbname (or ?host=/run/postgresql for a socket)";
 
 // Taken out before pg-connection-string sees the URI: it would read the certificate files at parse time.
 const SSL_PARAMS = ["sslmode", "sslrootcert", "sslcert", "sslkey", "ssl", "uselibpqcompat"] as const;

@@ -37,7 +37,7 @@ function clientSecret(view: ConfigView, at: KeyPath, report: ConversionReport): 
     report.mas("changed", formatKey([...at, "client_secret_path"]), "ignored: client_secret is set too; the inline secret is used.");
     return inline;
   }
-  const hint = "Point client_secret_path at a readable file holding the client secret, or set client_secret instead.";
+  const hint = "point client_secret_path at a readable file holding the client secret, or set client_secret instead";
   const secret = readTextFile(path, hint, formatKey([...at, "client_secret_path"])).trim();
   report.mas(
     "changed",

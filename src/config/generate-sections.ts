@@ -16,7 +16,7 @@ export function homeserverUrl(synapse: SynapseConfig, view: ConfigView, report: 
   try {
     return new URL(text);
   } catch {
-    return view.fail(["public_baseurl"], "is not an absolute URL", "Set public_baseurl to Synapse's public URL, e.g. https://matrix.example.com/.");
+    return view.fail(["public_baseurl"], "is not an absolute URL", "set public_baseurl to Synapse's public URL, e.g. https://matrix.example.com/");
   }
 }
 

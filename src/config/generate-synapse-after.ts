@@ -44,7 +44,7 @@ function isOn(value: unknown): boolean {
   return pythonTruthy(value);
 }
 
-const HINT = "Pass Synapse's configuration with --synapse-config, as given to Synapse with -c.";
+const HINT = "pass Synapse's configuration with --synapse-config, as given to Synapse with -c";
 
 /** The single file as a Document (comments kept), or the merged top level of several files. */
 function sourceDocument(synapse: SynapseConfig): Document {

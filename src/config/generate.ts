@@ -10,8 +10,8 @@ import { toCommentedYaml, type KeyComment } from "./generate-yaml.ts";
 import { ConfigView, withoutUndefined, type Mapping, type SourceHints } from "./yaml-source.ts";
 
 const HINTS: SourceHints = {
-  file: "Pass Synapse's configuration with --synapse-config (a file or a directory of *.yaml files), as given to Synapse with -c.",
-  key: "Fix this key in the Synapse configuration (see Synapse's configuration manual); Synapse itself would refuse or misread it.",
+  file: "pass Synapse's configuration with --synapse-config (a file or a directory of *.yaml files), as given to Synapse with -c",
+  key: "correct this key in the Synapse configuration (see Synapse's configuration manual): Synapse itself would refuse or misread it",
 };
 
 /** What {@link generateMasConfig} produces. */

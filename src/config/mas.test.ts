@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { isHintForm } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 import { loadMasConfig } from "./mas.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
@@ -36,7 +37,7 @@ function assertUserError(fn: () => unknown, parts: string[], secrets: string[] =
   for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${part}`);
   for (const secret of secrets) assert.ok(!caught.message.includes(secret), "message contains a secret");
   assert.ok(!caught.message.includes("\n"), "message is one line");
-  assert.ok(caught.hint.length > 0);
+  assert.ok(isHintForm(caught.hint), `hint ${JSON.stringify(caught.hint)} is not an imperative sentence in the common form`);
   return caught;
 }
 
@@ -79,14 +80,14 @@ describe("loadMasConfig with the fixture", () => {
 describe("loadMasConfig's merge of several files", () => {
   it("deep-merges mappings, appends lists and lets later scalars win", () => {
     const files = writeFiles({
-      "a.yaml": "matrix: {homeserver: a.org, endpoint: http://a/}\npasswords:\n  schemes: [{version: 1, algorithm: bcrypt}]\nupstream_oauth2:\n  providers: [{id: 01A, synapse_idp_id: oidc-a}]\n",
-      "b.yaml": "matrix: {endpoint: http://b/}\npasswords:\n  enabled: true\n  schemes: [{version: 2, algorithm: argon2id}]\nupstream_oauth2:\n  providers: [{id: 01B}]\n",
+      "a.yaml": "matrix: {homeserver: a.org, endpoint: http://a/}\npasswords:\n  schemes: [{version: 1, algorithm: bcrypt}]\nupstream_oauth2:\n  providers: [{id: 01JSHPZHAXC50QBKH67MH33TNF, synapse_idp_id: oidc-a}]\n",
+      "b.yaml": "matrix: {endpoint: http://b/}\npasswords:\n  enabled: true\n  schemes: [{version: 2, algorithm: argon2id}]\nupstream_oauth2:\n  providers: [{id: 01JSHQ3M8W5V0X7T2NPRB6KD4C}]\n",
     });
     const config = loadMasConfig(files);
     assert.equal(config.homeserver, "a.org");
     assert.equal(config.endpoint, "http://b/");
     assert.deepEqual(config.passwordSchemes.map((s) => s.version), [1, 2]);
-    assert.deepEqual(config.upstreamProviders.map((p) => [p.id, p.synapseIdpId]), [["01A", "oidc-a"], ["01B", undefined]]);
+    assert.deepEqual(config.upstreamProviders.map((p) => [p.id, p.synapseIdpId]), [["01JSHPZHAXC50QBKH67MH33TNF", "oidc-a"], ["01JSHQ3M8W5V0X7T2NPRB6KD4C", undefined]]);
   });
 
   it("reads MAS_CONFIG when no path is given", () => {
@@ -220,5 +221,57 @@ describe("loadMasConfig's other errors", () => {
   it("a provider without id, and providers that are not a list", () => {
     assertUserError(() => load("upstream_oauth2:\n  providers: [{synapse_idp_id: oidc-a}]\n"), ["upstream_oauth2.providers[0].id", "missing"]);
     assertUserError(() => load("upstream_oauth2: {providers: {id: x}}\n"), ["upstream_oauth2.providers", "must be a list"]);
+  });
+
+  it("malformed YAML: the hint names the file and the line to correct, not where to pass the file", () => {
+    const [file] = writeFiles({ "config.yaml": "matrix:\n  homeserver: example.com\n  secret: [unclosed-secret\nsecrets: {\n" });
+    const err = assertUserError(() => loadMasConfig([file!]), [file!, "invalid YAML at line"], ["unclosed-secret"]);
+    const line = /line (\d+)/.exec(err.message)?.[1];
+    assert.ok(line !== undefined);
+    assert.match(err.hint, new RegExp(`^correct the YAML syntax at or just before line ${line} of ${file!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+    assert.doesNotMatch(err.hint, /--config/);
+  });
+});
+
+describe("loadMasConfig's provider ids", () => {
+  const providers = (items: string) => `upstream_oauth2:\n  providers:\n${items}`;
+  const cases: { name: string; yaml: string; parts: string[] }[] = [
+    {
+      name: "digits without quotes, which YAML reads as the number 4",
+      yaml: providers("    - id: 00000000000000000000000004\n      synapse_idp_id: oidc-keycloak\n"),
+      parts: ["upstream_oauth2.providers[0].id", "synapse_idp_id oidc-keycloak", "the number 4", "not a ULID"],
+    },
+    {
+      name: "a string that is not a ULID, on a provider without synapse_idp_id",
+      yaml: providers("    - id: 01JSHPZHAXC50QBKH67MH33TNF\n      synapse_idp_id: oidc-a\n    - id: keycloak-provider\n"),
+      parts: ["upstream_oauth2.providers[1].id", '"keycloak-provider"', "not a ULID"],
+    },
+    {
+      name: "a ULID one character short",
+      yaml: providers("    - id: 01JSHPZHAXC50QBKH67MH33TN\n      synapse_idp_id: oidc-github\n"),
+      parts: ["providers[0].id", "synapse_idp_id oidc-github", '"01JSHPZHAXC50QBKH67MH33TN"'],
+    },
+    {
+      name: "a ULID with a letter Crockford base32 leaves out (U)",
+      yaml: providers("    - id: 01JSHPZHAXC50QBKH67MH33TNU\n"),
+      parts: ["providers[0].id", "not a ULID"],
+    },
+    {
+      name: "a ULID beyond 128 bits (first character 8)",
+      yaml: providers("    - id: 81JSHPZHAXC50QBKH67MH33TNF\n"),
+      parts: ["providers[0].id", "not a ULID"],
+    },
+    { name: "a list", yaml: providers("    - id: [01JSHPZHAXC50QBKH67MH33TNF]\n"), parts: ["providers[0].id", "must be a ULID, not a list"] },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.name}, naming the provider and the id`, () => {
+      const err = assertUserError(() => load(c.yaml), c.parts);
+      assert.match(err.hint, /^quote the id and make it the provider's 26-character ULID/);
+    });
+  }
+
+  it("accepts a quoted ULID, and one in lower case (MAS reads ULIDs case-insensitively)", () => {
+    const config = load(providers('    - id: "01JSHPZHAXC50QBKH67MH33TNF"\n    - id: 01jshq3m8w5v0x7t2nprb6kd4c\n'));
+    assert.deepEqual(config.upstreamProviders.map((p) => p.id), ["01JSHPZHAXC50QBKH67MH33TNF", "01jshq3m8w5v0x7t2nprb6kd4c"]);
   });
 });

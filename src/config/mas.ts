@@ -3,8 +3,10 @@ import path from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { isSslMode, parsePostgresUri, SSL_MODES } from "./connection.ts";
 import type { MasConfig, MasPasswordScheme, MasUpstreamProvider, PgConnectionSettings } from "./types.ts";
+import { ulidTextToUuid } from "../model/ids.ts";
 import {
   ConfigView,
+  describeKind,
   formatKey,
   isMapping,
   readTextFile,
@@ -16,8 +18,8 @@ import {
 } from "./yaml-source.ts";
 
 const HINTS: SourceHints = {
-  file: "Pass MAS's configuration with --config (repeat it for several files), the same files mas-cli uses.",
-  key: "Fix this key in the MAS configuration (see MAS's configuration reference); MAS itself would refuse it.",
+  file: "pass MAS's configuration with --config (repeat it for several files), the same files mas-cli uses",
+  key: "correct this key in the MAS configuration (see MAS's configuration reference): MAS itself would refuse it",
 };
 
 const ALGORITHMS = ["bcrypt", "argon2id", "pbkdf2"];
@@ -61,7 +63,7 @@ function resolvePaths(paths: readonly string[]): string[] {
   if (fromEnv.length === 0) {
     throw new UserError(
       "no MAS configuration given",
-      "Pass MAS's configuration file with --config (or set MAS_CONFIG to a colon-separated list of files).",
+      "pass MAS's configuration file with --config (or set MAS_CONFIG to a colon-separated list of files)",
     );
   }
   return fromEnv;
@@ -97,7 +99,7 @@ function readDatabase(view: ConfigView): PgConnectionSettings {
   const uri = view.string([...db, "uri"]);
   const split = SPLIT_DB_FIELDS.filter((f) => view.value([...db, f]) != null);
   if (uri !== undefined && split.length > 0) {
-    view.fail([...db, "uri"], `cannot be combined with database.${split[0]}; MAS refuses both`, "Keep either database.uri or the separate fields.");
+    view.fail([...db, "uri"], `cannot be combined with database.${split[0]}; MAS refuses both`, "keep either database.uri or the separate fields");
   }
   const settings = uri !== undefined ? parsePostgresUri(uri, `${view.fileOf([...db, "uri"])}: database.uri`) : splitFields(view, db);
   return withoutUndefined({ ...settings, ...sslFields(view, db) });
@@ -183,7 +185,26 @@ function readScheme(view: ConfigView, at: KeyPath): MasPasswordScheme {
 /** MAS uses the file's bytes as they are, so a trailing newline is kept: it is part of MAS's pepper. */
 function readSecretFile(view: ConfigView, at: KeyPath, file: string): string {
   const label = `${view.fileOf(at)}: ${formatKey(at)}`;
-  return readTextFile(file, "Point secret_file at a readable file holding the pepper (MAS reads it from its own working directory).", label);
+  return readTextFile(file, "point secret_file at a readable file holding the pepper (MAS reads it from its own working directory)", label);
+}
+
+/**
+ * A provider's `id`, which MAS requires to be a ULID. YAML reads an unquoted id made of digits
+ * (`00000000000000000000000004`) as a number, so it is refused here rather than found nowhere later.
+ */
+function readProviderId(view: ConfigView, at: KeyPath, synapseIdpId: string | undefined): string {
+  const which = synapseIdpId === undefined ? "" : `(the provider with synapse_idp_id ${synapseIdpId}) `;
+  const hint = 'quote the id and make it the provider\'s 26-character ULID, e.g. id: "01JSHPZHAXC50QBKH67MH33TNF"';
+  const value = view.value(at);
+  if (value === undefined || value === null) return view.fail(at, `${which}is missing; MAS requires a ULID for every provider`, hint);
+  if (typeof value === "number") {
+    return view.fail(at, `${which}is the number ${value}, not a ULID: YAML reads an unquoted id made of digits as a number`, hint);
+  }
+  if (typeof value !== "string") return view.fail(at, `${which}must be a ULID, not ${describeKind(value)}`, hint);
+  if (ulidTextToUuid(value) === undefined) {
+    return view.fail(at, `${which}is "${value}", not a ULID (26 characters of Crockford base32, the first one 0 to 7)`, hint);
+  }
+  return value;
 }
 
 function readUpstreamProviders(view: ConfigView): MasUpstreamProvider[] {
@@ -192,11 +213,10 @@ function readUpstreamProviders(view: ConfigView): MasUpstreamProvider[] {
   return list.map((_, i) => {
     const at: KeyPath = ["upstream_oauth2", "providers", i];
     if (view.mapping(at) === undefined) view.fail(at, "must be a mapping, not empty");
-    const id = view.text([...at, "id"]);
-    if (id === undefined) view.fail([...at, "id"], "is missing; MAS requires a ULID for every provider");
+    const synapseIdpId = view.string([...at, "synapse_idp_id"]);
     return {
-      id,
-      synapseIdpId: view.string([...at, "synapse_idp_id"]),
+      id: readProviderId(view, [...at, "id"], synapseIdpId),
+      synapseIdpId,
       issuer: view.string([...at, "issuer"]),
       humanName: view.string([...at, "human_name"]),
     };

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { isHintForm } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 import { loadSynapseConfig } from "./synapse.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
@@ -40,7 +41,7 @@ function assertUserError(fn: () => unknown, parts: string[], secrets: string[] =
   for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${part}`);
   for (const secret of secrets) assert.ok(!caught.message.includes(secret), "message contains a secret");
   assert.ok(!caught.message.includes("\n"), "message is one line");
-  assert.ok(caught.hint.length > 0);
+  assert.ok(isHintForm(caught.hint), `hint ${JSON.stringify(caught.hint)} is not an imperative sentence in the common form`);
   return caught;
 }
 
@@ -124,11 +125,18 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
     const config = load(BASE);
     assert.equal(config.databaseEngine, "sqlite3");
     assert.equal(config.sqlitePath, "homeserver.db");
+    assert.equal(config.databaseKey, undefined, "no key to name in a hint");
   });
 
   it("the multi-database form, taking the main store", () => {
     const config = load(`${BASE}databases:\n  state_db: {name: psycopg2, data_stores: [state], args: {dbname: state}}\n  main_db: {name: psycopg2, data_stores: [main], args: {dbname: main}}\n`);
     assert.equal(config.database.database, "main");
+    assert.equal(config.databaseKey, "databases.main_db");
+  });
+
+  it("names the key holding the database settings", () => {
+    assert.equal(load(`${BASE}database: {name: sqlite3, args: {database: /data/hs.db}}\n`).databaseKey, "database");
+    assert.equal(load(`${BASE}database: {name: psycopg2, args: {dbname: s}}\n`).databaseKey, "database");
   });
 
   it("password defaults and top-level bcrypt_rounds", () => {
@@ -222,7 +230,8 @@ describe("loadSynapseConfig's errors", () => {
 
   it("malformed YAML, with its line and without the line's content", () => {
     const [file] = writeFiles({ "homeserver.yaml": `${BASE}database:\n  args:\n    password: "hunter2-secret\n` });
-    assertUserError(() => loadSynapseConfig([file!]), [file!, "line 4"], ["hunter2-secret"]);
+    const err = assertUserError(() => loadSynapseConfig([file!]), [file!, "line 4"], ["hunter2-secret"]);
+    assert.equal(err.hint, `correct the YAML syntax at or just before line 4 of ${file!} (an unclosed quote or bracket, a tab, a misaligned indentation), then run again`);
   });
 
   it("a top level that is not a mapping", () => {

@@ -6,6 +6,7 @@ import {
   ConfigView,
   describeKind,
   expandConfigPaths,
+  formatKey,
   readYamlMapping,
   withoutUndefined,
   type KeyPath,
@@ -14,8 +15,8 @@ import {
 } from "./yaml-source.ts";
 
 const HINTS: SourceHints = {
-  file: "Pass Synapse's configuration with --synapse-config (a file or a directory of *.yaml files), as given to Synapse with -c.",
-  key: "Fix this key in the Synapse configuration (see Synapse's configuration manual); Synapse itself would refuse or misread it.",
+  file: "pass Synapse's configuration with --synapse-config (a file or a directory of *.yaml files), as given to Synapse with -c",
+  key: "correct this key in the Synapse configuration (see Synapse's configuration manual): Synapse itself would refuse or misread it",
 };
 
 /** Synapse's database file when the configuration has no `database` section. */
@@ -58,12 +59,12 @@ export function loadSynapseConfig(paths: string[]): SynapseConfig {
 function readServerName(view: ConfigView): string {
   const name = view.string(["server_name"]);
   if (name === undefined || name.trim() === "") {
-    return view.fail(["server_name"], "is missing or empty; Synapse requires it", "Set server_name to the homeserver's name, as Synapse runs with it.");
+    return view.fail(["server_name"], "is missing or empty; Synapse requires it", "set server_name to the homeserver's name, as Synapse runs with it");
   }
   return name;
 }
 
-type DatabasePart = Pick<SynapseConfig, "databaseEngine" | "database" | "sqlitePath">;
+type DatabasePart = Pick<SynapseConfig, "databaseEngine" | "database" | "sqlitePath" | "databaseKey">;
 
 /** The section describing the main database: `database`, or the `databases` entry holding the `main` store. */
 function databaseSection(view: ConfigView): KeyPath | undefined {
@@ -84,16 +85,17 @@ function databaseSection(view: ConfigView): KeyPath | undefined {
 function readDatabase(view: ConfigView): DatabasePart {
   const section = databaseSection(view);
   if (section === undefined) return { databaseEngine: "sqlite3", database: {}, sqlitePath: DEFAULT_SQLITE_PATH };
+  const databaseKey = formatKey(section);
   const engine = view.string([...section, "name"]);
   if (engine === undefined) return view.fail([...section, "name"], "is missing; it must be psycopg2 or sqlite3");
   const args: KeyPath = [...section, "args"];
   view.mapping(args);
-  if (engine === "psycopg2") return { databaseEngine: engine, database: libpqSettings(view, args), sqlitePath: undefined };
+  if (engine === "psycopg2") return { databaseEngine: engine, database: libpqSettings(view, args), sqlitePath: undefined, databaseKey };
   if (engine === "sqlite3") {
-    return { databaseEngine: engine, database: {}, sqlitePath: view.text([...args, "database"]) ?? DEFAULT_SQLITE_PATH };
+    return { databaseEngine: engine, database: {}, sqlitePath: view.text([...args, "database"]) ?? DEFAULT_SQLITE_PATH, databaseKey };
   }
   // Left for the checks to report as unsupported.
-  return { databaseEngine: engine, database: {}, sqlitePath: undefined };
+  return { databaseEngine: engine, database: {}, sqlitePath: undefined, databaseKey };
 }
 
 /** libpq keywords from psycopg2's `args`; pool sizes and other keys are not connection settings. */
@@ -103,7 +105,7 @@ function libpqSettings(view: ConfigView, args: KeyPath): PgConnectionSettings {
   const dbname = get("dbname");
   const database = get("database");
   if (dbname !== undefined && database !== undefined && dbname !== database) {
-    view.fail([...args, "database"], "conflicts with dbname; psycopg2 refuses both", "Keep only dbname.");
+    view.fail([...args, "database"], "conflicts with dbname; psycopg2 refuses both", "keep only dbname");
   }
   const sslmode = get("sslmode");
   if (sslmode !== undefined && !isSslMode(sslmode)) view.fail([...args, "sslmode"], `must be one of ${SSL_MODES.join(", ")}`);
@@ -151,7 +153,7 @@ function readOidcProviders(view: ConfigView): SynapseOidcProvider[] {
   const seen = new Set<string>();
   for (const p of providers) {
     if (seen.has(p.authProviderId)) {
-      view.fail(["oidc_providers"], `has two providers with the id ${p.authProviderId}; Synapse refuses this`, "Give each OIDC provider a distinct idp_id.");
+      view.fail(["oidc_providers"], `has two providers with the id ${p.authProviderId}; Synapse refuses this`, "give each OIDC provider a distinct idp_id");
     }
     seen.add(p.authProviderId);
   }

@@ -33,6 +33,11 @@ export interface SynapseConfig {
   database: PgConnectionSettings;
   /** For sqlite3: `database.args.database`. */
   sqlitePath: string | undefined;
+  /**
+   * The key holding the main database's settings (`database`, or `databases.<name>`); undefined when
+   * the files have none and Synapse's default applies (SQLite, `homeserver.db` in the working directory).
+   */
+  databaseKey?: string;
   passwordsEnabled: boolean | "only_for_reauth";
   localdbEnabled: boolean;
   pepper: string | undefined;

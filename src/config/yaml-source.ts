@@ -112,17 +112,25 @@ export function readYamlMapping(file: string, version: "1.1" | "1.2", hints: Sou
     // An error at the end of input (an unclosed quote) belongs to the last written line, not the empty one after it.
     const { line } = lineCounter.linePos(Math.max(0, Math.min(first.pos[0], text.trimEnd().length - 1)));
     // Only the parser's own sentence: its code frame would echo the line, which may hold a secret.
-    throw new UserError(`${file}: invalid YAML at line ${line}: ${first.message}`, hints.file);
+    throw new UserError(
+      `${file}: invalid YAML at line ${line}: ${first.message}`,
+      `correct the YAML syntax at or just before line ${line} of ${file} (an unclosed quote or bracket, a tab, a misaligned indentation), then run again`,
+    );
   }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
-    throw new UserError(`${file}: invalid YAML: ${(err as Error).message}`, hints.file, { cause: err });
+    throw new UserError(`${file}: invalid YAML: ${(err as Error).message}`, `correct the YAML of ${file} (its aliases and anchors), then run again`, {
+      cause: err,
+    });
   }
   if (value === null || value === undefined) return {};
   if (!isMapping(value)) {
-    throw new UserError(`${file}: the top level must be a mapping of keys, not ${describeKind(value)}`, hints.file);
+    throw new UserError(
+      `${file}: the top level must be a mapping of keys, not ${describeKind(value)}`,
+      `make ${file} a mapping of configuration keys (key: value lines), or ${hints.file}`,
+    );
   }
   return value;
 }

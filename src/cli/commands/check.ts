@@ -4,7 +4,7 @@ import { check } from "../../pipeline/check.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";
-import { findingsJson, renderFindings, renderSkipCounts } from "../render.ts";
+import { checkVerdict, findingsJson, renderFindings, renderSkipCounts } from "../render.ts";
 
 export interface CheckCommandOptions extends CommonOptions {
   json: boolean;
@@ -13,7 +13,7 @@ export interface CheckCommandOptions extends CommonOptions {
   acceptAllWarnings: boolean;
 }
 
-/** Runs the checks, shows what migrate would skip, and returns the exit code (0, 10 or 11). */
+/** Runs the checks, shows what migrate would skip and the verdict, and returns the exit code (0, 10 or 11). */
 export async function checkCommand(options: CheckCommandOptions, out: Output): Promise<number> {
   const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: false };
   const setup = loadSetup(options);
@@ -23,9 +23,20 @@ export async function checkCommand(options: CheckCommandOptions, out: Output): P
     skipInvalidRows: options.skipInvalidRows,
     policy,
   });
-  out.info(renderFindings(findings).trimEnd());
+  out.info(renderFindings(findings, out.style).trimEnd());
   if (wouldSkip !== null) out.info(renderSkipCounts(wouldSkip).trimEnd());
   const exitCode = exitCodeFor("check", findings, policy);
-  if (options.json) out.json({ command: "check", exitCode, findings: findingsJson(findings), wouldSkip });
+  const verdict = checkVerdict(findings);
+  out.info(verdict.text);
+  if (options.json) {
+    out.json({
+      command: "check",
+      status: verdict.status,
+      exitCode,
+      verdict: { errors: verdict.errors, unacceptedWarnings: verdict.unacceptedWarnings, text: verdict.text },
+      findings: findingsJson(findings),
+      wouldSkip,
+    });
+  }
   return exitCode;
 }

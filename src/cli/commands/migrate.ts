@@ -30,7 +30,7 @@ export async function migrateCommand(options: MigrateCommandOptions, out: Output
     policy,
     progress: progressRenderer(),
   });
-  out.info(renderFindings(outcome.findings).trimEnd());
+  out.info(renderFindings(outcome.findings, out.style).trimEnd());
   const exitCode = exitCodeFor("migrate", outcome.findings, policy);
   if (outcome.status === "blocked") {
     out.info(
