@@ -1,14 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { masEmptySql, type MasVersion } from "../../test/harness/fixtures.ts";
 import { MAS_MIGRATIONS, MAS_RELEASES, NEWEST_KNOWN_MAS_MIGRATION, readMigrationHistory, type RecordedMigration } from "./mas-migrations.ts";
 
 /** `version description` of each `_sqlx_migrations` row in a MAS fixture dump, in the dump's order. */
-function dumpedMigrations(file: string): string[] {
-  const dump = readFileSync(fileURLToPath(new URL(`../../test/fixtures/mas/${file}`, import.meta.url)), "utf8");
+function dumpedMigrations(release: MasVersion): string[] {
+  const dump = readFileSync(masEmptySql(release), "utf8");
   const copy = /^COPY public\._sqlx_migrations \(version, description, [^)]*\) FROM stdin;\n([\s\S]*?)^\\\.$/m.exec(dump);
-  assert.ok(copy, `no _sqlx_migrations data in ${file}`);
+  assert.ok(copy, `no _sqlx_migrations data in the MAS ${release} dump`);
   return (copy[1] as string)
     .split("\n")
     .filter((line) => line !== "")
@@ -23,13 +23,13 @@ const version = (description: string): bigint => (MAS_MIGRATIONS.find((m) => m.d
 
 describe("MAS_MIGRATIONS", () => {
   it("is the history of the MAS 1.22.0 fixture, row for row", () => {
-    assert.deepEqual(MAS_MIGRATIONS.map(known), dumpedMigrations("mas-v1.22.0-empty.sql"));
+    assert.deepEqual(MAS_MIGRATIONS.map(known), dumpedMigrations("1.22.0"));
     assert.equal(MAS_MIGRATIONS.length, 167);
     assert.equal(NEWEST_KNOWN_MAS_MIGRATION, 20260720134722n);
   });
 
   it("marks exactly the history of the MAS 1.0.0 fixture as 1.0.0's", () => {
-    assert.deepEqual(MAS_MIGRATIONS.filter((m) => m.since === "1.0.0").map(known), dumpedMigrations("mas-v1.0.0-empty.sql"));
+    assert.deepEqual(MAS_MIGRATIONS.filter((m) => m.since === "1.0.0").map(known), dumpedMigrations("1.0.0"));
   });
 
   it("is in version order, without duplicates", () => {
