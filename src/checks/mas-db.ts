@@ -110,10 +110,10 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
     findings.push(
       finding(
         "MAS_NOT_EMPTY",
-        `The MAS database already holds ${users} users, and rows in ${tables.join(", ")}. Migrate into a freshly created MAS database ` +
-          `(drop and recreate it, then run \`mas-cli database migrate\` and \`mas-cli config sync\`).`,
-        // The examples are the users themselves (what an operator looks for), or the tables when there are none.
-        { count: users, examples: users > 0 ? await someMasUsernames(masDb, MAX_EXAMPLES) : [...nonEmpty.keys()].slice(0, MAX_EXAMPLES) },
+        `The MAS database is not empty: it has ${users} users, and rows in ${tables.join(", ")}. Migrate into a freshly created ` +
+          "MAS database (drop and recreate it, then run `mas-cli database migrate` and `mas-cli config sync`).",
+        // Counted and shown as users, what an operator recognises; the tables are in the message.
+        { count: users, examples: users > 0 ? await someMasUsernames(masDb, MAX_EXAMPLES) : [] },
       ),
     );
   }
