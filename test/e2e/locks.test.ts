@@ -107,8 +107,8 @@ describe("runs side by side", () => {
     try {
       const check = runCli(["check", ...s.configArgs, "--json", ...BASELINE_WARNINGS]);
       await waitFor("the check to wait at MAS's users", async () => (await users.waiting()).length === 1);
-      assert.deepEqual(await users.waiting(), ["syn2mas check (MAS)"]);
       assert.deepEqual(await migrationLockHolders(s.masDb), [], "the check holds the migration lock");
+      assert.deepEqual(await users.waiting(), ["syn2mas check (MAS)"]);
       assert.ok((await sessions(s.synapseDb)).includes("syn2mas check (Synapse)"), "the check's Synapse snapshot is open");
 
       const migrate = runCli(["migrate", ...s.configArgs, "--json"]);
