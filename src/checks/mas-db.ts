@@ -136,7 +136,7 @@ function partialHistoryFinding(history: MigrationHistory, recordedRows: number):
     return finding(
       "MAS_SCHEMA_UNSUPPORTED",
       `MAS's _sqlx_migrations records ${failed.length} migrations as failed (success = false), first ` +
-        `${describeMigration(failed[0] as (typeof failed)[number])}: a schema change stopped part-way, and MAS itself refuses such a database. ${RECREATE_MAS}`,
+        `${describeMigration(failed[0] as (typeof failed)[number])}: a schema change stopped part-way (sqlx, which \`mas-cli database migrate\` runs, refuses to go on from there). ${RECREATE_MAS}`,
       { count: failed.length, examples: failed.slice(0, MAX_EXAMPLES).map(describeMigration) },
     );
   }
