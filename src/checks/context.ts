@@ -15,6 +15,11 @@ export interface CheckContext {
   ownSynapsePids?: number[];
   /** Inside the MAS transaction (the lock taken by the rules lasts until it ends). */
   masDb: pg.ClientBase;
+  /**
+   * The run writes to MAS (`migrate`, even a dry run): it takes the migration lock for its
+   * transaction. `check` only looks whether a migration holds it, and never turns one away.
+   */
+  writesMas: boolean;
   /** A real run (not a dry run, not `check`): Synapse must not be running. */
   realRun: boolean;
   allowRunningSynapse: boolean;

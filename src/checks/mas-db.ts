@@ -1,11 +1,15 @@
 /** Rules over the MAS database: its schema, emptiness, the migration lock, synced providers. */
 import { uuidToUlidText } from "../model/ids.ts";
 import { authProvidersInUse } from "../source/postgres-stats.ts";
+import { MAS_MIGRATIONS, MAS_RELEASES, readMigrationHistory, type MasMigration, type MigrationHistory } from "../target/mas-migrations.ts";
 import {
   countNonEmptyTargets,
   existingProviderIds,
+  isSynapseDatabase,
+  migrationLockHeld,
   NEWEST_TESTED_MAS_MIGRATION,
   probeMasSchema,
+  someMasUsernames,
   tryLockForTransaction,
 } from "../target/probe.ts";
 import type { CheckContext } from "./context.ts";
@@ -17,7 +21,29 @@ export interface MasDbResult {
   presentOptionalColumns: Set<string>;
 }
 
-/** Findings about the MAS database; takes the migration lock for the context's transaction. */
+/** How to get a MAS database whose schema this tool can trust. */
+const RECREATE_MAS =
+  "Restore MAS's database from a backup, or drop it, recreate it empty and run `mas-cli database migrate` (then `mas-cli config sync`).";
+
+/**
+ * MAS_SCHEMA_MISSING when the MAS settings point at Synapse's database (or a copy of it): checked
+ * before anything else, since every other finding about either database would be beside the point.
+ */
+export async function masIsSynapseRule(input: Pick<CheckContext, "masDb">): Promise<Finding[]> {
+  if (!(await isSynapseDatabase(input.masDb))) return [];
+  return [
+    finding(
+      "MAS_SCHEMA_MISSING",
+      "The MAS database is Synapse's database, not MAS's: it holds Synapse's tables (schema_version, event_json, " +
+        "room_memberships). Point database.uri in the MAS configuration at MAS's own database.",
+    ),
+  ];
+}
+
+/**
+ * Findings about the MAS database. A run that writes MAS takes the migration lock for the
+ * context's transaction; `check` only looks whether a migration holds it.
+ */
 export async function masDbRules(input: CheckContext): Promise<MasDbResult> {
   const result: MasDbResult = { findings: [], presentOptionalColumns: new Set() };
   await masRules(input, result);
@@ -37,6 +63,12 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
     );
     return;
   }
+  const history = readMigrationHistory(schema.migrations);
+  const partial = partialHistoryFinding(history, schema.migrations.length);
+  if (partial) {
+    findings.push(partial);
+    return;
+  }
   result.presentOptionalColumns = schema.presentOptionalColumns;
   if (schema.missingColumns.length > 0 || !schema.hasProvidersTable) {
     const missing = [...schema.missingColumns, ...(schema.hasProvidersTable ? [] : ["upstream_oauth_providers"])];
@@ -49,16 +81,20 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
     );
     return;
   }
-  if (schema.newestMigration !== null && schema.newestMigration > NEWEST_TESTED_MAS_MIGRATION) {
+  const { unknown } = history;
+  if (unknown.length > 0) {
     findings.push(
       finding(
         "MAS_SCHEMA_NEWER",
-        `The MAS schema has migration ${schema.newestMigration}, newer than the newest this tool was tested with ` +
-          `(${NEWEST_TESTED_MAS_MIGRATION}); every column it writes is present. Check the release notes of syn2mas.`,
+        `The MAS schema has ${unknown.length} migrations this tool was not tested with (newest ${unknown[unknown.length - 1]}; ` +
+          `the newest tested is ${NEWEST_TESTED_MAS_MIGRATION}, MAS ${MAS_RELEASES[MAS_RELEASES.length - 1]}); every column it writes ` +
+          "is present. Check the release notes of syn2mas.",
+        { count: unknown.length, examples: unknown.slice(0, MAX_EXAMPLES).map(String) },
       ),
     );
   }
-  if (!(await tryLockForTransaction(masDb))) {
+  const otherMigration = input.writesMas ? !(await tryLockForTransaction(masDb)) : await migrationLockHeld(masDb);
+  if (otherMigration) {
     findings.push(
       finding(
         "MIGRATION_RUNNING",
@@ -69,17 +105,55 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
   }
   const nonEmpty = await countNonEmptyTargets(masDb);
   if (nonEmpty.size > 0) {
-    const list = [...nonEmpty].map(([t, n]) => `${t} (${n} rows)`);
+    const users = nonEmpty.get("users") ?? 0;
+    const tables = [...nonEmpty].map(([t, n]) => `${t} (${n} rows)`);
     findings.push(
       finding(
         "MAS_NOT_EMPTY",
-        `The MAS database already holds data in ${list.join(", ")}. Migrate into a freshly created MAS database ` +
-          `(drop and recreate it, then run \`mas-cli database migrate\` and \`mas-cli config sync\`).`,
-        { count: [...nonEmpty.values()].reduce((a, b) => a + b, 0), examples: list.slice(0, MAX_EXAMPLES) },
+        `The MAS database is not empty: it has ${users} users, and rows in ${tables.join(", ")}. Migrate into a freshly created ` +
+          "MAS database (drop and recreate it, then run `mas-cli database migrate` and `mas-cli config sync`).",
+        // Counted and shown as users, what an operator recognises; the tables are in the message.
+        { count: users, examples: users > 0 ? await someMasUsernames(masDb, MAX_EXAMPLES) : [] },
       ),
     );
   }
   await providerRowRules(input, findings);
+}
+
+/** `version description`, for a finding's examples. */
+function describeMigration(m: Pick<MasMigration, "version" | "description">): string {
+  return `${m.version} ${m.description}`;
+}
+
+/**
+ * MAS_SCHEMA_UNSUPPORTED when `_sqlx_migrations` is not the history of a MAS release: a migration
+ * that failed part-way, or rows missing (deleted, or a MAS older than 1.0.0). The columns alone
+ * cannot tell: a half-applied or hand-edited schema may still have every column this tool writes.
+ */
+function partialHistoryFinding(history: MigrationHistory, recordedRows: number): Finding | undefined {
+  if (history.failed.length > 0) {
+    const failed = history.failed.map((v) => MAS_MIGRATIONS.find((m) => m.version === v) ?? { version: v, description: "(unknown)" });
+    return finding(
+      "MAS_SCHEMA_UNSUPPORTED",
+      `MAS's _sqlx_migrations records ${failed.length} migrations as failed (success = false), first ` +
+        `${describeMigration(failed[0] as (typeof failed)[number])}: a schema change stopped part-way (sqlx, which \`mas-cli database migrate\` runs, refuses to go on from there). ${RECREATE_MAS}`,
+      { count: failed.length, examples: failed.slice(0, MAX_EXAMPLES).map(describeMigration) },
+    );
+  }
+  if (history.missing.length === 0) return undefined;
+  const { missing, release } = history;
+  const shown = missing.slice(0, 3).map(describeMigration).join(", ");
+  const what =
+    recordedRows === 0
+      ? `MAS's _sqlx_migrations is empty: none of the ${missing.length} migrations of MAS ${release} is recorded`
+      : `MAS's _sqlx_migrations lacks ${missing.length} of the ${history.expected} ` +
+        `migrations of MAS ${release} (the oldest release with every migration it records): ${shown}${missing.length > 3 ? ", ..." : ""}`;
+  return finding(
+    "MAS_SCHEMA_UNSUPPORTED",
+    `${what}. Its schema history was cut or edited (or MAS is older than 1.0.0), so its tables cannot be trusted to be ` +
+      `MAS's. ${RECREATE_MAS}`,
+    { count: missing.length, examples: missing.slice(0, MAX_EXAMPLES).map(describeMigration) },
+  );
 }
 
 /** Every MAS provider an external id will point at must exist as a row (written by `mas-cli config sync`). */

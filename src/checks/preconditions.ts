@@ -3,7 +3,7 @@ import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { CheckContext } from "./context.ts";
 import type { Finding } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
-import { masDbRules } from "./mas-db.ts";
+import { masDbRules, masIsSynapseRule } from "./mas-db.ts";
 import { synapseConfigRules } from "./synapse-config.ts";
 import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from "./synapse-db.ts";
 
@@ -55,11 +55,17 @@ export async function runPreconditions(input: CheckContext, options: Preconditio
     complete: Promise.resolve(findings),
   });
   if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return done(early);
+  // MAS's settings pointing at Synapse's database make every other database finding beside the point.
+  const wrongMas = await masIsSynapseRule(input);
+  if (wrongMas.length > 0) return done([...wrongMas, ...early]);
   const schema = await synapseSchemaRule(input);
   early.push(...schema);
   if (schema.length > 0) return done(early);
   const [blocking, mas] = await Promise.all([synapseBlockingRules(input), masDbRules(input)]);
-  const findings = [...early, ...blocking, ...mas.findings];
+  // Another run can show on both sides (MAS's lock, its sessions on Synapse): reported once, as MAS's lock has it.
+  const masSaysRunning = mas.findings.some((f) => f.code === "MIGRATION_RUNNING");
+  const synapseSide = masSaysRunning ? blocking.filter((f) => f.code !== "MIGRATION_RUNNING") : blocking;
+  const findings = [...early, ...synapseSide, ...mas.findings];
   if (options.advisoryInBackground) {
     await options.beforeBackground?.();
     const complete = synapseAdvisoryRules(input).then((advisory) => [...findings, ...advisory]);

@@ -3,6 +3,7 @@
  * data that migrates with a caveat. Every count comes from SQL; examples are user ids, device ids
  * or provider names, never tokens or hashes.
  */
+import { runOfApplicationName } from "../config/application-name.ts";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import {
   appserviceRowCounts,
@@ -188,21 +189,38 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
   }
 }
 
-/** SYNAPSE_RUNNING, for a real migration only. */
+/**
+ * SYNAPSE_RUNNING, for a real migration only. This tool's own sessions (named by their
+ * application_name) are not Synapse's: another real `migrate` reading Synapse is MIGRATION_RUNNING
+ * (even with --ignore-synapse-running: it is not idle); a `check` or a dry run only reads Synapse,
+ * so it cannot change what this run reads, and is left alone (on MAS, the migration lock decides).
+ */
 async function runningRule(input: CheckContext, findings: Finding[]): Promise<void> {
-  if (!input.realRun || input.allowRunningSynapse) return;
+  if (!input.realRun) return;
   const others = await otherSessions(input.synapseDb, input.ownSynapsePids);
-  if (others.length === 0) return;
-  const listed = others.slice(0, MAX_EXAMPLES).join(", ");
+  const migrations = others.filter((s) => runOfApplicationName(s.applicationName) === "migrate").map((s) => s.who);
+  if (migrations.length > 0) {
+    findings.push(
+      finding(
+        "MIGRATION_RUNNING",
+        `Another syn2mas migration is reading this Synapse database right now (${migrations.slice(0, MAX_EXAMPLES).join(", ")}). ` +
+          "Wait for it to finish; do not run two at once.",
+        { count: migrations.length, examples: migrations.slice(0, MAX_EXAMPLES) },
+      ),
+    );
+  }
+  const synapseSessions = others.filter((s) => runOfApplicationName(s.applicationName) === undefined).map((s) => s.who);
+  if (synapseSessions.length === 0 || input.allowRunningSynapse) return;
+  const listed = synapseSessions.slice(0, MAX_EXAMPLES).join(", ");
   findings.push(
     finding(
       "SYNAPSE_RUNNING",
       (isSqlite(input.synapseDb)
         ? `Synapse's SQLite database is in use or was not closed cleanly (${listed}). A -wal file that still holds changes ` +
           "after Synapse stopped means it crashed: start it once and stop it cleanly. "
-        : `${others.length} other sessions are connected to the Synapse database (${listed}). `) +
+        : `${synapseSessions.length} other sessions are connected to the Synapse database (${listed}). `) +
         "Stop Synapse and its workers before migrating, or pass --ignore-synapse-running if you know they are idle.",
-      { count: others.length, examples: others.slice(0, MAX_EXAMPLES) },
+      { count: synapseSessions.length, examples: synapseSessions.slice(0, MAX_EXAMPLES) },
     ),
   );
 }

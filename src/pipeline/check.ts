@@ -4,7 +4,7 @@ import { runPreconditions } from "../checks/preconditions.ts";
 import { applyPolicy } from "../checks/policy.ts";
 import type { MigrationReport } from "../report/report.ts";
 import { countSkips } from "../source/postgres-skip-counts.ts";
-import { unreadableSource, type RunSetup } from "./connections.ts";
+import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
 
 /** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
@@ -21,13 +21,13 @@ export interface CheckOutcome {
 export async function check(setup: RunSetup): Promise<CheckOutcome> {
   const unreadable = unreadableSource(setup);
   if (unreadable) return { findings: unreadable, wouldSkip: null };
-  return withSynapseAndMas(setup, async (synapse, masDb) => {
+  return withSynapseAndMas(connectionsFor(setup, "check"), async (synapse, masDb) => {
     const source = await synapse.openSource();
     await masDb.query("BEGIN READ ONLY");
     try {
       const readers = await synapse.openReaders();
       try {
-        const result = await runPreconditions({ ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false });
+        const result = await runPreconditions({ ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false, writesMas: false });
         const findings = applyPolicy(result.findings, setup.policy);
         const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
         const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers) : null;

@@ -1,5 +1,6 @@
 /** Opens PostgreSQL connections, turning driver failures into one-line errors that say what to fix. */
 import pg from "pg";
+import { applicationName, type RunKind } from "../config/application-name.ts";
 import { describeConnection, toPgClientConfig } from "../config/connection.ts";
 import type { PgConnectionSettings } from "../config/types.ts";
 import { UserError } from "../errors/user-error.ts";
@@ -10,6 +11,8 @@ export interface ConnectTarget {
   settings: PgConnectionSettings;
   /** E.g. "database.args in homeserver.yaml, or --synapse-database-uri". */
   settingsSource: string;
+  /** The run the connection serves, named in its application_name (plain `syn2mas` when unset). */
+  run?: RunKind;
 }
 
 function explain(error: unknown): string {
@@ -39,7 +42,7 @@ function explain(error: unknown): string {
 /** Connects, or throws a UserError naming the database, the reason, and the settings to check. */
 export async function connect(target: ConnectTarget): Promise<pg.Client> {
   const client = new pg.Client({
-    ...toPgClientConfig(target.settings, "syn2mas"),
+    ...toPgClientConfig(target.settings, target.run ? applicationName(target.run, target.role) : "syn2mas"),
     connectionTimeoutMillis: 15_000,
   });
   // A dropped connection mid-run surfaces through the failing query; do not crash on the event.

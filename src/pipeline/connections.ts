@@ -1,5 +1,6 @@
 /** Both database connections of a run, opened and always closed together. */
 import type pg from "pg";
+import type { RunKind } from "../config/application-name.ts";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { Finding } from "../checks/finding.ts";
 import { configRules } from "../checks/preconditions.ts";
@@ -30,6 +31,11 @@ export interface RunSetup {
 export function unreadableSource(setup: Pick<RunSetup, "synapse" | "mas" | "policy">): Finding[] | undefined {
   const findings = applyPolicy(configRules(setup.synapse, setup.mas), setup.policy);
   return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
+}
+
+/** The setup with both connections named for `run` (other runs recognise them by it). */
+export function connectionsFor<T extends Pick<RunSetup, "synapseTarget" | "masTarget">>(setup: T, run: RunKind): T {
+  return { ...setup, synapseTarget: { ...setup.synapseTarget, run }, masTarget: { ...setup.masTarget, run } };
 }
 
 /** Shares the snapshot of `synapseDb` with the extra connections the setup asks for; the caller closes them. */

@@ -10,7 +10,7 @@ import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
-import { unreadableSource, type RunSetup } from "./connections.ts";
+import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas, type SynapseSide } from "./open-source.ts";
 import { PHASES } from "./phases.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -84,7 +84,7 @@ async function checkThenLoad(
     applyPolicy(findings, options.policy).some((f) => blocksMigration(f, options.policy));
   const background = !options.policy.strict && readers.extra > 0;
   const checks = await runPreconditions(
-    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun },
+    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun, writesMas: true },
     // The main connection streams the rows: the background checks keep to the others.
     { advisoryInBackground: background, beforeBackground: () => readers.detachMain() },
   );
@@ -124,7 +124,7 @@ async function checkThenLoad(
 export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
   const unreadable = unreadableSource(options);
   if (unreadable) return { status: "blocked", findings: unreadable };
-  return withSynapseAndMas(options, (synapse, masDb) =>
+  return withSynapseAndMas(connectionsFor(options, options.dryRun ? "dry-run" : "migrate"), (synapse, masDb) =>
     withTransaction(masDb, (tx) => migrateWithin(options, synapse, tx)),
   );
 }

@@ -136,19 +136,28 @@ async function queryAuthProvidersInUse(client: Queryable, serverName: string): P
   return new Map(result.rows.map((r) => [r.auth_provider, Number(r.n)]));
 }
 
+/** A client session of a database, as {@link otherSessions} lists it. */
+export interface OtherSession {
+  /** Its application_name ("" when unset, and for SQLite). */
+  applicationName: string;
+  /** E.g. `synapse-main (synapse, pid 42)`. */
+  who: string;
+}
+
 /**
- * Other client sessions connected to the same database (Synapse itself, workers, admin tools), not
- * ours. For SQLite: other processes with the file open, and changes left in its `-wal`.
+ * Other client sessions connected to the same database (Synapse itself, workers, admin tools, other
+ * syn2mas runs), not ours. For SQLite: other processes with the file open, and changes left in its `-wal`.
  */
-export async function otherSessions(client: Queryable, ownPids: number[] = []): Promise<string[]> {
-  if (isSqlite(client)) return client.otherSessions();
-  const result = await client.query<{ who: string }>(
-    `SELECT coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(usename, '?') || ', pid ' || pid || ')' AS who
+export async function otherSessions(client: Queryable, ownPids: number[] = []): Promise<OtherSession[]> {
+  if (isSqlite(client)) return (await client.otherSessions()).map((who) => ({ applicationName: "", who }));
+  const result = await client.query<OtherSession>(
+    `SELECT coalesce(application_name, '') AS "applicationName",
+            coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(usename, '?') || ', pid ' || pid || ')' AS who
        FROM pg_stat_activity
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT pid = ANY($1::int[])
         AND backend_type = 'client backend'
       ORDER BY pid`,
     [ownPids],
   );
-  return result.rows.map((r) => r.who);
+  return result.rows;
 }
