@@ -14,6 +14,11 @@ function say(signal: NodeJS.Signals, text: string): void {
 function sayOutcome(signal: NodeJS.Signals, outcome: TransactionOutcome | undefined): void {
   if (outcome === "committed") {
     say(signal, "the migration had already committed: MAS holds the migrated data (the report was not printed)");
+  } else if (outcome === "in progress") {
+    say(
+      signal,
+      "MAS is still committing the migration (COMMIT has not finished, e.g. waiting for a synchronous standby): it completes or fails on its own; see whether MAS's users table holds the migrated users before running again",
+    );
   } else if (outcome === "rolled back") {
     say(signal, "the migration's COMMIT failed and it was rolled back: nothing was written to MAS; run again to migrate");
   } else {

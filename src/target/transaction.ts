@@ -5,15 +5,18 @@ import { UserError } from "../errors/user-error.ts";
 /** A MAS connection inside an open transaction. Only {@link withTransaction} makes one. */
 export type TxClient = pg.Client & { readonly __brand: "TxClient" };
 
-/** How a transaction ended, as far as this process can tell. */
-export type TransactionOutcome = "committed" | "rolled back" | "unknown";
+/**
+ * How a transaction ended, as far as this process can tell: "in progress" when MAS says COMMIT
+ * has not finished (it then completes or fails on its own, e.g. once a synchronous standby answers).
+ */
+export type TransactionOutcome = "committed" | "rolled back" | "in progress" | "unknown";
 
 /**
  * Where the process's MAS transaction is: "none" before BEGIN, "open" until COMMIT is sent,
  * "committing" until COMMIT's answer (or, with the connection gone, MAS's own record) says how it
  * ended. Read by the interrupt handler, which must say truthfully whether the migration committed.
  */
-export type TransactionStage = "none" | "open" | "committing" | TransactionOutcome;
+export type TransactionStage = "none" | "open" | "committing" | "committed" | "rolled back" | "unknown";
 
 interface TransactionState {
   stage: TransactionStage;
@@ -55,7 +58,8 @@ async function transactionStatus(reconnect: Reconnect, xid: string): Promise<Tra
     const status = result.rows[0]?.status;
     if (status === "committed") return "committed";
     if (status === "aborted") return "rolled back";
-    return "unknown"; // still "in progress", or too old to tell
+    if (status === "in progress") return "in progress";
+    return "unknown"; // too old to tell
   } catch {
     return "unknown";
   } finally {
@@ -102,7 +106,8 @@ export async function withTransaction<T>(
     },
   );
   state = { stage: "committing", outcome, lookUp: () => transactionStatus(reconnect, xid) };
-  const ended = await outcome;
+  // COMMIT failed and MAS still calls the transaction in progress: its end is not known here.
+  const ended = await outcome.then((o) => (o === "in progress" ? "unknown" : o));
   state = { stage: ended };
   if (ended === "committed") return value;
   if (ended === "rolled back") throw commitError;
