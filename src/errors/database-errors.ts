@@ -64,6 +64,8 @@ export function connectFailure(error: unknown, role: DatabaseRole, passwordGiven
           fix: "set the password in the database settings (or PGPASSWORD, or ~/.pgpass), then run again",
         };
       }
+      if (/does not support SSL/i.test(message)) return { reason: "the server does not accept TLS, which sslmode requires" };
+      if (/certificate|self[- ]signed/i.test(message)) return { reason: "the server's TLS certificate could not be verified" };
       if (/timeout/i.test(message)) return { reason: "connection timed out" };
       if (/terminated|ECONNRESET/i.test(message) || codeOf(error) === "ECONNRESET") {
         return { reason: "the server closed the connection while it was being set up" };
@@ -95,9 +97,4 @@ export function connectionLoss(error: unknown): ConnectionLoss | undefined {
 /** lock_not_available: a statement gave up waiting for a lock (lock_timeout). */
 export function isLockTimeout(error: unknown): boolean {
   return codeOf(error) === "55P03";
-}
-
-/** The first line of a driver error's message, for --debug only. */
-export function driverMessage(error: unknown): string {
-  return messageOf(error).split("\n")[0] as string;
 }
