@@ -41,8 +41,8 @@ async function onSignal(signal: NodeJS.Signals): Promise<void> {
     sayOutcome(signal, await commitOutcome());
     process.exit(EXIT_INTERRUPTED);
   }
-  if (stage === "committed") {
-    say(signal, "the migration had already committed: MAS holds the migrated data (the report was not printed)");
+  if (stage === "committed" || stage === "unknown") {
+    sayOutcome(signal, stage);
   } else if (stage === "none") {
     say(signal, "nothing was written to MAS; run again");
   } else {

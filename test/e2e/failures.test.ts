@@ -222,20 +222,24 @@ describe("failures mid-run", () => {
     }
   });
 
-  it("SIGINT mid-load: exit 130 saying the migration was rolled back, and MAS is unchanged", { timeout: 120_000 }, async () => {
-    const scenario = await bulkScenario("interrupt_load");
-    const before = await cluster.dump(scenario.masDb);
-    const migration = startCli(["migrate", ...scenario.configArgs]);
-    await waitFor("devices to start", () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null);
-    assert.equal(migration.child.exitCode, null, migration.stderr());
-    migration.child.kill("SIGINT");
-    const result = await migration.done;
-    assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
-    assert.match(result.stderr, /^syn2mas: interrupted \(SIGINT\): the migration was rolled back: nothing was written to MAS/m);
-    assert.doesNotMatch(result.stderr, /committed/);
-    await waitFor("the run's sessions to end", async () => (await sessions(scenario.masDb)) === 0);
-    assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
-  });
+  for (const [signal, dryRun] of [["SIGINT", false], ["SIGTERM", true]] as const) {
+    const run = dryRun ? "a dry run" : "a migration";
+    it(`${signal} mid-load of ${run}: exit 130 saying it was rolled back, and MAS is unchanged`, { timeout: 120_000 }, async () => {
+      const scenario = await bulkScenario(`interrupt_load_${signal}`);
+      const before = await cluster.dump(scenario.masDb);
+      const migration = startCli(["migrate", ...scenario.configArgs, ...(dryRun ? ["--dry-run"] : [])]);
+      await waitFor("devices to start", () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null);
+      assert.equal(migration.child.exitCode, null, migration.stderr());
+      migration.child.kill(signal);
+      const result = await migration.done;
+      assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
+      const said = new RegExp(`^syn2mas: interrupted \\(${signal}\\): the migration was rolled back: nothing was written to MAS`, "m");
+      assert.match(result.stderr, said);
+      assert.doesNotMatch(result.stderr, /committed/);
+      await waitFor("the run's sessions to end", async () => (await sessions(scenario.masDb)) === 0);
+      assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
+    });
+  }
 
   /**
    * Makes COMMITs in `masDb` wait for a synchronous standby that never comes, runs `during` once the
