@@ -33,6 +33,25 @@ async function tryConnect(target: ConnectTarget): Promise<pg.Client | undefined>
 }
 
 /**
+ * Whether the database server answers a new connection: what tells a session ended by an
+ * administrator from a server that shut down (both end sessions with 57P01). A server that
+ * answers but refuses (a dropped database, a changed password) is up.
+ */
+async function serverUp(target: ConnectTarget): Promise<boolean> {
+  const client = new pg.Client({ ...toPgClientConfig(target.settings, "syn2mas"), connectionTimeoutMillis: 5000 });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return !(code === "57P03" || code === "ECONNREFUSED" || code === "ENOENT" || connectionLoss(error) !== undefined);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
  * The connections lost so far; when none reported yet (the failing query's error comes before the
  * socket's end), waits briefly for them to.
  */
@@ -80,10 +99,7 @@ async function connectionFailure(error: unknown, loss: ConnectionLoss, setup: Ta
   // unexpectedly"; an idle connection's event has the reason, and later queries "not queryable".
   const named = [error, ...losses.map((l) => l.error)].map(connectionLoss).find((l) => l !== undefined && l !== "broken");
   const cause = named ?? loss;
-  const probe = targets[0] ?? setup.masTarget;
-  const client = await tryConnect(probe);
-  await client?.end().catch(() => undefined);
-  const { what, fix } = lossWords(cause, client !== undefined);
+  const { what, fix } = lossWords(cause, await serverUp(targets[0] ?? setup.masTarget));
   const lostWhat = targets.length > 0 ? describeTargets(targets) : "a database connection";
   return new UserError(`lost ${lostWhat}: ${what}; ${NOTHING_WRITTEN}`, fix, { cause: error });
 }
@@ -136,7 +152,7 @@ async function lockFailure(error: unknown, masTarget: ConnectTarget): Promise<Us
     .map(([pid, held]) => `pid ${pid}, application "${held[0]?.application}", holding ${held.map((h) => h.relname).join(", ")}`)
     .join("; ");
   return new UserError(
-    `the MAS tables are in use by another session (${named}) in ${where}: the tool gave up waiting for its lock; ${NOTHING_WRITTEN}`,
+    `the MAS tables are in use by ${sessions.size === 1 ? "another session" : "other sessions"} (${named}) in ${where}: the tool gave up waiting for its lock; ${NOTHING_WRITTEN}`,
     fix,
     { cause: error },
   );

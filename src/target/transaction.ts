@@ -112,7 +112,7 @@ export async function withTransaction<T>(
   if (ended === "committed") return value;
   if (ended === "rolled back") throw commitError;
   throw new UserError(
-    "the answer to COMMIT from the MAS database was lost, and MAS could not be asked whether the migration committed",
+    "the answer to COMMIT from the MAS database was lost, and MAS could not tell whether the migration committed (it may still be committing)",
     "see whether MAS's users table holds the migrated users: if it does, the migration is done; if it is empty, run again",
     { cause: commitError },
   );
