@@ -295,6 +295,19 @@ describe("failures mid-run", () => {
     assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
   });
 
+  it("the MAS connection terminated while COMMIT waits: the tool asks MAS, which committed, and reports the migration done", { timeout: 120_000 }, async () => {
+    const scenario = await prepareScenario(cluster, "commit_answer_lost", { synapseOverrides: GUESTS_OFF });
+    await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
+    const result = await withCommitHeld(scenario, async () => {
+      // PostgreSQL ends the wait: the transaction committed locally, but COMMIT's answer never reaches the tool.
+      assert.equal(await terminate(scenario.masDb, "wait_event = 'SyncRep'"), 1);
+    });
+    assert.equal(result.code, 0, describeRun(result));
+    assert.match(result.stderr, /^Migration committed\./m);
+    assert.doesNotMatch(result.stderr, /error|rolled back/i);
+    assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
+  });
+
   it("a second SIGINT while COMMIT is held: asks MAS, says it is still committing, and it then completes", { timeout: 120_000 }, async () => {
     const scenario = await prepareScenario(cluster, "interrupt_commit_twice", { synapseOverrides: GUESTS_OFF });
     await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
