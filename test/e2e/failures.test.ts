@@ -1,7 +1,10 @@
 /**
  * Failures mid-run tell the truth (migration.md "The run"): a MAS or Synapse connection terminated at
- * the start of each phase, the server stopped, a MAS table locked by another session. Each ends with
- * exit 1 and one line naming the database, what happened and that nothing was written; MAS is unchanged.
+ * the start of each phase, the server stopped, a MAS table locked by another session, a missing MAS
+ * database or password. Each ends with exit 1 and one line naming the database, what happened and
+ * that nothing was written; MAS is unchanged. Interrupts (exit 130) say what MAS holds: rolled back
+ * mid-load, committed when COMMIT was in flight (COMMITs are held with a synchronous standby that
+ * never comes), and a COMMIT whose answer is lost is looked up in MAS.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
