@@ -9,6 +9,8 @@ export const EXIT_TOOL_FAILURE = 1;
 export const EXIT_BLOCKED = 10;
 /** `check` only: warnings that were not accepted. */
 export const EXIT_WARNINGS = 11;
+/** Interrupted (SIGINT, SIGTERM); the message says whether the migration committed or was rolled back. */
+export const EXIT_INTERRUPTED = 130;
 
 /**
  * The exit code for a command's findings (already marked with {@link applyPolicy}).

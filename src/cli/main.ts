@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.ts";
 import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
+import { handleInterrupts } from "./interrupt.ts";
 import { translateLegacyArgs } from "./legacy-args.ts";
 import { commandOf, describeFailure, failureJson, failureLine } from "./failure.ts";
 import { processOutput, type Output } from "./output.ts";
@@ -201,12 +202,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-// Ctrl-C or a stop: exiting closes both connections, and PostgreSQL rolls back the open MAS transaction.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`syn2mas: interrupted (${signal}): an unfinished migration is rolled back by PostgreSQL; run again to migrate\n`);
-    process.exit(130);
-  });
-}
+handleInterrupts();
 
 await main(process.argv);

@@ -3,6 +3,7 @@ import pg from "pg";
 import { applicationName, type RunKind } from "../config/application-name.ts";
 import { describeConnection, toPgClientConfig } from "../config/connection.ts";
 import type { PgConnectionSettings } from "../config/types.ts";
+import { connectFailure } from "../errors/database-errors.ts";
 import { UserError } from "../errors/user-error.ts";
 
 /** Which database, and where its settings come from (for the hint). */
@@ -15,28 +16,25 @@ export interface ConnectTarget {
   run?: RunKind;
 }
 
-function explain(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  switch (e.code) {
-    case "ECONNREFUSED":
-      return "connection refused (is PostgreSQL running there?)";
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "host name not found";
-    case "ETIMEDOUT":
-      return "connection timed out";
-    case "28P01":
-      return "password authentication failed";
-    case "28000":
-      // The same SQLSTATE covers an unknown role and a pg_hba.conf rejection.
-      return /role .* does not exist/.test(e.message ?? "")
-        ? "the role (user) does not exist"
-        : "the server refused this user (pg_hba.conf)";
-    case "3D000":
-      return "the database does not exist";
-    default:
-      return (e.message ?? String(error)).split("\n")[0] as string;
-  }
+/** A connection of this process that the server or the network ended, and the error that said so. */
+export interface LostConnection {
+  target: ConnectTarget;
+  error: unknown;
+}
+
+/** Connections that ended without being asked to, in the order they did (see {@link lostConnections}). */
+const lost = new Map<pg.Client, LostConnection>();
+
+/**
+ * The connections of this process that were lost (terminated, server shut down, network), first
+ * lost first: what src/pipeline/database-failure.ts uses to name the database behind a failure.
+ */
+export function lostConnections(): LostConnection[] {
+  return [...lost.values()];
+}
+
+function passwordGiven(settings: PgConnectionSettings): boolean {
+  return settings.password !== undefined || (process.env.PGPASSWORD ?? "") !== "";
 }
 
 /** Connects, or throws a UserError naming the database, the reason, and the settings to check. */
@@ -45,15 +43,19 @@ export async function connect(target: ConnectTarget): Promise<pg.Client> {
     ...toPgClientConfig(target.settings, target.run ? applicationName(target.run, target.role) : "syn2mas"),
     connectionTimeoutMillis: 15_000,
   });
-  // A dropped connection mid-run surfaces through the failing query; do not crash on the event.
-  client.on("error", () => undefined);
+  // A dropped connection mid-run also fails the running query; the event says which connection it was.
+  client.on("error", (error) => {
+    if (!lost.has(client)) lost.set(client, { target, error });
+  });
   try {
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
+    lost.delete(client);
+    const failure = connectFailure(error, target.role, passwordGiven(target.settings));
     throw new UserError(
-      `cannot connect to the ${target.role} database ${describeConnection(target.settings)}: ${explain(error)}`,
-      `check ${target.settingsSource}`,
+      `cannot connect to the ${target.role} database ${describeConnection(target.settings)}: ${failure.reason}`,
+      failure.fix ?? `check ${target.settingsSource}`,
       { cause: error },
     );
   }

@@ -8,6 +8,7 @@ import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
 import type { MasId } from "../model/ids.ts";
 import { shareSnapshot, type SnapshotReaders } from "../source/snapshot-readers.ts";
 import { connect, type ConnectTarget } from "./connect.ts";
+import { explainDatabaseFailure } from "./database-failure.ts";
 
 /** What `check` and `migrate` both need. */
 export interface RunSetup {
@@ -46,20 +47,27 @@ export function openSnapshotReaders(
   return shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
 }
 
-/** Opens both connections, runs `work`, and always closes them. */
+/**
+ * Opens both connections, runs `work`, and always closes them. A lost connection or a MAS table
+ * locked by another session comes out as one UserError saying which database and what to do.
+ */
 export async function withConnections<T>(
   setup: Pick<RunSetup, "synapseTarget" | "masTarget">,
   work: (synapseDb: pg.Client, masDb: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const synapseDb = await connect(setup.synapseTarget);
   try {
-    const masDb = await connect(setup.masTarget);
+    const synapseDb = await connect(setup.synapseTarget);
     try {
-      return await work(synapseDb, masDb);
+      const masDb = await connect(setup.masTarget);
+      try {
+        return await work(synapseDb, masDb);
+      } finally {
+        await masDb.end().catch(() => undefined);
+      }
     } finally {
-      await masDb.end().catch(() => undefined);
+      await synapseDb.end().catch(() => undefined);
     }
-  } finally {
-    await synapseDb.end().catch(() => undefined);
+  } catch (error) {
+    throw await explainDatabaseFailure(error, setup);
   }
 }

@@ -10,6 +10,7 @@ import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
+import { connect } from "./connect.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas, type SynapseSide } from "./open-source.ts";
 import { PHASES } from "./phases.ts";
@@ -124,7 +125,8 @@ async function checkThenLoad(
 export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
   const unreadable = unreadableSource(options);
   if (unreadable) return { status: "blocked", findings: unreadable };
-  return withSynapseAndMas(connectionsFor(options, options.dryRun ? "dry-run" : "migrate"), (synapse, masDb) =>
-    withTransaction(masDb, (tx) => migrateWithin(options, synapse, tx)),
+  const named = connectionsFor(options, options.dryRun ? "dry-run" : "migrate");
+  return withSynapseAndMas(named, (synapse, masDb) =>
+    withTransaction(masDb, (tx) => migrateWithin(options, synapse, tx), () => connect(named.masTarget)),
   );
 }

@@ -15,6 +15,7 @@ import { openSqliteSynapse, type SqliteSynapse } from "../source/sqlite.ts";
 import { SqliteFileProblem } from "../source/sqlite-files.ts";
 import { connect } from "./connect.ts";
 import { openSnapshotReaders, withConnections, type RunSetup } from "./connections.ts";
+import { explainDatabaseFailure } from "./database-failure.ts";
 
 /** An open Synapse database, not yet read. */
 export interface SynapseSide {
@@ -84,6 +85,8 @@ export async function withSynapseAndMas<T>(
     } finally {
       await masDb.end().catch(() => undefined);
     }
+  } catch (error) {
+    throw await explainDatabaseFailure(error, setup);
   } finally {
     await sqlite.close();
   }
