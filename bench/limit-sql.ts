@@ -16,9 +16,10 @@ const USER_MS = `coalesce(u.creation_ts * 1000, ${START})`;
 const USER_ID = ulid(USER_MS, "u.name");
 const KEPT_USER = `u.appservice_id IS NULL AND ${LOCAL("u.name")}`;
 const SESSION_USER = `${KEPT_USER} AND u.is_guest = 0 AND u.deactivated = 0`;
-/** A token that is migrated when its session is: not a puppet, not a superseded-and-used pair. */
+/** A token that is migrated when its session is: not a puppet, not a superseded-and-used pair, not an ended session. */
 const KEPT_TOKEN = `a.puppets_user_id IS NULL AND NOT (r.next_token_id IS NOT NULL AND EXISTS (
-  SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`;
+  SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))
+  AND NOT coalesce(r.expiry_ts < ${START} OR r.ultimate_session_expiry_ts < ${START}, false)`;
 const TOKEN_MS = `coalesce(a.last_validated, ${START})`;
 const DEVICE_SESSION_MS = `coalesce(
   (SELECT min(${TOKEN_MS}) FROM access_tokens a LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id

@@ -46,6 +46,8 @@ export const FINDING_CODES = {
   NULL_CREATION_TS: "warning",
   UNUSUAL_LOCALPARTS: "warning",
   UNENCODABLE_DEVICE_IDS: "warning",
+  SESSION_LIMIT_NOT_ENFORCED: "warning",
+  ENDED_SESSIONS: "info",
   UNPARSABLE_DEVICE_IPS: "info",
   APPSERVICE_USERS: "info",
   PUPPET_TOKENS: "info",

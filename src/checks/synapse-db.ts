@@ -10,6 +10,7 @@ import {
   countRowsBatch,
   pendingBackgroundUpdates,
   type CountSample,
+  type FindingParams,
   type FindingQuery,
 } from "../source/postgres-findings-sql.ts";
 import {
@@ -149,7 +150,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
   const used = await authProvidersInUse(db, synapse.serverName);
   const delegated = used.get(OAUTH_DELEGATED);
   if (delegated !== undefined) {
-    const { examples } = await countRows(db, "oauthDelegatedIds", synapse.serverName, MAX_EXAMPLES);
+    const { examples } = await countRows(db, "oauthDelegatedIds", findingParams(input), MAX_EXAMPLES);
     findings.push(
       finding(
         "OAUTH_DELEGATED_IDS",
@@ -205,6 +206,11 @@ async function runningRule(input: CheckContext, findings: Finding[]): Promise<vo
       { count: others.length, examples: others.slice(0, MAX_EXAMPLES) },
     ),
   );
+}
+
+/** The server name and the time sessions are judged ended at, as the finding queries bind them. */
+function findingParams(input: CheckContext): FindingParams {
+  return { serverName: input.synapse.serverName, now: input.now ?? Date.now() };
 }
 
 /** A finding per count: reported when the count is not zero. */
@@ -269,6 +275,22 @@ const COUNT_RULES: CountRule[] = [
       `stop working. ${n > examples.length ? "The first ones" : "They"}: ${examples.map(quoted).join(", ")}.`,
   },
   {
+    code: "SESSION_LIMIT_NOT_ENFORCED",
+    query: "sessionLimitNotEnforced",
+    message: (n) =>
+      `${n} refresh tokens belong to sessions with a hard limit still ahead (refresh_tokens.ultimate_session_expiry_ts): ` +
+      "they are migrated, but MAS has no hard lifetime for compat sessions, so those sessions can outlive it. " +
+      "Accept this, or end those sessions in MAS once their limit passes.",
+  },
+  {
+    code: "ENDED_SESSIONS",
+    query: "endedSessions",
+    message: (n) =>
+      `${n} refresh tokens (with their access tokens) belong to sessions Synapse has already ended: the refresh token ` +
+      "expired or the session's hard limit passed. They are not migrated (MAS's compat refresh tokens never expire, " +
+      "so they would bring those sessions back); those clients must log in again, as they would have to in Synapse.",
+  },
+  {
     code: "UNPARSABLE_DEVICE_IPS",
     query: "unparsableDeviceIps",
     message: (n) => `${n} devices have a last-seen IP that is not an IP literal: stored as NULL (last_active_ip).`,
@@ -304,7 +326,7 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
   const [appservice, ...samples] = await countRowsBatch(
     db,
     ["appserviceUsers", ...applicable.map((rule) => rule.query)],
-    synapse.serverName,
+    findingParams(input),
     MAX_EXAMPLES,
   );
   applicable.forEach((rule, i) => {

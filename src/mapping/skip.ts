@@ -26,10 +26,11 @@ export type SkipReason =
   | "missing_device"
   | "puppet_token"
   | "superseded_refresh_pair"
+  | "ended_session"
   | "no_access_token";
 
 /** Something about a migrated row worth counting that is not a skip. */
-export type NoteKind = "unparsable_ip_stored_as_null" | "deviceless_token_own_session";
+export type NoteKind = "unparsable_ip_stored_as_null" | "deviceless_token_own_session" | "session_limit_not_enforced";
 
 export interface Skip {
   entity: Entity;

@@ -8,6 +8,7 @@
 import type { Queryable } from "./snapshot-readers.ts";
 import { isSqlite } from "./sqlite-queryable.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
+import { sqlSessionEnded } from "./postgres-skip-counts.ts";
 
 /** A number of rows and a few example ids. */
 export interface CountSample {
@@ -15,7 +16,7 @@ export interface CountSample {
   examples: string[];
 }
 
-/** `FROM` and `WHERE` of a count (`$1` is the server name) and the text column examples come from. */
+/** `FROM` and `WHERE` of a count (`$1` is the server name, `$2` the run's time) and the text column examples come from. */
 interface CountQuery {
   from: string;
   where: string;
@@ -52,9 +53,17 @@ const TOKENS = `access_tokens a JOIN users u ON u.name = a.user_id
     ON used_next.refresh_token_id = r.next_token_id`;
 /** A refresh pair the client already replaced (mapping/devices.ts tokenSkip): dropped. */
 const SUPERSEDED = "(r.next_token_id IS NOT NULL AND used_next.refresh_token_id IS NOT NULL)";
-/** An access token migrate writes: on a visible device or on none, not a puppet, not superseded. */
+/** A refresh pair whose session Synapse ended before the run's time `$2` (mapping/devices.ts sessionEnded): dropped. */
+const ENDED = `(r.id IS NOT NULL AND ${sqlSessionEnded("r", "$2")})`;
+/** An access token migrate writes: on a visible device or on none, not a puppet, not superseded, not ended. */
 const WRITTEN_TOKEN = `${LOCAL_OWNER} AND ${HAS_SESSIONS} AND a.puppets_user_id IS NULL
-  AND NOT ${SUPERSEDED} AND (a.device_id IS NULL OR (d.device_id IS NOT NULL AND d.hidden IS NOT TRUE))`;
+  AND NOT ${SUPERSEDED} AND NOT ${ENDED} AND (a.device_id IS NULL OR (d.device_id IS NOT NULL AND d.hidden IS NOT TRUE))`;
+/**
+ * Where a token's own reason (tokenSkip: puppet, superseded, ended) is the one migrate counts: on
+ * no device or a missing one (mapLooseToken judges the token before its owner), or on a device
+ * that is kept (mapDevice judges the device first).
+ */
+const OWN_REASON_COUNTS = `(a.device_id IS NULL OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`;
 
 /** A device migrate turns into a compat session. */
 const DEVICES = "devices d JOIN users u ON u.name = d.user_id";
@@ -136,10 +145,21 @@ export const FINDING_QUERIES = {
   // is a guest or deactivated, or its device is hidden: then it is skipped for that reason instead.
   puppetTokens: {
     from: TOKENS,
-    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NOT NULL AND (a.device_id IS NULL
-      OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`,
+    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NOT NULL AND ${OWN_REASON_COUNTS}`,
     example: "a.user_id",
     candidate: TOKEN_CANDIDATE("a.puppets_user_id IS NOT NULL"),
+  },
+  // mapping/devices.ts tokenSkip: the refresh pairs counted as ended_session (after puppets and superseded pairs).
+  endedSessions: {
+    from: TOKENS,
+    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NULL AND NOT ${SUPERSEDED} AND ${ENDED} AND ${OWN_REASON_COUNTS}`,
+    example: "a.user_id",
+  },
+  // Refresh tokens migrate writes whose session has a hard limit still ahead: MAS cannot enforce it.
+  sessionLimitNotEnforced: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND r.id IS NOT NULL AND r.ultimate_session_expiry_ts IS NOT NULL`,
+    example: "a.user_id",
   },
   // A device id with a character an OAuth scope token cannot carry (what trimming the others leaves).
   unencodableDeviceIds: {
@@ -157,6 +177,18 @@ export const FINDING_QUERIES = {
   },
 } as const satisfies Record<string, CountQuery>;
 
+/** What a finding query is run with: the server name, and the run's time (ms) at which sessions are judged ended. */
+export interface FindingParams {
+  serverName: string;
+  now: number;
+}
+
+/** The bind parameters `sql` uses: both engines refuse parameters a statement does not use. */
+function bindFor(sql: string, params: FindingParams | undefined): unknown[] {
+  if (params === undefined) return [];
+  return /\$2\b/.test(sql) ? [params.serverName, params.now] : [params.serverName];
+}
+
 /**
  * For each `{ from, where }`, how many rows of `from` meet `where`, in the order given: the
  * conditions over the same `from` share one scan (a `count(*) FILTER (WHERE ...)` each), which
@@ -165,7 +197,7 @@ export const FINDING_QUERIES = {
 async function countByScan(
   client: Queryable,
   conditions: readonly { from: string; where: string }[],
-  params: unknown[],
+  params: FindingParams | undefined,
 ): Promise<number[]> {
   const byFrom = new Map<string, number[]>();
   conditions.forEach((c, i) => byFrom.set(c.from, [...(byFrom.get(c.from) ?? []), i]));
@@ -173,7 +205,8 @@ async function countByScan(
   await Promise.all(
     [...byFrom].map(async ([from, indexes]) => {
       const filters = indexes.map((i, k) => `count(*) FILTER (WHERE ${conditions[i]?.where}) AS n${k}`);
-      const result = await client.query<Record<string, string>>(`SELECT ${filters.join(", ")} FROM ${from}`, params);
+      const sql = `SELECT ${filters.join(", ")} FROM ${from}`;
+      const result = await client.query<Record<string, string>>(sql, bindFor(sql, params));
       indexes.forEach((i, k) => (counts[i] = Number(result.rows[0]?.[`n${k}`] ?? 0)));
     }),
   );
@@ -186,23 +219,24 @@ export type FindingQuery = keyof typeof FINDING_QUERIES;
 export async function countRows(
   client: Queryable,
   query: FindingQuery,
-  serverName: string,
+  params: FindingParams,
   limit: number,
 ): Promise<CountSample> {
-  if (query === "unparsableDeviceIps" && isSqlite(client)) return client.countUnparsableIps(DEVICES, WRITTEN_DEVICE, serverName, limit);
+  if (query === "unparsableDeviceIps" && isSqlite(client)) {
+    return client.countUnparsableIps(DEVICES, WRITTEN_DEVICE, params.serverName, limit);
+  }
   const { from, where } = FINDING_QUERIES[query];
-  const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, [serverName]);
+  const sql = `SELECT count(*) AS n FROM ${from} WHERE ${where}`;
+  const counted = await client.query<{ n: string }>(sql, bindFor(sql, params));
   const count = Number(counted.rows[0]?.n ?? 0);
-  return { count, examples: count === 0 ? [] : await findingExamples(client, query, serverName, limit) };
+  return { count, examples: count === 0 ? [] : await findingExamples(client, query, params, limit) };
 }
 
 /** Up to `limit` distinct example ids of the rows `query` counts, in order. */
-async function findingExamples(client: Queryable, query: FindingQuery, serverName: string, limit: number): Promise<string[]> {
+async function findingExamples(client: Queryable, query: FindingQuery, params: FindingParams, limit: number): Promise<string[]> {
   const { from, where, example } = FINDING_QUERIES[query];
-  const examples = await client.query<{ e: string }>(
-    `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT $2`,
-    [serverName, limit],
-  );
+  const sql = `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`;
+  const examples = await client.query<{ e: string }>(sql, bindFor(sql, params));
   return examples.rows.map((r) => r.e);
 }
 
@@ -214,15 +248,15 @@ async function findingExamples(client: Queryable, query: FindingQuery, serverNam
 export async function countRowsBatch(
   client: Queryable,
   queries: readonly FindingQuery[],
-  serverName: string,
+  params: FindingParams,
   limit: number,
 ): Promise<CountSample[]> {
   if (isSqlite(client) && queries.includes("unparsableDeviceIps")) {
     // Counted apart there (see countRows); the others still share their scans.
     const rest = queries.filter((q) => q !== "unparsableDeviceIps");
     const [samples, ips] = await Promise.all([
-      countRowsBatch(client, rest, serverName, limit),
-      countRows(client, "unparsableDeviceIps", serverName, limit),
+      countRowsBatch(client, rest, params, limit),
+      countRows(client, "unparsableDeviceIps", params, limit),
     ]);
     return queries.map((q) => (q === "unparsableDeviceIps" ? ips : (samples[rest.indexOf(q)] as CountSample)));
   }
@@ -231,15 +265,15 @@ export async function countRowsBatch(
     const candidate = (FINDING_QUERIES[q] as CountQuery).candidate;
     return candidate === undefined ? [] : [{ query: q, ...candidate }];
   });
-  const candidateCounts = await countByScan(client, candidates, []);
+  const candidateCounts = await countByScan(client, candidates, undefined);
   const zero = new Set(candidates.filter((_, i) => candidateCounts[i] === 0).map((c) => c.query));
   const counted = queries.filter((q) => !zero.has(q));
-  const fullCounts = await countByScan(client, counted.map((q) => FINDING_QUERIES[q]), [serverName]);
+  const fullCounts = await countByScan(client, counted.map((q) => FINDING_QUERIES[q]), params);
   const counts = new Map(counted.map((q, i) => [q, fullCounts[i] ?? 0]));
   return Promise.all(
     queries.map(async (q) => {
       const count = counts.get(q) ?? 0;
-      return { count, examples: count === 0 ? [] : await findingExamples(client, q, serverName, limit) };
+      return { count, examples: count === 0 ? [] : await findingExamples(client, q, params, limit) };
     }),
   );
 }
