@@ -4,6 +4,8 @@
  * src/mapping (for data without malformed ids or orphans, which the benchmark does not generate).
  */
 
+import { sqlIsUsableBcryptHash } from "../src/model/password-hash.ts";
+
 /** Synapse's `auth_provider` -> MAS provider id, inlined as a CASE. */
 export type ProviderIds = Record<string, string>;
 
@@ -57,7 +59,7 @@ export function limitQueries(providers: ProviderIds): Record<string, { columns: 
     user_passwords: {
       columns: ["user_password_id", "user_id", "hashed_password", "created_at", "version"],
       sql: `SELECT ${ulid(USER_MS, "'password' || u.name")}, ${USER_ID}, u.password_hash, ${ts(USER_MS)}, 1
-            FROM users u WHERE ${KEPT_USER} AND coalesce(u.password_hash, '') <> ''`,
+            FROM users u WHERE ${KEPT_USER} AND coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, false)`,
     },
     user_emails: {
       columns: ["user_email_id", "user_id", "email", "created_at"],

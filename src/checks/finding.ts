@@ -44,6 +44,7 @@ export const FINDING_CODES = {
   NON_EMAIL_THREEPIDS: "warning",
   MACAROON_TOKENS: "warning",
   NULL_CREATION_TS: "warning",
+  UNUSABLE_PASSWORD_HASHES: "warning",
   UNUSUAL_LOCALPARTS: "warning",
   UNENCODABLE_DEVICE_IDS: "warning",
   SESSION_LIMIT_NOT_ENFORCED: "warning",

@@ -232,6 +232,14 @@ const COUNT_RULES: CountRule[] = [
       "log in with it and are locked out unless they have an upstream provider. Set passwords.enabled: true in the MAS configuration, or accept this.",
   },
   {
+    code: "UNUSABLE_PASSWORD_HASHES",
+    query: "unusablePasswordHashes",
+    message: (n) =>
+      `${n} users have a password hash that is not a bcrypt hash MAS can verify (such as \`x\`, another scheme's ` +
+      "hash like argon2, or a damaged one): MAS would never accept it, so these users are migrated without a password " +
+      "and must reset it or sign in another way (an upstream provider).",
+  },
+  {
     code: "GUEST_USERS",
     query: "guestUsers",
     message: (n) =>

@@ -21,6 +21,7 @@ export type SkipReason =
   | "deactivated_user"
   | "guest_user"
   | "no_password_hash"
+  | "unusable_password_hash"
   | "unmapped_provider"
   | "hidden_device"
   | "missing_device"

@@ -7,6 +7,7 @@
  */
 import type { Queryable } from "./snapshot-readers.ts";
 import { isSqlite } from "./sqlite-queryable.ts";
+import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 import { sqlSessionEnded } from "./postgres-skip-counts.ts";
 
@@ -115,8 +116,14 @@ export const FINDING_QUERIES = {
     where: `${LOCAL_OWNER} AND trim(substr(u.name, 2, strpos(u.name, ':') - 2), 'abcdefghijklmnopqrstuvwxyz0123456789._=/+-') <> ''`,
     example: "u.name",
   },
-  // mapping/users.ts: a non-NULL, non-empty hash becomes a user_passwords row.
-  passwordHashes: { from: "users u", where: `${LOCAL_OWNER} AND u.password_hash <> ''`, example: "u.name" },
+  // mapping/users.ts: a hash MAS can verify becomes a user_passwords row.
+  passwordHashes: { from: "users u", where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash")}`, example: "u.name" },
+  // mapping/users.ts: any other non-empty hash is left behind (unusable_password_hash).
+  unusablePasswordHashes: {
+    from: "users u",
+    where: `${LOCAL_OWNER} AND u.password_hash <> '' AND NOT ${sqlIsUsableBcryptHash("u.password_hash")}`,
+    example: "u.name",
+  },
   // mapping/threepids.ts: unsupported ids of deactivated users are dropped.
   nonEmailThreepids: {
     from: "user_threepids t JOIN users u ON u.name = t.user_id",

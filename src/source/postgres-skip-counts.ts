@@ -20,7 +20,8 @@
  *                                 ended_session (sessionEnded: either expiry before NOW).
  *   users                      <- mapUser (src/mapping/users.ts): ownerReason.
  *   passwords                  <- mapUser: ownerReason when the hash is non-NULL and non-empty,
- *                                 else (owner kept) no_password_hash.
+ *                                 else (owner kept) no_password_hash, then unusable_password_hash
+ *                                 (sqlIsUsableBcryptHash, src/model/password-hash.ts).
  *   emails / unsupported_threepids <- mapThreepid (src/mapping/threepids.ts): the medium picks the
  *                                 entity; ownerReason, then deactivated_user for non-email only.
  *   external_ids               <- mapExternalId (src/mapping/external-ids.ts): ownerReason, then
@@ -41,6 +42,7 @@
  */
 import type { Queryable } from "./snapshot-readers.ts";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
+import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
 import type { MigrationReport } from "../report/report.ts";
 
@@ -158,10 +160,12 @@ function queries(serverName: string, providers: readonly string[], now: number):
     {
       sql: `SELECT ${entity("passwords")} AS entity,
           CASE WHEN owner_reason IS NOT NULL THEN (CASE WHEN has_hash THEN owner_reason END)
-               WHEN NOT has_hash THEN ${reason("no_password_hash")} END AS reason,
+               WHEN NOT has_hash THEN ${reason("no_password_hash")}
+               WHEN NOT usable THEN ${reason("unusable_password_hash")} END AS reason,
           count(*) AS n
      FROM (SELECT CASE ${ownerReason("u.name", "u")} END AS owner_reason,
-                  (u.password_hash IS NOT NULL AND u.password_hash <> '') AS has_hash
+                  (u.password_hash IS NOT NULL AND u.password_hash <> '') AS has_hash,
+                  coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, FALSE) AS usable
              FROM users u WHERE u.name IS NOT NULL) s
     GROUP BY 2`,
       params: server,
