@@ -45,6 +45,7 @@ export const FINDING_CODES = {
   MACAROON_TOKENS: "warning",
   NULL_CREATION_TS: "warning",
   UNUSABLE_PASSWORD_HASHES: "warning",
+  OUT_OF_RANGE_TIMESTAMPS: "warning",
   UNUSUAL_LOCALPARTS: "warning",
   UNENCODABLE_DEVICE_IDS: "warning",
   SESSION_LIMIT_NOT_ENFORCED: "warning",

@@ -315,6 +315,41 @@ const COUNT_RULES: CountRule[] = [
   },
 ];
 
+/** The time columns migrate converts, with what it does with a value MAS cannot hold (mapping/time.ts). */
+const TIME_COLUMNS: { query: FindingQuery; column: string; treatment: string }[] = [
+  {
+    query: "outOfRangeCreationTs",
+    column: "users.creation_ts",
+    treatment: "taken as milliseconds when it is a valid time in milliseconds, else unknown: the migration's start time",
+  },
+  { query: "outOfRangeAddedAt", column: "user_threepids.added_at", treatment: "unknown: the user's creation time" },
+  { query: "outOfRangeLastSeen", column: "devices.last_seen", treatment: "unknown: last_active_at NULL" },
+  {
+    query: "outOfRangeValidUntil",
+    column: "access_tokens.valid_until_ms",
+    treatment: "beyond the year 9999: no expiry; negative: expired (1970-01-01)",
+  },
+  { query: "outOfRangeLastValidated", column: "access_tokens.last_validated", treatment: "unknown: the migration's start time" },
+];
+
+/** OUT_OF_RANGE_TIMESTAMPS: one finding for every time column, from their samples (in TIME_COLUMNS order). */
+function outOfRangeFinding(samples: CountSample[]): Finding | undefined {
+  const parts = TIME_COLUMNS.flatMap((c, i) => {
+    const n = samples[i]?.count ?? 0;
+    return n > 0 ? [`${c.column}: ${n} (${c.treatment})`] : [];
+  });
+  if (parts.length === 0) return undefined;
+  const count = samples.reduce((sum, sample) => sum + sample.count, 0);
+  const examples = [...new Set(samples.flatMap((sample) => sample.examples))].sort().slice(0, MAX_EXAMPLES);
+  return finding(
+    "OUT_OF_RANGE_TIMESTAMPS",
+    `${count} times in migrated rows lie outside what MAS can hold (before 1970 or after the year 9999; ` +
+      `a creation time in milliseconds where Synapse keeps seconds): ${parts.join("; ")}. ` +
+      "Fix them in Synapse first if you know the right values, or accept this.",
+    { count, examples },
+  );
+}
+
 /** Warnings and information about data that migrates with a caveat, or not at all. */
 async function dataRules(input: CheckContext, findings: Finding[]): Promise<void> {
   const { synapseDb: db, synapse } = input;
@@ -333,7 +368,7 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
   const applicable = COUNT_RULES.filter((rule) => rule.when === undefined || rule.when(input));
   const [appservice, ...samples] = await countRowsBatch(
     db,
-    ["appserviceUsers", ...applicable.map((rule) => rule.query)],
+    ["appserviceUsers", ...applicable.map((rule) => rule.query), ...TIME_COLUMNS.map((c) => c.query)],
     findingParams(input),
     MAX_EXAMPLES,
   );
@@ -341,6 +376,8 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
     const sample = samples[i] as CountSample;
     if (sample.count > 0) push(rule.code, rule.message(sample.count, sample.examples), sample);
   });
+  const outOfRange = outOfRangeFinding(samples.slice(applicable.length));
+  if (outOfRange !== undefined) findings.push(outOfRange);
   if (appservice !== undefined && appservice.count > 0) {
     const rows = Object.entries(await appserviceRowCounts(db, synapse.serverName))
       .filter(([, n]) => n > 0)

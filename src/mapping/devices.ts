@@ -5,10 +5,11 @@ import type { SynapseAccessToken, SynapseDevice, SynapseRefreshToken } from "../
 import type { MappingContext } from "./context.ts";
 import { resolveOwner, sessionOwnerSkip } from "./owner.ts";
 import { emptyResult, type MappingResult, type SkipReason } from "./skip.ts";
+import { expiryTime, knownTime } from "./time.ts";
 
-/** A token's creation time: Synapse only keeps when it was last validated. */
+/** A token's creation time: Synapse only keeps when it was last validated (unknown: the run's start). */
 export function tokenCreatedAt(token: SynapseAccessToken, ctx: MappingContext): number {
-  return token.lastValidated ?? ctx.startedAt;
+  return knownTime(token.lastValidated) ?? ctx.startedAt;
 }
 
 /** Counts a device's tokens (and their refresh tokens) as skipped for `reason`. */
@@ -64,7 +65,7 @@ export function tokenRows(token: SynapseAccessToken, sessionId: MasId, ctx: Mapp
         compatSessionId: sessionId,
         accessToken: token.token,
         createdAt,
-        expiresAt: token.validUntilMs,
+        expiresAt: expiryTime(token.validUntilMs),
       },
     },
   ];
@@ -105,8 +106,8 @@ export function mapDevice(device: SynapseDevice, ctx: MappingContext): MappingRe
     if (skip === undefined) kept.push(token);
     else skipTokens(result, [token], skip);
   }
-  const createdAt =
-    kept.length > 0 ? Math.min(...kept.map((t) => tokenCreatedAt(t, ctx))) : (device.lastSeen ?? ctx.startedAt);
+  const lastSeen = knownTime(device.lastSeen);
+  const createdAt = kept.length > 0 ? Math.min(...kept.map((t) => tokenCreatedAt(t, ctx))) : (lastSeen ?? ctx.startedAt);
   const sessionId = ctx.deriveId(createdAt, `device\0${device.userId}\0${device.deviceId}`);
   const { owner, masUserId } = resolved.value;
   result.rows.push({
@@ -117,7 +118,7 @@ export function mapDevice(device: SynapseDevice, ctx: MappingContext): MappingRe
       deviceId: device.deviceId,
       createdAt,
       isSynapseAdmin: owner.admin,
-      lastActiveAt: device.lastSeen,
+      lastActiveAt: lastSeen,
       lastActiveIp: device.ip,
       userAgent: device.userAgent,
       humanName: device.displayName,

@@ -9,6 +9,7 @@ import type { Queryable } from "./snapshot-readers.ts";
 import { isSqlite } from "./sqlite-queryable.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
+import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../mapping/time.ts";
 import { sqlSessionEnded } from "./postgres-skip-counts.ts";
 
 /** A number of rows and a few example ids. */
@@ -65,6 +66,11 @@ const WRITTEN_TOKEN = `${LOCAL_OWNER} AND ${HAS_SESSIONS} AND a.puppets_user_id 
  * that is kept (mapDevice judges the device first).
  */
 const OWN_REASON_COUNTS = `(a.device_id IS NULL OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`;
+
+/** A time column holding a value MAS cannot hold as it is (mapping/time.ts): below 0 or above `max`. */
+function outOfRange(column: string, max: number): string {
+  return `(${column} IS NOT NULL AND (${column} < 0 OR ${column} > ${max}))`;
+}
 
 /** A device migrate turns into a compat session. */
 const DEVICES = "devices d JOIN users u ON u.name = d.user_id";
@@ -167,6 +173,35 @@ export const FINDING_QUERIES = {
     from: TOKENS,
     where: `${WRITTEN_TOKEN} AND r.id IS NOT NULL AND r.ultimate_session_expiry_ts IS NOT NULL`,
     example: "a.user_id",
+  },
+  // mapping/time.ts: times of migrated rows that MAS cannot hold as they are, one query per column.
+  outOfRangeCreationTs: {
+    from: "users u",
+    where: `${LOCAL_OWNER} AND ${outOfRange("u.creation_ts", MAX_MAS_TIME_S)}`,
+    example: "u.name",
+  },
+  outOfRangeAddedAt: {
+    from: "user_threepids t JOIN users u ON u.name = t.user_id",
+    where: `${LOCAL_OWNER} AND (t.medium = 'email' OR coalesce(CAST(u.deactivated AS integer), 0) = 0)
+      AND ${outOfRange("t.added_at", MAX_MAS_TIME_MS)}`,
+    example: "t.user_id",
+  },
+  outOfRangeLastSeen: {
+    from: DEVICES,
+    where: `${WRITTEN_DEVICE} AND ${outOfRange("d.last_seen", MAX_MAS_TIME_MS)}`,
+    example: "d.user_id",
+  },
+  outOfRangeValidUntil: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND ${outOfRange("a.valid_until_ms", MAX_MAS_TIME_MS)}`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE(outOfRange("a.valid_until_ms", MAX_MAS_TIME_MS)),
+  },
+  outOfRangeLastValidated: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND ${outOfRange("a.last_validated", MAX_MAS_TIME_MS)}`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE(outOfRange("a.last_validated", MAX_MAS_TIME_MS)),
   },
   // A device id with a character an OAuth scope token cannot carry (what trimming the others leaves).
   unencodableDeviceIds: {
