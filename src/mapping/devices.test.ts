@@ -254,6 +254,34 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
       ],
     },
   },
+  ...[
+    ["the int64 limit", Number("9223372036854775807")],
+    ["before 1970", -1],
+  ].map(([what, lastSeen]) => ({
+    name: `a last_seen MAS cannot hold (${what}) is unknown: NULL, and the session starts at the migration's start`,
+    input: device({ lastSeen: lastSeen as number }),
+    expect: { rows: [{ table: "compat_sessions" as const, row: { ...session, createdAt: STARTED_AT, lastActiveAt: null } }] },
+  })),
+  {
+    name: "a valid_until_ms beyond the year 9999 is no expiry; a last_validated beyond it is unknown",
+    input: device({ tokens: [accessToken({ validUntilMs: Number("9223372036854775807"), lastValidated: 253_402_300_800_000 })] }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: STARTED_AT } },
+        accessTokenRow("#1", { createdAt: STARTED_AT, expiresAt: null }),
+      ],
+    },
+  },
+  {
+    name: "a negative valid_until_ms stays expired (1970); a negative last_validated is unknown",
+    input: device({ tokens: [accessToken({ validUntilMs: -1, lastValidated: -7 })] }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: STARTED_AT } },
+        accessTokenRow("#1", { createdAt: STARTED_AT, expiresAt: 0 }),
+      ],
+    },
+  },
   {
     name: "a rotation the client has not acknowledged keeps both pairs",
     input: device({

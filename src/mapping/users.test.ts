@@ -134,6 +134,29 @@ const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: E
     },
   },
   {
+    name: "a creation_ts written in milliseconds is taken as milliseconds",
+    input: synapseUser({ creationTs: 1_700_000_000_000 }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, createdAt: 1_700_000_000_000 } },
+        { table: "user_passwords", row: { ...alicePassword, createdAt: 1_700_000_000_000 } },
+      ],
+    },
+  },
+  ...[
+    ["the int64 limit", Number("9223372036854775807")],
+    ["a negative time", -5],
+  ].map(([what, creationTs]) => ({
+    name: `a creation_ts MAS cannot hold (${what}) is unknown: the migration's start time, never a crash`,
+    input: synapseUser({ creationTs: creationTs as number, locked: true }),
+    expect: {
+      rows: [
+        { table: "users" as const, row: { ...aliceRow, createdAt: STARTED_AT, lockedAt: STARTED_AT } },
+        { table: "user_passwords" as const, row: { ...alicePassword, createdAt: STARTED_AT } },
+      ],
+    },
+  })),
+  {
     name: "the localpart is the username verbatim, without case folding",
     input: synapseUser({ name: "@Alice.Smith=40_x:example.com" }),
     expect: {
