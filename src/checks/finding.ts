@@ -36,6 +36,7 @@ export const FINDING_CODES = {
   SYNAPSE_SCHEMA_UNSUPPORTED: "error",
   FOREIGN_USER_IDS: "error",
   ORPHAN_ROWS: "error",
+  DUPLICATE_ROWS: "error",
   OAUTH_DELEGATED_IDS: "error",
   UNKNOWN_AUTH_PROVIDER: "error",
   SYNAPSE_RUNNING: "error",

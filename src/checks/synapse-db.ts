@@ -8,6 +8,7 @@ import {
   appserviceRowCounts,
   countRows,
   countRowsBatch,
+  duplicateRows,
   pendingBackgroundUpdates,
   type CountSample,
   type FindingParams,
@@ -100,7 +101,7 @@ export async function synapseSchemaRule(input: CheckContext): Promise<Finding[]>
  */
 export async function synapseBlockingRules(input: CheckContext): Promise<Finding[]> {
   const groups = await Promise.all(
-    [invalidRowRules, providerRules, runningRule].map(async (rule) => {
+    [invalidRowRules, duplicateRowRule, providerRules, runningRule].map(async (rule) => {
       const found: Finding[] = [];
       await rule(input, found);
       return found;
@@ -142,6 +143,24 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
       ),
     );
   }
+}
+
+/** DUPLICATE_ROWS: keys Synapse keeps unique shared by several rows (its constraints were dropped). */
+async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promise<void> {
+  const duplicates = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
+  if (duplicates.length === 0) return;
+  findings.push(
+    finding(
+      "DUPLICATE_ROWS",
+      `Rows share a key that Synapse keeps unique and MAS needs unique (${duplicates.map((d) => `${d.key}: ${d.count}`).join(", ")} ` +
+        "rows): Synapse's constraints on them must have been dropped. MAS would refuse them all at the end of the load. " +
+        "Delete the duplicates in Synapse (and restore its unique constraints), then run check again.",
+      {
+        count: duplicates.reduce((sum, d) => sum + d.count, 0),
+        examples: [...new Set(duplicates.flatMap((d) => d.examples))].sort().slice(0, MAX_EXAMPLES),
+      },
+    ),
+  );
 }
 
 /** OAUTH_DELEGATED_IDS, UNKNOWN_AUTH_PROVIDER and PROVIDER_NOT_IN_MAS, over the external ids migrate would link. */

@@ -320,6 +320,66 @@ export async function countRowsBatch(
   );
 }
 
+/**
+ * Keys MAS keeps unique whose Synapse columns Synapse keeps unique too, with its constraints: two
+ * rows sharing one would make MAS's unique indexes fail at the rebuild, after the whole load.
+ * Users and devices give ids derived from these keys; tokens are unique themselves in MAS.
+ */
+export const UNIQUE_KEYS: readonly { table: string; columns: readonly string[]; example: string }[] = [
+  { table: "users", columns: ["name"], example: "name" },
+  { table: "devices", columns: ["user_id", "device_id"], example: "user_id" },
+  { table: "access_tokens", columns: ["id"], example: "user_id" },
+  { table: "access_tokens", columns: ["token"], example: "user_id" },
+  { table: "refresh_tokens", columns: ["id"], example: "user_id" },
+  { table: "refresh_tokens", columns: ["token"], example: "user_id" },
+  { table: "user_threepids", columns: ["medium", "address"], example: "user_id" },
+  { table: "user_external_ids", columns: ["auth_provider", "external_id"], example: "user_id" },
+];
+
+/** The column lists of `table`'s unique indexes on plain columns (no expressions, no predicates). */
+async function uniqueIndexes(client: Queryable, table: string): Promise<string[][]> {
+  const { rows } = isSqlite(client)
+    ? await client.query<{ i: string; c: string | null }>(
+        `SELECT il.name AS i, ii.name AS c FROM pragma_index_list('${table}') il JOIN pragma_index_info(il.name) ii
+          WHERE il."unique" = 1 AND il.partial = 0`,
+      )
+    : await client.query<{ i: string; c: string | null }>(
+        `SELECT i.indexrelid::text AS i, a.attname AS c FROM pg_index i
+           LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+          WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+            AND NOT (0 = ANY(i.indkey::int2[]))`,
+        [table],
+      );
+  const byIndex = new Map<string, (string | null)[]>();
+  for (const r of rows) byIndex.set(r.i, [...(byIndex.get(r.i) ?? []), r.c]);
+  return [...byIndex.values()].filter((cols) => cols.every((c) => c !== null)) as string[][];
+}
+
+/**
+ * Rows sharing a {@link UNIQUE_KEYS} key with another row, per key: only looked for where no
+ * unique index of Synapse's already rules them out (the normal case costs a catalog lookup).
+ */
+export async function duplicateRows(client: Queryable, limit: number): Promise<{ key: string; count: number; examples: string[] }[]> {
+  const found: { key: string; count: number; examples: string[] }[] = [];
+  const indexes = new Map<string, string[][]>();
+  for (const { table, columns, example } of UNIQUE_KEYS) {
+    if (!indexes.has(table)) indexes.set(table, await uniqueIndexes(client, table));
+    // A unique index on some of the key's columns makes the whole key unique.
+    if (indexes.get(table)?.some((index) => index.every((c) => columns.includes(c)))) continue;
+    const on = columns.map((c) => `x.${c} = dup.${c}`).join(" AND ");
+    const rows = `FROM ${table} x JOIN (SELECT ${columns.join(", ")} FROM ${table} GROUP BY ${columns.join(", ")}
+      HAVING count(*) > 1) dup ON ${on}`;
+    const counted = await client.query<{ n: string }>(`SELECT count(*) AS n ${rows}`);
+    const count = Number(counted.rows[0]?.n ?? 0);
+    if (count === 0) continue;
+    const examples = await client.query<{ e: string }>(
+      `SELECT DISTINCT x.${example} AS e ${rows} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`,
+    );
+    found.push({ key: `${table}.${columns.join(", ")}`, count, examples: examples.rows.map((r) => r.e) });
+  }
+  return found;
+}
+
 export async function appserviceRowCounts(client: Queryable, serverName: string): Promise<Record<string, number>> {
   const tables = { devices: "user_id", access_tokens: "user_id", user_threepids: "user_id", user_external_ids: "user_id" };
   const columns = Object.entries(tables).map(

@@ -184,6 +184,54 @@ describe("values the mapping cannot convert as they are", () => {
     });
   });
 
+  it("duplicate ids and tokens (Synapse's constraints dropped): an error in check, and migrate refuses before writing anything", async () => {
+    const s = await prepareScenario(cluster, "odd_duplicates", { synapseOverrides: GUESTS_OFF });
+    await cluster.sql(
+      s.synapseDb,
+      `ALTER TABLE access_tokens DROP CONSTRAINT access_tokens_pkey CASCADE;
+       ALTER TABLE access_tokens DROP CONSTRAINT access_tokens_token_key;
+       ALTER TABLE refresh_tokens DROP CONSTRAINT refresh_tokens_token_key;
+       ALTER TABLE devices DROP CONSTRAINT device_uniqueness CASCADE;
+       -- user0016's token id again, user0017's token again, user0002's refresh token again, user0016's device again.
+       INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)
+         VALUES (33, '@user0013:example.com', NULL, 'syt_duplicate_id', NULL, NULL, 1795406000001, NULL, false);
+       INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)
+         SELECT 8001, '@user0014:example.com', NULL, token, NULL, NULL, 1795406000002, NULL, false
+           FROM access_tokens WHERE user_id = '@user0017:example.com' ORDER BY id LIMIT 1;
+       INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id)
+         SELECT 8002, '@user0015:example.com', 'X', token, NULL FROM refresh_tokens WHERE id = 2;
+       INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden)
+         SELECT user_id, device_id, 'again', last_seen, ip, user_agent, hidden FROM devices
+          WHERE user_id = '@user0016:example.com' AND device_id = 'QFRHGHEXSQ';`,
+    );
+    const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
+    assert.equal(check.code, 10, show(check));
+    const found = (JSON.parse(check.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
+    assert.equal(found?.severity, "error");
+    assert.equal(found?.count, 2 + 2 + 2 + 2, JSON.stringify(found));
+    for (const part of ["devices.user_id, device_id: 2", "access_tokens.id: 2", "access_tokens.token: 2", "refresh_tokens.token: 2"]) {
+      assert.ok(found?.message.includes(part), `${part} in: ${found?.message}`);
+    }
+    assert.deepEqual(found?.examples, [
+      "@user0002:example.com",
+      "@user0013:example.com",
+      "@user0014:example.com",
+      "@user0015:example.com",
+      "@user0016:example.com",
+    ]);
+    assert.doesNotMatch(JSON.stringify(found), /syt_|syr_/, "no token in the finding");
+
+    const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
+    assert.equal(migrate.code, 10, show(migrate));
+    assert.doesNotMatch(migrate.stderr, /internal error|could not create unique index/);
+    assert.match(migrate.stderr, /DUPLICATE_ROWS/);
+    const written = await cluster.sql<{ n: number }>(
+      s.masDb,
+      "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM compat_sessions) + (SELECT count(*) FROM compat_access_tokens) AS n",
+    );
+    assert.equal(Number(written[0]?.n), 0, "nothing written");
+  });
+
   it("SQLite source: the same findings and treatment", async () => {
     const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-odd-sqlite-"));
     await writeSqlite(db, (ODD_TIMES_SQL + ODD_HASHES_SQL).replace(/, false\)/g, ", 0)"));
