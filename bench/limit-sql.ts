@@ -1,7 +1,8 @@
 /**
  * "The limit": the MAS rows of a migration produced by SQL on the Synapse side alone, for the
  * benchmark to pipe with COPY ... TO STDOUT into COPY ... FROM STDIN. It applies the same rules as
- * src/mapping (for data without malformed ids or orphans, which the benchmark does not generate).
+ * src/mapping (for data without malformed ids, orphans or times out of MAS's range, which the
+ * benchmark does not generate), ended sessions and unusable password hashes included.
  */
 
 import { sqlIsUsableBcryptHash } from "../src/model/password-hash.ts";
