@@ -152,8 +152,9 @@ async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promi
   findings.push(
     finding(
       "DUPLICATE_ROWS",
-      `Rows share a key that Synapse keeps unique and MAS needs unique (${duplicates.map((d) => `${d.key}: ${d.count}`).join(", ")} ` +
-        "rows): Synapse's constraints on them must have been dropped. MAS would refuse them all at the end of the load. " +
+      `Rows share a key that Synapse keeps unique and MAS needs unique (rows per key: ` +
+        `${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}): Synapse's constraints on them must have been dropped. ` +
+        "MAS would refuse them all at the end of the load. " +
         "Delete the duplicates in Synapse (and restore its unique constraints), then run check again.",
       {
         count: duplicates.reduce((sum, d) => sum + d.count, 0),

@@ -232,6 +232,30 @@ describe("values the mapping cannot convert as they are", () => {
     assert.equal(Number(written[0]?.n), 0, "nothing written");
   });
 
+  it("SQLite source: duplicate tokens in a table rebuilt without its constraints are an error too", async () => {
+    const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-odd-sqlite-dup-"));
+    await writeSqlite(
+      db,
+      `CREATE TABLE plain_tokens AS SELECT * FROM access_tokens;
+       DROP TABLE access_tokens;
+       ALTER TABLE plain_tokens RENAME TO access_tokens;
+       INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)
+         SELECT id, '@user0013:example.com', NULL, 'syt_duplicate_id', NULL, NULL, 1795406000001, NULL, 0
+           FROM access_tokens WHERE user_id = '@user0015:example.com' ORDER BY id LIMIT 1;`,
+    );
+    const s = await prepareSqliteScenario(cluster, "odd_sqlite_dup", db, { synapseOverrides: GUESTS_OFF });
+    const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
+    assert.equal(check.code, 10, show(check));
+    const found = (JSON.parse(check.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
+    assert.equal(found?.count, 2);
+    assert.match(found?.message ?? "", /\(rows per key: access_tokens\.id: 2\)/);
+    assert.deepEqual(found?.examples, ["@user0013:example.com", "@user0015:example.com"]);
+    const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
+    assert.equal(migrate.code, 10, show(migrate));
+    const users = await cluster.sql<{ n: string }>(s.masDb, "SELECT count(*) AS n FROM users");
+    assert.equal(Number(users[0]?.n), 0, "nothing written");
+  });
+
   it("SQLite source: the same findings and treatment", async () => {
     const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-odd-sqlite-"));
     await writeSqlite(db, (ODD_TIMES_SQL + ODD_HASHES_SQL).replace(/, false\)/g, ", 0)"));
