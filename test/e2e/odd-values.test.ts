@@ -202,22 +202,31 @@ describe("values the mapping cannot convert as they are", () => {
          SELECT 8002, '@user0015:example.com', 'X', token, NULL FROM refresh_tokens WHERE id = 2;
        INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden)
          SELECT user_id, device_id, 'again', last_seen, ip, user_agent, hidden FROM devices
-          WHERE user_id = '@user0016:example.com' AND device_id = 'QFRHGHEXSQ';`,
+          WHERE user_id = '@user0016:example.com' AND device_id = 'QFRHGHEXSQ';
+       -- A second access token of user0008's paired with its refresh token 7 (no constraint needed dropping).
+       INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)
+         VALUES (8003, '@user0008:example.com', 'KNEEOMJOTJ', 'syt_second_on_refresh_7', NULL, NULL, 1795406000003, 7, false);`,
     );
     const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
     assert.equal(check.code, 10, show(check));
     const found = (JSON.parse(check.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
     assert.equal(found?.severity, "error");
-    assert.equal(found?.count, 2 + 2 + 2 + 2, JSON.stringify(found));
-    for (const part of ["devices.user_id, device_id: 2", "access_tokens.id: 2", "access_tokens.token: 2", "refresh_tokens.token: 2"]) {
+    assert.equal(found?.count, 2 + 2 + 2 + 2 + 2, JSON.stringify(found));
+    for (const part of [
+      "devices.user_id, device_id: 2",
+      "access_tokens.id: 2",
+      "access_tokens.token: 2",
+      "refresh_tokens.token: 2",
+      "access_tokens.refresh_token_id: 2",
+    ]) {
       assert.ok(found?.message.includes(part), `${part} in: ${found?.message}`);
     }
     assert.deepEqual(found?.examples, [
       "@user0002:example.com",
+      "@user0008:example.com",
       "@user0013:example.com",
       "@user0014:example.com",
       "@user0015:example.com",
-      "@user0016:example.com",
     ]);
     assert.doesNotMatch(JSON.stringify(found), /syt_|syr_/, "no token in the finding");
 
