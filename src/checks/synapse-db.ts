@@ -145,15 +145,15 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   }
 }
 
-/** DUPLICATE_ROWS: keys Synapse keeps unique shared by several rows (its constraints were dropped). */
+/** DUPLICATE_ROWS: keys MAS needs unique shared by several rows (Synapse never writes them: its constraints were dropped, or rows written by hand). */
 async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promise<void> {
   const duplicates = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
   if (duplicates.length === 0) return;
   findings.push(
     finding(
       "DUPLICATE_ROWS",
-      `Rows share a key that Synapse keeps unique and MAS needs unique (rows per key: ` +
-        `${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}): Synapse's constraints on them must have been dropped. ` +
+      `Rows share a key that MAS needs unique (rows per key: ${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}): ` +
+        "Synapse never writes such rows, so its unique constraints must have been dropped or the rows written by hand. " +
         "MAS would refuse them all at the end of the load. " +
         "Delete the duplicates in Synapse (and restore its unique constraints), then run check again.",
       {
