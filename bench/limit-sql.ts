@@ -1,8 +1,11 @@
 /**
  * "The limit": the MAS rows of a migration produced by SQL on the Synapse side alone, for the
  * benchmark to pipe with COPY ... TO STDOUT into COPY ... FROM STDIN. It applies the same rules as
- * src/mapping (for data without malformed ids or orphans, which the benchmark does not generate).
+ * src/mapping (for data without malformed ids, orphans or times out of MAS's range, which the
+ * benchmark does not generate), ended sessions and unusable password hashes included.
  */
+
+import { sqlIsUsableBcryptHash } from "../src/model/password-hash.ts";
 
 /** Synapse's `auth_provider` -> MAS provider id, inlined as a CASE. */
 export type ProviderIds = Record<string, string>;
@@ -16,9 +19,10 @@ const USER_MS = `coalesce(u.creation_ts * 1000, ${START})`;
 const USER_ID = ulid(USER_MS, "u.name");
 const KEPT_USER = `u.appservice_id IS NULL AND ${LOCAL("u.name")}`;
 const SESSION_USER = `${KEPT_USER} AND u.is_guest = 0 AND u.deactivated = 0`;
-/** A token that is migrated when its session is: not a puppet, not a superseded-and-used pair. */
+/** A token that is migrated when its session is: not a puppet, not a superseded-and-used pair, not an ended session. */
 const KEPT_TOKEN = `a.puppets_user_id IS NULL AND NOT (r.next_token_id IS NOT NULL AND EXISTS (
-  SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`;
+  SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))
+  AND NOT coalesce(r.expiry_ts < ${START} OR r.ultimate_session_expiry_ts < ${START}, false)`;
 const TOKEN_MS = `coalesce(a.last_validated, ${START})`;
 const DEVICE_SESSION_MS = `coalesce(
   (SELECT min(${TOKEN_MS}) FROM access_tokens a LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
@@ -56,7 +60,7 @@ export function limitQueries(providers: ProviderIds): Record<string, { columns: 
     user_passwords: {
       columns: ["user_password_id", "user_id", "hashed_password", "created_at", "version"],
       sql: `SELECT ${ulid(USER_MS, "'password' || u.name")}, ${USER_ID}, u.password_hash, ${ts(USER_MS)}, 1
-            FROM users u WHERE ${KEPT_USER} AND coalesce(u.password_hash, '') <> ''`,
+            FROM users u WHERE ${KEPT_USER} AND coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, false)`,
     },
     user_emails: {
       columns: ["user_email_id", "user_id", "email", "created_at"],

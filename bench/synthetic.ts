@@ -3,7 +3,8 @@
 /**
  * SQL that fills an empty Synapse 1.160 schema with `users` users on `example.com`. Per 100 users:
  * 70 emails, 3 phone numbers, 20 external ids over 2 providers, 200 devices, 250 access tokens
- * of which 50 with refresh tokens, 2 guests, 1 application-service user, 1 deactivated, 2 admins.
+ * of which 50 with refresh tokens (1 of them expired, 1 with a session hard limit ahead, the others
+ * live for 30 days from now), 2 guests, 1 application-service user, 1 deactivated, 2 admins.
  */
 export function syntheticSynapseSql(users: number): string {
   const n = Math.max(1, Math.floor(users));
@@ -37,9 +38,12 @@ SELECT '@u' || i || ':example.com', 'DEV' || i || d, 'Client ' || d, 17000000000
 FROM generate_series(1, ${n}) AS i, generate_series(1, 2) AS d;
 
 -- 2 tokens per user on its devices, plus a second token on the first device of every other user: 250 per 100.
-INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id, expiry_ts)
-SELECT i, '@u' || i || ':example.com', 'DEV' || i || '1', 'syr_' || md5('r' || i), NULL, 1800000000000
-FROM generate_series(1, ${n}) AS i WHERE i % 2 = 0;
+-- Expiries relative to now, as Synapse sets them: the data stays live whenever the bench runs.
+INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id, expiry_ts, ultimate_session_expiry_ts)
+SELECT i, '@u' || i || ':example.com', 'DEV' || i || '1', 'syr_' || md5('r' || i), NULL,
+       now_ms + CASE WHEN i % 100 = 50 THEN -86400000 ELSE 30 * 86400000::bigint END,
+       CASE WHEN i % 100 = 52 THEN now_ms + 60 * 86400000::bigint END
+FROM generate_series(1, ${n}) AS i, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) AS t WHERE i % 2 = 0;
 
 INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)
 SELECT (i * 3 + d - 1), '@u' || i || ':example.com', 'DEV' || i || d, 'syt_' || md5('a' || i || '-' || d),

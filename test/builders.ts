@@ -83,9 +83,16 @@ export function externalId(overrides: Partial<SynapseExternalId> = {}): SynapseE
   };
 }
 
-/** A row of `refresh_tokens`, not superseded. */
+/** A row of `refresh_tokens`, not superseded, never expiring. */
 export function refreshToken(overrides: Partial<SynapseRefreshToken> = {}): SynapseRefreshToken {
-  return { id: 201, token: "syr_YWxpY2U_refreshtoken201_0aBcDe", supersededAndUsed: false, ...overrides };
+  return {
+    id: 201,
+    token: "syr_YWxpY2U_refreshtoken201_0aBcDe",
+    supersededAndUsed: false,
+    expiryTs: null,
+    ultimateSessionExpiryTs: null,
+    ...overrides,
+  };
 }
 
 /** A row of `access_tokens`: alice's, on device `DEVICEA`, without a refresh token. */

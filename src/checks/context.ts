@@ -25,4 +25,6 @@ export interface CheckContext {
   allowRunningSynapse: boolean;
   /** Foreign user ids and orphan rows become counted skips instead of errors. */
   skipInvalidRows: boolean;
+  /** The run's time (ms), at which sessions are judged ended (migrate: the mappers' `startedAt`); default: when the rule runs. */
+  now?: number;
 }

@@ -9,8 +9,10 @@ import {
   appserviceRowCounts,
   countRows,
   countRowsBatch,
+  duplicateRows,
   pendingBackgroundUpdates,
   type CountSample,
+  type FindingParams,
   type FindingQuery,
 } from "../source/postgres-findings-sql.ts";
 import {
@@ -100,7 +102,7 @@ export async function synapseSchemaRule(input: CheckContext): Promise<Finding[]>
  */
 export async function synapseBlockingRules(input: CheckContext): Promise<Finding[]> {
   const groups = await Promise.all(
-    [invalidRowRules, providerRules, runningRule].map(async (rule) => {
+    [invalidRowRules, duplicateRowRule, providerRules, runningRule].map(async (rule) => {
       const found: Finding[] = [];
       await rule(input, found);
       return found;
@@ -144,13 +146,32 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   }
 }
 
+/** DUPLICATE_ROWS: keys MAS needs unique shared by several rows (Synapse never writes them: its constraints were dropped, or rows written by hand). */
+async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promise<void> {
+  const duplicates = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
+  if (duplicates.length === 0) return;
+  findings.push(
+    finding(
+      "DUPLICATE_ROWS",
+      `Rows share a key that MAS needs unique (rows per key: ${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}): ` +
+        "Synapse never writes such rows, so its unique constraints must have been dropped or the rows written by hand. " +
+        "MAS would refuse them all at the end of the load. " +
+        "Delete the duplicates in Synapse (and restore its unique constraints), then run check again.",
+      {
+        count: duplicates.reduce((sum, d) => sum + d.count, 0),
+        examples: [...new Set(duplicates.flatMap((d) => d.examples))].sort().slice(0, MAX_EXAMPLES),
+      },
+    ),
+  );
+}
+
 /** OAUTH_DELEGATED_IDS, UNKNOWN_AUTH_PROVIDER and PROVIDER_NOT_IN_MAS, over the external ids migrate would link. */
 async function providerRules(input: CheckContext, findings: Finding[]): Promise<void> {
   const { synapseDb: db, synapse, mas } = input;
   const used = await authProvidersInUse(db, synapse.serverName);
   const delegated = used.get(OAUTH_DELEGATED);
   if (delegated !== undefined) {
-    const { examples } = await countRows(db, "oauthDelegatedIds", synapse.serverName, MAX_EXAMPLES);
+    const { examples } = await countRows(db, "oauthDelegatedIds", findingParams(input), MAX_EXAMPLES);
     findings.push(
       finding(
         "OAUTH_DELEGATED_IDS",
@@ -225,6 +246,11 @@ async function runningRule(input: CheckContext, findings: Finding[]): Promise<vo
   );
 }
 
+/** The server name and the time sessions are judged ended at, as the finding queries bind them. */
+function findingParams(input: CheckContext): FindingParams {
+  return { serverName: input.synapse.serverName, now: input.now ?? Date.now() };
+}
+
 /** A finding per count: reported when the count is not zero. */
 interface CountRule {
   code: FindingCode;
@@ -242,6 +268,14 @@ const COUNT_RULES: CountRule[] = [
     message: (n) =>
       `MAS has passwords.enabled: false, but ${n} Synapse users have a password hash: it is migrated, yet they cannot ` +
       "log in with it and are locked out unless they have an upstream provider. Set passwords.enabled: true in the MAS configuration, or accept this.",
+  },
+  {
+    code: "UNUSABLE_PASSWORD_HASHES",
+    query: "unusablePasswordHashes",
+    message: (n) =>
+      `${n} users have a password hash that is not a bcrypt hash MAS can verify (such as \`x\`, another scheme's ` +
+      "hash like argon2, or a damaged one): MAS would never accept it, so these users are migrated without a password " +
+      "and must reset it or sign in another way (an upstream provider).",
   },
   {
     code: "GUEST_USERS",
@@ -287,6 +321,22 @@ const COUNT_RULES: CountRule[] = [
       `stop working. ${n > examples.length ? "The first ones" : "They"}: ${examples.map(quoted).join(", ")}.`,
   },
   {
+    code: "SESSION_LIMIT_NOT_ENFORCED",
+    query: "sessionLimitNotEnforced",
+    message: (n) =>
+      `${n} refresh tokens belong to sessions with a hard limit still ahead (refresh_tokens.ultimate_session_expiry_ts): ` +
+      "they are migrated, but MAS has no hard lifetime for compat sessions, so those sessions can outlive it. " +
+      "Accept this, or end those sessions in MAS once their limit passes.",
+  },
+  {
+    code: "ENDED_SESSIONS",
+    query: "endedSessions",
+    message: (n) =>
+      `${n} refresh tokens (with their access tokens) belong to sessions Synapse has already ended: the refresh token ` +
+      "expired or the session's hard limit passed. They are not migrated (MAS's compat refresh tokens never expire, " +
+      "so they would bring those sessions back); those clients must log in again, as they would have to in Synapse.",
+  },
+  {
     code: "UNPARSABLE_DEVICE_IPS",
     query: "unparsableDeviceIps",
     message: (n) => `${n} devices have a last-seen IP that is not an IP literal: stored as NULL (last_active_ip).`,
@@ -302,6 +352,41 @@ const COUNT_RULES: CountRule[] = [
     message: (n) => `${n} access tokens without a device: each becomes its own compat session, without a device id.`,
   },
 ];
+
+/** The time columns migrate converts, with what it does with a value MAS cannot hold (mapping/time.ts). */
+const TIME_COLUMNS: { query: FindingQuery; column: string; treatment: string }[] = [
+  {
+    query: "outOfRangeCreationTs",
+    column: "users.creation_ts",
+    treatment: "taken as milliseconds when it is a valid time in milliseconds, else unknown: the migration's start time",
+  },
+  { query: "outOfRangeAddedAt", column: "user_threepids.added_at", treatment: "unknown: the user's creation time" },
+  { query: "outOfRangeLastSeen", column: "devices.last_seen", treatment: "unknown: last_active_at NULL" },
+  {
+    query: "outOfRangeValidUntil",
+    column: "access_tokens.valid_until_ms",
+    treatment: "beyond the year 9999: no expiry; negative: expired (1970-01-01)",
+  },
+  { query: "outOfRangeLastValidated", column: "access_tokens.last_validated", treatment: "unknown: the migration's start time" },
+];
+
+/** OUT_OF_RANGE_TIMESTAMPS: one finding for every time column, from their samples (in TIME_COLUMNS order). */
+function outOfRangeFinding(samples: CountSample[]): Finding | undefined {
+  const parts = TIME_COLUMNS.flatMap((c, i) => {
+    const n = samples[i]?.count ?? 0;
+    return n > 0 ? [`${c.column}: ${n} (${c.treatment})`] : [];
+  });
+  if (parts.length === 0) return undefined;
+  const count = samples.reduce((sum, sample) => sum + sample.count, 0);
+  const examples = [...new Set(samples.flatMap((sample) => sample.examples))].sort().slice(0, MAX_EXAMPLES);
+  return finding(
+    "OUT_OF_RANGE_TIMESTAMPS",
+    `${count} times in migrated rows lie outside what MAS can hold (before 1970 or after the year 9999; ` +
+      `a creation time in milliseconds where Synapse keeps seconds): ${parts.join("; ")}. ` +
+      "Fix them in Synapse first if you know the right values, or accept this.",
+    { count, examples },
+  );
+}
 
 /** Warnings and information about data that migrates with a caveat, or not at all. */
 async function dataRules(input: CheckContext, findings: Finding[]): Promise<void> {
@@ -321,14 +406,16 @@ async function dataRules(input: CheckContext, findings: Finding[]): Promise<void
   const applicable = COUNT_RULES.filter((rule) => rule.when === undefined || rule.when(input));
   const [appservice, ...samples] = await countRowsBatch(
     db,
-    ["appserviceUsers", ...applicable.map((rule) => rule.query)],
-    synapse.serverName,
+    ["appserviceUsers", ...applicable.map((rule) => rule.query), ...TIME_COLUMNS.map((c) => c.query)],
+    findingParams(input),
     MAX_EXAMPLES,
   );
   applicable.forEach((rule, i) => {
     const sample = samples[i] as CountSample;
     if (sample.count > 0) push(rule.code, rule.message(sample.count, sample.examples), sample);
   });
+  const outOfRange = outOfRangeFinding(samples.slice(applicable.length));
+  if (outOfRange !== undefined) findings.push(outOfRange);
   if (appservice !== undefined && appservice.count > 0) {
     const rows = Object.entries(await appserviceRowCounts(db, synapse.serverName))
       .filter(([, n]) => n > 0)

@@ -172,6 +172,116 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
       ],
     },
   },
+  ...[
+    { what: "its refresh token expired", refresh: { expiryTs: STARTED_AT - 1 } },
+    { what: "its session's hard limit passed", refresh: { expiryTs: STARTED_AT + 60_000, ultimateSessionExpiryTs: STARTED_AT - 1 } },
+    { what: "both passed", refresh: { expiryTs: 0, ultimateSessionExpiryTs: -5 } },
+  ].map(({ what, refresh }) => ({
+    name: `a refresh pair whose session Synapse ended (${what}) is dropped, both counted; the device stays`,
+    input: device({ tokens: [accessToken({ refresh: refreshToken(refresh) })] }),
+    expect: {
+      rows: [{ table: "compat_sessions" as const, row: session }],
+      skips: [
+        { entity: "access_tokens" as const, reason: "ended_session" as const },
+        { entity: "refresh_tokens" as const, reason: "ended_session" as const },
+      ],
+    },
+  })),
+  {
+    name: "a refresh pair whose expiry is exactly the migration's start is still live",
+    input: device({ tokens: [accessToken({ refresh: refreshToken({ expiryTs: STARTED_AT }) })] }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: TOKEN_LAST_VALIDATED } },
+        accessTokenRow("#1"),
+        refreshTokenRow("#2", "#1"),
+      ],
+    },
+  },
+  {
+    name: "a live pair whose session has a hard limit ahead is migrated and noted: MAS cannot enforce the limit",
+    input: device({
+      tokens: [accessToken({ refresh: refreshToken({ expiryTs: STARTED_AT + 1, ultimateSessionExpiryTs: STARTED_AT + 86_400_000 }) })],
+    }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: TOKEN_LAST_VALIDATED } },
+        accessTokenRow("#1"),
+        refreshTokenRow("#2", "#1"),
+      ],
+      notes: [{ entity: "refresh_tokens", note: "session_limit_not_enforced" }],
+    },
+  },
+  {
+    name: "an ended pair does not count towards the session's start: the live token does",
+    input: device({
+      tokens: [
+        accessToken({ lastValidated: 1_700_000_000_000, refresh: refreshToken({ expiryTs: STARTED_AT - 1 }) }),
+        accessToken({ id: 102, token: "syt_next", refresh: refreshToken({ id: 202, token: "syr_next", expiryTs: STARTED_AT + 1 }) }),
+      ],
+    }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: TOKEN_LAST_VALIDATED } },
+        accessTokenRow("#1", { accessToken: "syt_next" }),
+        refreshTokenRow("#2", "#1", { refreshToken: "syr_next" }),
+      ],
+      skips: [
+        { entity: "access_tokens", reason: "ended_session" },
+        { entity: "refresh_tokens", reason: "ended_session" },
+      ],
+    },
+  },
+  {
+    name: "a superseded pair that also ended counts as superseded (the first reason)",
+    input: device({ tokens: [accessToken({ refresh: refreshToken({ supersededAndUsed: true, expiryTs: 1 }) })] }),
+    expect: {
+      rows: [{ table: "compat_sessions", row: session }],
+      skips: [
+        { entity: "access_tokens", reason: "superseded_refresh_pair" },
+        { entity: "refresh_tokens", reason: "superseded_refresh_pair" },
+      ],
+    },
+  },
+  {
+    name: "an ended pair on a hidden device counts with the device's reason",
+    input: device({ hidden: true, tokens: [accessToken({ refresh: refreshToken({ expiryTs: 1 }) })] }),
+    expect: {
+      skips: [
+        { entity: "devices", reason: "hidden_device" },
+        { entity: "access_tokens", reason: "hidden_device" },
+        { entity: "refresh_tokens", reason: "hidden_device" },
+      ],
+    },
+  },
+  ...[
+    ["the int64 limit", Number("9223372036854775807")],
+    ["before 1970", -1],
+  ].map(([what, lastSeen]) => ({
+    name: `a last_seen MAS cannot hold (${what}) is unknown: NULL, and the session starts at the migration's start`,
+    input: device({ lastSeen: lastSeen as number }),
+    expect: { rows: [{ table: "compat_sessions" as const, row: { ...session, createdAt: STARTED_AT, lastActiveAt: null } }] },
+  })),
+  {
+    name: "a valid_until_ms beyond the year 9999 is no expiry; a last_validated beyond it is unknown",
+    input: device({ tokens: [accessToken({ validUntilMs: Number("9223372036854775807"), lastValidated: 253_402_300_800_000 })] }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: STARTED_AT } },
+        accessTokenRow("#1", { createdAt: STARTED_AT, expiresAt: null }),
+      ],
+    },
+  },
+  {
+    name: "a negative valid_until_ms stays expired (1970); a negative last_validated is unknown",
+    input: device({ tokens: [accessToken({ validUntilMs: -1, lastValidated: -7 })] }),
+    expect: {
+      rows: [
+        { table: "compat_sessions", row: { ...session, createdAt: STARTED_AT } },
+        accessTokenRow("#1", { createdAt: STARTED_AT, expiresAt: 0 }),
+      ],
+    },
+  },
   {
     name: "a rotation the client has not acknowledged keeps both pairs",
     input: device({

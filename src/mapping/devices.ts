@@ -1,14 +1,15 @@
 /** `devices` with their `access_tokens` and `refresh_tokens` -> MAS compat sessions and tokens. */
 import type { MasId } from "../model/ids.ts";
 import type { MasRow } from "../model/mas.ts";
-import type { SynapseAccessToken, SynapseDevice } from "../model/synapse.ts";
+import type { SynapseAccessToken, SynapseDevice, SynapseRefreshToken } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { resolveOwner, sessionOwnerSkip } from "./owner.ts";
 import { emptyResult, type MappingResult, type SkipReason } from "./skip.ts";
+import { expiryTime, knownTime } from "./time.ts";
 
-/** A token's creation time: Synapse only keeps when it was last validated. */
+/** A token's creation time: Synapse only keeps when it was last validated (unknown: the run's start). */
 export function tokenCreatedAt(token: SynapseAccessToken, ctx: MappingContext): number {
-  return token.lastValidated ?? ctx.startedAt;
+  return knownTime(token.lastValidated) ?? ctx.startedAt;
 }
 
 /** Counts a device's tokens (and their refresh tokens) as skipped for `reason`. */
@@ -19,12 +20,37 @@ export function skipTokens(result: MappingResult, tokens: SynapseAccessToken[], 
   }
 }
 
+/**
+ * Synapse has ended the session of this refresh token by `now` (ms): the token expired, or the
+ * session's hard limit passed. MAS's compat refresh tokens never expire, so such a pair must stay behind.
+ */
+export function sessionEnded(refresh: SynapseRefreshToken, now: number): boolean {
+  return (
+    (refresh.expiryTs !== null && refresh.expiryTs < now) ||
+    (refresh.ultimateSessionExpiryTs !== null && refresh.ultimateSessionExpiryTs < now)
+  );
+}
+
 /** Why a token on a kept session is not migrated, if it is not. */
-export function tokenSkip(token: SynapseAccessToken): SkipReason | undefined {
+export function tokenSkip(token: SynapseAccessToken, ctx: MappingContext): SkipReason | undefined {
   if (token.puppetsUserId !== null) return "puppet_token";
   // The client already moved to the next refresh token and used it: this pair is dead.
   if (token.refresh?.supersededAndUsed) return "superseded_refresh_pair";
+  if (token.refresh && sessionEnded(token.refresh, ctx.startedAt)) return "ended_session";
   return undefined;
+}
+
+/**
+ * Adds the rows of kept tokens on session `sessionId`, noting refresh tokens whose session has a
+ * hard limit still ahead: MAS cannot enforce it.
+ */
+export function addTokens(result: MappingResult, tokens: SynapseAccessToken[], sessionId: MasId, ctx: MappingContext): void {
+  for (const token of tokens) {
+    result.rows.push(...tokenRows(token, sessionId, ctx));
+    if (token.refresh?.ultimateSessionExpiryTs != null) {
+      result.notes.push({ entity: "refresh_tokens", note: "session_limit_not_enforced" });
+    }
+  }
 }
 
 /** The MAS rows of one kept token (and its refresh token) on session `sessionId`. */
@@ -39,7 +65,7 @@ export function tokenRows(token: SynapseAccessToken, sessionId: MasId, ctx: Mapp
         compatSessionId: sessionId,
         accessToken: token.token,
         createdAt,
-        expiresAt: token.validUntilMs,
+        expiresAt: expiryTime(token.validUntilMs),
       },
     },
   ];
@@ -76,12 +102,12 @@ export function mapDevice(device: SynapseDevice, ctx: MappingContext): MappingRe
   }
   const kept: SynapseAccessToken[] = [];
   for (const token of device.tokens) {
-    const skip = tokenSkip(token);
+    const skip = tokenSkip(token, ctx);
     if (skip === undefined) kept.push(token);
     else skipTokens(result, [token], skip);
   }
-  const createdAt =
-    kept.length > 0 ? Math.min(...kept.map((t) => tokenCreatedAt(t, ctx))) : (device.lastSeen ?? ctx.startedAt);
+  const lastSeen = knownTime(device.lastSeen);
+  const createdAt = kept.length > 0 ? Math.min(...kept.map((t) => tokenCreatedAt(t, ctx))) : (lastSeen ?? ctx.startedAt);
   const sessionId = ctx.deriveId(createdAt, `device\0${device.userId}\0${device.deviceId}`);
   const { owner, masUserId } = resolved.value;
   result.rows.push({
@@ -92,13 +118,13 @@ export function mapDevice(device: SynapseDevice, ctx: MappingContext): MappingRe
       deviceId: device.deviceId,
       createdAt,
       isSynapseAdmin: owner.admin,
-      lastActiveAt: device.lastSeen,
+      lastActiveAt: lastSeen,
       lastActiveIp: device.ip,
       userAgent: device.userAgent,
       humanName: device.displayName,
     },
   });
   if (device.ipUnparsable) result.notes.push({ entity: "devices", note: "unparsable_ip_stored_as_null" });
-  for (const token of kept) result.rows.push(...tokenRows(token, sessionId, ctx));
+  addTokens(result, kept, sessionId, ctx);
   return result;
 }

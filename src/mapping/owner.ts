@@ -4,6 +4,7 @@ import type { SynapseOwner } from "../model/synapse.ts";
 import { checkUserId } from "../model/user-id.ts";
 import type { MappingContext } from "./context.ts";
 import type { SkipReason } from "./skip.ts";
+import { creationTimeMs } from "./time.ts";
 
 /** A row's owner, once it is known to be migrated. */
 export interface MigratedOwner {
@@ -19,9 +20,9 @@ export function masUserIdOf(owner: SynapseOwner, ctx: MappingContext): MasId {
   return ctx.deriveId(userCreatedAt(owner, ctx), `user\0${owner.name}`);
 }
 
-/** `creation_ts` is in seconds; users without one get the run's start time. */
+/** `creation_ts` is in seconds; users without one (or with one out of range) get the run's start time. */
 export function userCreatedAt(owner: SynapseOwner, ctx: MappingContext): number {
-  return owner.creationTs === null ? ctx.startedAt : owner.creationTs * 1000;
+  return creationTimeMs(owner.creationTs) ?? ctx.startedAt;
 }
 
 /**

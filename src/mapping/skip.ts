@@ -21,15 +21,17 @@ export type SkipReason =
   | "deactivated_user"
   | "guest_user"
   | "no_password_hash"
+  | "unusable_password_hash"
   | "unmapped_provider"
   | "hidden_device"
   | "missing_device"
   | "puppet_token"
   | "superseded_refresh_pair"
+  | "ended_session"
   | "no_access_token";
 
 /** Something about a migrated row worth counting that is not a skip. */
-export type NoteKind = "unparsable_ip_stored_as_null" | "deviceless_token_own_session";
+export type NoteKind = "unparsable_ip_stored_as_null" | "deviceless_token_own_session" | "session_limit_not_enforced";
 
 export interface Skip {
   entity: Entity;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { SynapseThreepid } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { mapThreepid } from "./threepids.ts";
-import { assertMapped, mappedUserId, owner, testContext, threepid, type Expected } from "../../test/builders.ts";
+import { ALICE_CREATED_MS, assertMapped, mappedUserId, owner, testContext, threepid, type Expected } from "../../test/builders.ts";
 
 const ADDED_AT = 1_650_000_000_000;
 /** The id `mapUser` gave alice: every row of hers must reference it. */
@@ -41,6 +41,16 @@ const cases: { name: string; input: SynapseThreepid; ctx?: MappingContext; expec
         },
       ],
     },
+  },
+  {
+    name: "an added_at MAS cannot hold (the int64 limit) is unknown: the user's creation time",
+    input: threepid({ addedAt: Number("9223372036854775807") }),
+    expect: { rows: [{ table: "user_emails", row: { ...aliceEmail, createdAt: ALICE_CREATED_MS, confirmedAt: ALICE_CREATED_MS } }] },
+  },
+  {
+    name: "a negative added_at of a phone number is unknown too",
+    input: threepid({ medium: "msisdn", address: "447700900123", addedAt: -1 }),
+    expect: { rows: [{ table: "user_unsupported_third_party_ids", row: { ...alicePhone, createdAt: ALICE_CREATED_MS } }] },
   },
   {
     name: "an msisdn becomes an unsupported third-party id",

@@ -3,6 +3,7 @@ import type { SynapseThreepid } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { resolveOwner } from "./owner.ts";
 import { skipped, type Entity, type MappingResult } from "./skip.ts";
+import { isMasTime } from "./time.ts";
 
 /** Maps one third-party id. Non-email ids of deactivated users are dropped, as MAS would delete them. */
 export function mapThreepid(threepid: SynapseThreepid, ctx: MappingContext): MappingResult {
@@ -10,17 +11,19 @@ export function mapThreepid(threepid: SynapseThreepid, ctx: MappingContext): Map
   const resolved = resolveOwner(threepid.userId, threepid.owner, ctx);
   if (!resolved.ok) return skipped(entity, resolved.reason);
   const { masUserId, owner } = resolved.value;
+  // An added_at out of range is unknown: the id cannot be older than its user, so it takes the user's time.
+  const addedAt = isMasTime(threepid.addedAt) ? threepid.addedAt : resolved.value.createdAt;
   if (entity === "emails") {
     return {
       rows: [
         {
           table: "user_emails",
           row: {
-            userEmailId: ctx.deriveId(threepid.addedAt, `email\0${threepid.address}`),
+            userEmailId: ctx.deriveId(addedAt, `email\0${threepid.address}`),
             userId: masUserId,
             email: threepid.address,
-            createdAt: threepid.addedAt,
-            confirmedAt: threepid.addedAt,
+            createdAt: addedAt,
+            confirmedAt: addedAt,
           },
         },
       ],
@@ -33,7 +36,7 @@ export function mapThreepid(threepid: SynapseThreepid, ctx: MappingContext): Map
     rows: [
       {
         table: "user_unsupported_third_party_ids",
-        row: { userId: masUserId, medium: threepid.medium, address: threepid.address, createdAt: threepid.addedAt },
+        row: { userId: masUserId, medium: threepid.medium, address: threepid.address, createdAt: addedAt },
       },
     ],
     skips: [],

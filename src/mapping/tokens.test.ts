@@ -107,6 +107,44 @@ const looseCases: {
     },
   },
   {
+    name: "a refresh pair without a device whose refresh token expired is dropped, both counted",
+    input: looseToken({ refresh: refreshToken({ expiryTs: STARTED_AT - 1 }) }),
+    expect: {
+      skips: [
+        { entity: "access_tokens", reason: "ended_session" },
+        { entity: "refresh_tokens", reason: "ended_session" },
+      ],
+    },
+  },
+  {
+    name: "an ended pair of a guest counts as ended: the token is judged before its owner's sessions",
+    input: looseToken({ refresh: refreshToken({ ultimateSessionExpiryTs: STARTED_AT - 1 }) }, owner({ isGuest: true })),
+    expect: {
+      skips: [
+        { entity: "access_tokens", reason: "ended_session" },
+        { entity: "refresh_tokens", reason: "ended_session" },
+      ],
+    },
+  },
+  {
+    name: "an ended pair on a device that does not exist counts as ended, before missing_device",
+    input: looseToken({ deviceId: "GONE", refresh: refreshToken({ expiryTs: STARTED_AT - 1 }) }),
+    expect: {
+      skips: [
+        { entity: "access_tokens", reason: "ended_session" },
+        { entity: "refresh_tokens", reason: "ended_session" },
+      ],
+    },
+  },
+  {
+    name: "a live pair without a device whose session has a hard limit ahead is migrated and noted",
+    input: looseToken({ refresh: refreshToken({ ultimateSessionExpiryTs: STARTED_AT + 1 }) }),
+    expect: {
+      rows: [{ table: "compat_sessions", row: ownSession }, accessTokenRow("#1"), refreshTokenRow("#2", "#1")],
+      notes: [ownSessionNote, { entity: "refresh_tokens", note: "session_limit_not_enforced" }],
+    },
+  },
+  {
     name: "a token naming a device that does not exist is skipped",
     input: looseToken({ deviceId: "GONE" }),
     expect: { skips: [{ entity: "access_tokens", reason: "missing_device" }] },

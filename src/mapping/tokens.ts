@@ -1,7 +1,7 @@
 /** Access tokens with no device (each its own session), on missing devices, and unpaired refresh tokens. */
 import type { SynapseLooseToken, SynapseUnpairedRefreshToken } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
-import { skipTokens, tokenCreatedAt, tokenRows, tokenSkip } from "./devices.ts";
+import { addTokens, skipTokens, tokenCreatedAt, tokenSkip } from "./devices.ts";
 import { resolveOwner, sessionOwnerSkip } from "./owner.ts";
 import { emptyResult, skipped, type MappingResult, type SkipReason } from "./skip.ts";
 
@@ -16,7 +16,7 @@ export function mapLooseToken(loose: SynapseLooseToken, ctx: MappingContext): Ma
   const resolved = resolveOwner(token.userId, loose.owner, ctx);
   const reason: SkipReason | undefined = !resolved.ok
     ? resolved.reason
-    : (tokenSkip(token) ??
+    : (tokenSkip(token, ctx) ??
       sessionOwnerSkip(resolved.value.owner) ??
       (token.deviceId !== null ? "missing_device" : undefined));
   if (!resolved.ok || reason !== undefined) {
@@ -40,7 +40,7 @@ export function mapLooseToken(loose: SynapseLooseToken, ctx: MappingContext): Ma
     },
   });
   result.notes.push({ entity: "access_tokens", note: "deviceless_token_own_session" });
-  result.rows.push(...tokenRows(token, sessionId, ctx));
+  addTokens(result, [token], sessionId, ctx);
   return result;
 }
 

@@ -134,6 +134,29 @@ const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: E
     },
   },
   {
+    name: "a creation_ts written in milliseconds is taken as milliseconds",
+    input: synapseUser({ creationTs: 1_700_000_000_000 }),
+    expect: {
+      rows: [
+        { table: "users", row: { ...aliceRow, createdAt: 1_700_000_000_000 } },
+        { table: "user_passwords", row: { ...alicePassword, createdAt: 1_700_000_000_000 } },
+      ],
+    },
+  },
+  ...[
+    ["the int64 limit", Number("9223372036854775807")],
+    ["a negative time", -5],
+  ].map(([what, creationTs]) => ({
+    name: `a creation_ts MAS cannot hold (${what}) is unknown: the migration's start time, never a crash`,
+    input: synapseUser({ creationTs: creationTs as number, locked: true }),
+    expect: {
+      rows: [
+        { table: "users" as const, row: { ...aliceRow, createdAt: STARTED_AT, lockedAt: STARTED_AT } },
+        { table: "user_passwords" as const, row: { ...alicePassword, createdAt: STARTED_AT } },
+      ],
+    },
+  })),
+  {
     name: "the localpart is the username verbatim, without case folding",
     input: synapseUser({ name: "@Alice.Smith=40_x:example.com" }),
     expect: {
@@ -159,13 +182,48 @@ const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: E
       skips: [{ entity: "passwords", reason: "no_password_hash" }],
     },
   },
-  {
-    name: "a non-bcrypt hash is still copied verbatim as scheme 1",
-    input: synapseUser({ passwordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA" }),
+  ...[
+    ["$2a$", "$2a$10$Q0xoG5V1K9bO8yFh3c2fUe3M4x1mYx5mRz3vJm4V9C7pN0kL2aB6u"],
+    ["$2y$ at the lowest cost", "$2y$04$Q0xoG5V1K9bO8yFh3c2fUe3M4x1mYx5mRz3vJm4V9C7pN0kL2aB6u"],
+    ["$2x$ at the highest cost", "$2x$31$Q0xoG5V1K9bO8yFh3c2fUe3M4x1mYx5mRz3vJm4V9C7pN0kL2aB6u"],
+    ["with . and / in it", "$2b$12$./xoG5V1K9bO8yFh3c2fUe3M4x1mYx5mRz3vJm4V9C7pN0kL2aB./"],
+  ].map(([what, hash]) => ({
+    name: `a bcrypt hash (${what}) is copied verbatim as scheme 1`,
+    input: synapseUser({ passwordHash: hash }),
     expect: {
       rows: [
-        { table: "users", row: aliceRow },
-        { table: "user_passwords", row: { ...alicePassword, hashedPassword: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA" } },
+        { table: "users" as const, row: aliceRow },
+        { table: "user_passwords" as const, row: { ...alicePassword, hashedPassword: hash as string } },
+      ],
+    },
+  })),
+  ...[
+    ["x", "x"],
+    ["an argon2 hash", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"],
+    ["a bcrypt hash cut short", BCRYPT_HASH.slice(0, 59)],
+    ["a bcrypt hash with a trailing newline", `${BCRYPT_HASH}\n`],
+    ["a bcrypt version MAS does not read", BCRYPT_HASH.replace("$2b$", "$2c$")],
+    ["a cost below 4", BCRYPT_HASH.replace("$12$", "$03$")],
+    ["a cost above 31", BCRYPT_HASH.replace("$12$", "$32$")],
+    ["a one-digit cost", BCRYPT_HASH.replace("$12$", "$9$") + "u"],
+    ["a character outside bcrypt's base64", BCRYPT_HASH.replace("Q0xo", "Q0x+")],
+    ["a non-ASCII character", BCRYPT_HASH.replace("Q0xo", "Q0xé")],
+    ["a SHA-512 crypt string", "$6$rounds=5000$salt$abcdefghijklmnopqrstuvwxyz"],
+  ].map(([what, hash]) => ({
+    name: `a hash MAS cannot verify (${what}) gives no password row, counted as unusable_password_hash; the user is migrated`,
+    input: synapseUser({ passwordHash: hash }),
+    expect: {
+      rows: [{ table: "users" as const, row: aliceRow }],
+      skips: [{ entity: "passwords" as const, reason: "unusable_password_hash" as const }],
+    },
+  })),
+  {
+    name: "an unusable hash of an application-service user counts with the owner's reason",
+    input: synapseUser({ name: "@bridge_bob:example.com", appserviceId: "bridge", passwordHash: "x" }),
+    expect: {
+      skips: [
+        { entity: "users", reason: "appservice_user" },
+        { entity: "passwords", reason: "appservice_user" },
       ],
     },
   },

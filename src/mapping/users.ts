@@ -1,4 +1,5 @@
 /** `users` -> MAS `users` and `user_passwords`. */
+import { isUsableBcryptHash } from "../model/password-hash.ts";
 import type { SynapseUser } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { resolveOwner } from "./owner.ts";
@@ -7,7 +8,8 @@ import { emptyResult, type MappingResult } from "./skip.ts";
 /**
  * Maps one Synapse user. Guests, deactivated, locked and shadow-banned users are migrated with
  * their flags; application-service users and ids of other servers are skipped.
- * A non-empty password hash becomes a scheme-1 password, verbatim.
+ * A password hash MAS can verify (bcrypt) becomes a scheme-1 password, verbatim; any other
+ * non-empty hash is left behind and counted, as a password row no one could log in with.
  */
 export function mapUser(user: SynapseUser, ctx: MappingContext): MappingResult {
   const result = emptyResult();
@@ -32,7 +34,11 @@ export function mapUser(user: SynapseUser, ctx: MappingContext): MappingResult {
       isGuest: user.isGuest,
     },
   });
-  if (hasHash) {
+  if (!hasHash) {
+    result.skips.push({ entity: "passwords", reason: "no_password_hash" });
+  } else if (!isUsableBcryptHash(user.passwordHash as string)) {
+    result.skips.push({ entity: "passwords", reason: "unusable_password_hash" });
+  } else {
     result.rows.push({
       table: "user_passwords",
       row: {
@@ -43,8 +49,6 @@ export function mapUser(user: SynapseUser, ctx: MappingContext): MappingResult {
         version: 1,
       },
     });
-  } else {
-    result.skips.push({ entity: "passwords", reason: "no_password_hash" });
   }
   return result;
 }

@@ -57,6 +57,10 @@ export interface SynapseRefreshToken {
   token: string;
   /** True when `next_token_id` names a refresh token whose access token has `used = true`. */
   supersededAndUsed: boolean;
+  /** `expiry_ts`: when the refresh token stops working (ms), or null for never. */
+  expiryTs: number | null;
+  /** `ultimate_session_expiry_ts`: when the whole session ends, refreshes or not (ms), or null for never. */
+  ultimateSessionExpiryTs: number | null;
 }
 
 /** A row of `devices` with its owner and every access token on it. */

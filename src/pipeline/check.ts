@@ -27,10 +27,14 @@ export async function check(setup: RunSetup): Promise<CheckOutcome> {
     try {
       const readers = await synapse.openReaders();
       try {
-        const result = await runPreconditions({ ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false, writesMas: false });
+        // The time sessions are judged ended at, by the findings and the skip counts alike.
+        const now = Date.now();
+        const result = await runPreconditions({
+          ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false, writesMas: false, now,
+        });
         const findings = applyPolicy(result.findings, setup.policy);
         const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
-        const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers) : null;
+        const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers, now) : null;
         return { findings, wouldSkip };
       } finally {
         await readers.close();

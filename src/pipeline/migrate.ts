@@ -84,15 +84,17 @@ async function checkThenLoad(
   const blocks = (findings: Finding[]): boolean =>
     applyPolicy(findings, options.policy).some((f) => blocksMigration(f, options.policy));
   const background = !options.policy.strict && readers.extra > 0;
+  // The migration's "now": the checks judge ended sessions at the same time as the mappers.
+  const startedAt = Date.now();
   const checks = await runPreconditions(
-    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun, writesMas: true },
+    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun, writesMas: true, now: startedAt },
     // The main connection streams the rows: the background checks keep to the others.
     { advisoryInBackground: background, beforeBackground: () => readers.detachMain() },
   );
   if (blocks(checks.findings)) return blocked(await checks.complete);
   const ctx: MappingContext = {
     serverName: options.synapse.serverName,
-    startedAt: Date.now(),
+    startedAt,
     providers: options.providers,
     deriveId: runIdDeriver(),
   };

@@ -7,7 +7,10 @@
  */
 import type { Queryable } from "./snapshot-readers.ts";
 import { isSqlite } from "./sqlite-queryable.ts";
+import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
+import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../mapping/time.ts";
+import { sqlSessionEnded } from "./postgres-skip-counts.ts";
 
 /** A number of rows and a few example ids. */
 export interface CountSample {
@@ -15,14 +18,14 @@ export interface CountSample {
   examples: string[];
 }
 
-/** `FROM` and `WHERE` of a count (`$1` is the server name) and the text column examples come from. */
+/** `FROM` and `WHERE` of a count (`$1` is the server name, `$2` the run's time) and the text column examples come from. */
 interface CountQuery {
   from: string;
   where: string;
   example: string;
   /**
-   * A condition on the first table of `from` alone that every counted row meets: when no row of
-   * that table meets it, the count is 0 without the joins (one cheap scan instead of a join over
+   * A condition on one table of `from` alone that every counted row meets: when no row of that
+   * table meets it, the count is 0 without the joins (one cheap scan instead of a join over
    * every token, 0.15 s instead of about 3 s at 1M users).
    */
   candidate?: { from: string; where: string };
@@ -52,9 +55,22 @@ const TOKENS = `access_tokens a JOIN users u ON u.name = a.user_id
     ON used_next.refresh_token_id = r.next_token_id`;
 /** A refresh pair the client already replaced (mapping/devices.ts tokenSkip): dropped. */
 const SUPERSEDED = "(r.next_token_id IS NOT NULL AND used_next.refresh_token_id IS NOT NULL)";
-/** An access token migrate writes: on a visible device or on none, not a puppet, not superseded. */
+/** A refresh pair whose session Synapse ended before the run's time `$2` (mapping/devices.ts sessionEnded): dropped. */
+const ENDED = `(r.id IS NOT NULL AND ${sqlSessionEnded("r", "$2")})`;
+/** An access token migrate writes: on a visible device or on none, not a puppet, not superseded, not ended. */
 const WRITTEN_TOKEN = `${LOCAL_OWNER} AND ${HAS_SESSIONS} AND a.puppets_user_id IS NULL
-  AND NOT ${SUPERSEDED} AND (a.device_id IS NULL OR (d.device_id IS NOT NULL AND d.hidden IS NOT TRUE))`;
+  AND NOT ${SUPERSEDED} AND NOT ${ENDED} AND (a.device_id IS NULL OR (d.device_id IS NOT NULL AND d.hidden IS NOT TRUE))`;
+/**
+ * Where a token's own reason (tokenSkip: puppet, superseded, ended) is the one migrate counts: on
+ * no device or a missing one (mapLooseToken judges the token before its owner), or on a device
+ * that is kept (mapDevice judges the device first).
+ */
+const OWN_REASON_COUNTS = `(a.device_id IS NULL OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`;
+
+/** A time column holding a value MAS cannot hold as it is (mapping/time.ts): below 0 or above `max`. */
+function outOfRange(column: string, max: number): string {
+  return `(${column} IS NOT NULL AND (${column} < 0 OR ${column} > ${max}))`;
+}
 
 /** A device migrate turns into a compat session. */
 const DEVICES = "devices d JOIN users u ON u.name = d.user_id";
@@ -106,8 +122,14 @@ export const FINDING_QUERIES = {
     where: `${LOCAL_OWNER} AND trim(substr(u.name, 2, strpos(u.name, ':') - 2), 'abcdefghijklmnopqrstuvwxyz0123456789._=/+-') <> ''`,
     example: "u.name",
   },
-  // mapping/users.ts: a non-NULL, non-empty hash becomes a user_passwords row.
-  passwordHashes: { from: "users u", where: `${LOCAL_OWNER} AND u.password_hash <> ''`, example: "u.name" },
+  // mapping/users.ts: a hash MAS can verify becomes a user_passwords row.
+  passwordHashes: { from: "users u", where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash")}`, example: "u.name" },
+  // mapping/users.ts: any other non-empty hash is left behind (unusable_password_hash).
+  unusablePasswordHashes: {
+    from: "users u",
+    where: `${LOCAL_OWNER} AND u.password_hash <> '' AND NOT ${sqlIsUsableBcryptHash("u.password_hash")}`,
+    example: "u.name",
+  },
   // mapping/threepids.ts: unsupported ids of deactivated users are dropped.
   nonEmailThreepids: {
     from: "user_threepids t JOIN users u ON u.name = t.user_id",
@@ -136,10 +158,53 @@ export const FINDING_QUERIES = {
   // is a guest or deactivated, or its device is hidden: then it is skipped for that reason instead.
   puppetTokens: {
     from: TOKENS,
-    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NOT NULL AND (a.device_id IS NULL
-      OR d.device_id IS NULL OR (${HAS_SESSIONS} AND d.hidden IS NOT TRUE))`,
+    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NOT NULL AND ${OWN_REASON_COUNTS}`,
     example: "a.user_id",
     candidate: TOKEN_CANDIDATE("a.puppets_user_id IS NOT NULL"),
+  },
+  // mapping/devices.ts tokenSkip: the refresh pairs counted as ended_session (after puppets and superseded pairs).
+  endedSessions: {
+    from: TOKENS,
+    where: `${LOCAL_OWNER} AND a.puppets_user_id IS NULL AND NOT ${SUPERSEDED} AND ${ENDED} AND ${OWN_REASON_COUNTS}`,
+    example: "a.user_id",
+    // $1 is not needed here, but bound as in every query (PostgreSQL must know its type).
+    candidate: { from: "refresh_tokens r", where: `${sqlSessionEnded("r", "$2")} AND CAST($1 AS text) IS NOT NULL` },
+  },
+  // Refresh tokens migrate writes whose session has a hard limit still ahead: MAS cannot enforce it.
+  sessionLimitNotEnforced: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND r.id IS NOT NULL AND r.ultimate_session_expiry_ts IS NOT NULL`,
+    example: "a.user_id",
+    candidate: { from: "refresh_tokens r", where: "r.ultimate_session_expiry_ts IS NOT NULL" },
+  },
+  // mapping/time.ts: times of migrated rows that MAS cannot hold as they are, one query per column.
+  outOfRangeCreationTs: {
+    from: "users u",
+    where: `${LOCAL_OWNER} AND ${outOfRange("u.creation_ts", MAX_MAS_TIME_S)}`,
+    example: "u.name",
+  },
+  outOfRangeAddedAt: {
+    from: "user_threepids t JOIN users u ON u.name = t.user_id",
+    where: `${LOCAL_OWNER} AND (t.medium = 'email' OR coalesce(CAST(u.deactivated AS integer), 0) = 0)
+      AND ${outOfRange("t.added_at", MAX_MAS_TIME_MS)}`,
+    example: "t.user_id",
+  },
+  outOfRangeLastSeen: {
+    from: DEVICES,
+    where: `${WRITTEN_DEVICE} AND ${outOfRange("d.last_seen", MAX_MAS_TIME_MS)}`,
+    example: "d.user_id",
+  },
+  outOfRangeValidUntil: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND ${outOfRange("a.valid_until_ms", MAX_MAS_TIME_MS)}`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE(outOfRange("a.valid_until_ms", MAX_MAS_TIME_MS)),
+  },
+  outOfRangeLastValidated: {
+    from: TOKENS,
+    where: `${WRITTEN_TOKEN} AND ${outOfRange("a.last_validated", MAX_MAS_TIME_MS)}`,
+    example: "a.user_id",
+    candidate: TOKEN_CANDIDATE(outOfRange("a.last_validated", MAX_MAS_TIME_MS)),
   },
   // A device id with a character an OAuth scope token cannot carry (what trimming the others leaves).
   unencodableDeviceIds: {
@@ -157,6 +222,18 @@ export const FINDING_QUERIES = {
   },
 } as const satisfies Record<string, CountQuery>;
 
+/** What a finding query is run with: the server name, and the run's time (ms) at which sessions are judged ended. */
+export interface FindingParams {
+  serverName: string;
+  now: number;
+}
+
+/** The bind parameters `sql` uses: PostgreSQL refuses parameters whose type a statement does not fix. */
+function bindFor(sql: string, params: FindingParams): unknown[] {
+  if (/\$2\b/.test(sql)) return [params.serverName, params.now];
+  return /\$1\b/.test(sql) ? [params.serverName] : [];
+}
+
 /**
  * For each `{ from, where }`, how many rows of `from` meet `where`, in the order given: the
  * conditions over the same `from` share one scan (a `count(*) FILTER (WHERE ...)` each), which
@@ -165,7 +242,7 @@ export const FINDING_QUERIES = {
 async function countByScan(
   client: Queryable,
   conditions: readonly { from: string; where: string }[],
-  params: unknown[],
+  params: FindingParams,
 ): Promise<number[]> {
   const byFrom = new Map<string, number[]>();
   conditions.forEach((c, i) => byFrom.set(c.from, [...(byFrom.get(c.from) ?? []), i]));
@@ -173,7 +250,8 @@ async function countByScan(
   await Promise.all(
     [...byFrom].map(async ([from, indexes]) => {
       const filters = indexes.map((i, k) => `count(*) FILTER (WHERE ${conditions[i]?.where}) AS n${k}`);
-      const result = await client.query<Record<string, string>>(`SELECT ${filters.join(", ")} FROM ${from}`, params);
+      const sql = `SELECT ${filters.join(", ")} FROM ${from}`;
+      const result = await client.query<Record<string, string>>(sql, bindFor(sql, params));
       indexes.forEach((i, k) => (counts[i] = Number(result.rows[0]?.[`n${k}`] ?? 0)));
     }),
   );
@@ -186,23 +264,24 @@ export type FindingQuery = keyof typeof FINDING_QUERIES;
 export async function countRows(
   client: Queryable,
   query: FindingQuery,
-  serverName: string,
+  params: FindingParams,
   limit: number,
 ): Promise<CountSample> {
-  if (query === "unparsableDeviceIps" && isSqlite(client)) return client.countUnparsableIps(DEVICES, WRITTEN_DEVICE, serverName, limit);
+  if (query === "unparsableDeviceIps" && isSqlite(client)) {
+    return client.countUnparsableIps(DEVICES, WRITTEN_DEVICE, params.serverName, limit);
+  }
   const { from, where } = FINDING_QUERIES[query];
-  const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${from} WHERE ${where}`, [serverName]);
+  const sql = `SELECT count(*) AS n FROM ${from} WHERE ${where}`;
+  const counted = await client.query<{ n: string }>(sql, bindFor(sql, params));
   const count = Number(counted.rows[0]?.n ?? 0);
-  return { count, examples: count === 0 ? [] : await findingExamples(client, query, serverName, limit) };
+  return { count, examples: count === 0 ? [] : await findingExamples(client, query, params, limit) };
 }
 
 /** Up to `limit` distinct example ids of the rows `query` counts, in order. */
-async function findingExamples(client: Queryable, query: FindingQuery, serverName: string, limit: number): Promise<string[]> {
+async function findingExamples(client: Queryable, query: FindingQuery, params: FindingParams, limit: number): Promise<string[]> {
   const { from, where, example } = FINDING_QUERIES[query];
-  const examples = await client.query<{ e: string }>(
-    `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT $2`,
-    [serverName, limit],
-  );
+  const sql = `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`;
+  const examples = await client.query<{ e: string }>(sql, bindFor(sql, params));
   return examples.rows.map((r) => r.e);
 }
 
@@ -214,15 +293,15 @@ async function findingExamples(client: Queryable, query: FindingQuery, serverNam
 export async function countRowsBatch(
   client: Queryable,
   queries: readonly FindingQuery[],
-  serverName: string,
+  params: FindingParams,
   limit: number,
 ): Promise<CountSample[]> {
   if (isSqlite(client) && queries.includes("unparsableDeviceIps")) {
     // Counted apart there (see countRows); the others still share their scans.
     const rest = queries.filter((q) => q !== "unparsableDeviceIps");
     const [samples, ips] = await Promise.all([
-      countRowsBatch(client, rest, serverName, limit),
-      countRows(client, "unparsableDeviceIps", serverName, limit),
+      countRowsBatch(client, rest, params, limit),
+      countRows(client, "unparsableDeviceIps", params, limit),
     ]);
     return queries.map((q) => (q === "unparsableDeviceIps" ? ips : (samples[rest.indexOf(q)] as CountSample)));
   }
@@ -231,17 +310,82 @@ export async function countRowsBatch(
     const candidate = (FINDING_QUERIES[q] as CountQuery).candidate;
     return candidate === undefined ? [] : [{ query: q, ...candidate }];
   });
-  const candidateCounts = await countByScan(client, candidates, []);
+  const candidateCounts = await countByScan(client, candidates, params);
   const zero = new Set(candidates.filter((_, i) => candidateCounts[i] === 0).map((c) => c.query));
   const counted = queries.filter((q) => !zero.has(q));
-  const fullCounts = await countByScan(client, counted.map((q) => FINDING_QUERIES[q]), [serverName]);
+  const fullCounts = await countByScan(client, counted.map((q) => FINDING_QUERIES[q]), params);
   const counts = new Map(counted.map((q, i) => [q, fullCounts[i] ?? 0]));
   return Promise.all(
     queries.map(async (q) => {
       const count = counts.get(q) ?? 0;
-      return { count, examples: count === 0 ? [] : await findingExamples(client, q, serverName, limit) };
+      return { count, examples: count === 0 ? [] : await findingExamples(client, q, params, limit) };
     }),
   );
+}
+
+/**
+ * Keys MAS needs unique, which Synapse keeps unique (with its constraints, but for the last): two
+ * rows sharing one would make MAS's unique indexes fail at the rebuild, after the whole load.
+ * Users and devices give ids derived from these keys; tokens are unique themselves in MAS.
+ */
+export const UNIQUE_KEYS: readonly { table: string; columns: readonly string[]; example: string }[] = [
+  { table: "users", columns: ["name"], example: "name" },
+  { table: "devices", columns: ["user_id", "device_id"], example: "user_id" },
+  { table: "access_tokens", columns: ["id"], example: "user_id" },
+  { table: "access_tokens", columns: ["token"], example: "user_id" },
+  { table: "refresh_tokens", columns: ["id"], example: "user_id" },
+  { table: "refresh_tokens", columns: ["token"], example: "user_id" },
+  // A refresh token paired with several access tokens would be written once per pair. Synapse has
+  // no constraint here (it never does this), so this one is always looked for: an index-only scan.
+  { table: "access_tokens", columns: ["refresh_token_id"], example: "user_id" },
+  { table: "user_threepids", columns: ["medium", "address"], example: "user_id" },
+  { table: "user_external_ids", columns: ["auth_provider", "external_id"], example: "user_id" },
+];
+
+/** The column lists of `table`'s unique indexes on plain columns (no expressions, no predicates). */
+async function uniqueIndexes(client: Queryable, table: string): Promise<string[][]> {
+  const { rows } = isSqlite(client)
+    ? await client.query<{ i: string; c: string | null }>(
+        `SELECT il.name AS i, ii.name AS c FROM pragma_index_list('${table}') il JOIN pragma_index_info(il.name) ii
+          WHERE il."unique" = 1 AND il.partial = 0`,
+      )
+    : await client.query<{ i: string; c: string | null }>(
+        `SELECT i.indexrelid::text AS i, a.attname AS c FROM pg_index i
+           LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+          WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+            AND NOT (0 = ANY(i.indkey::int2[]))`,
+        [table],
+      );
+  const byIndex = new Map<string, (string | null)[]>();
+  for (const r of rows) byIndex.set(r.i, [...(byIndex.get(r.i) ?? []), r.c]);
+  return [...byIndex.values()].filter((cols) => cols.every((c) => c !== null)) as string[][];
+}
+
+/**
+ * Rows sharing a {@link UNIQUE_KEYS} key with another row, per key: only looked for where no
+ * unique index of Synapse's already rules them out (the normal case costs a catalog lookup).
+ */
+export async function duplicateRows(client: Queryable, limit: number): Promise<{ key: string; count: number; examples: string[] }[]> {
+  const found: { key: string; count: number; examples: string[] }[] = [];
+  const indexes = new Map<string, string[][]>();
+  for (const { table, columns, example } of UNIQUE_KEYS) {
+    if (!indexes.has(table)) indexes.set(table, await uniqueIndexes(client, table));
+    // A unique index on some of the key's columns makes the whole key unique.
+    if (indexes.get(table)?.some((index) => index.every((c) => columns.includes(c)))) continue;
+    const on = columns.map((c) => `x.${c} = dup.${c}`).join(" AND ");
+    // NULLs never collide (nor join): leaving them out lets an index on the key serve the grouping.
+    const present = columns.map((c) => `${c} IS NOT NULL`).join(" AND ");
+    const rows = `FROM ${table} x JOIN (SELECT ${columns.join(", ")} FROM ${table} WHERE ${present}
+      GROUP BY ${columns.join(", ")} HAVING count(*) > 1) dup ON ${on}`;
+    const counted = await client.query<{ n: string }>(`SELECT count(*) AS n ${rows}`);
+    const count = Number(counted.rows[0]?.n ?? 0);
+    if (count === 0) continue;
+    const examples = await client.query<{ e: string }>(
+      `SELECT DISTINCT x.${example} AS e ${rows} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`,
+    );
+    found.push({ key: `${table}.${columns.join(", ")}`, count, examples: examples.rows.map((r) => r.e) });
+  }
+  return found;
 }
 
 export async function appserviceRowCounts(client: Queryable, serverName: string): Promise<Record<string, number>> {

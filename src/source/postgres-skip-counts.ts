@@ -16,10 +16,12 @@
  *                                 guest_user (non-zero smallint flags, as decodeFlag).
  *   tokenReason                <- tokenSkip (src/mapping/devices.ts): puppet_token, then
  *                                 superseded_refresh_pair (supersededAndUsed below is the
- *                                 reader's r_superseded_and_used expression).
+ *                                 reader's r_superseded_and_used expression), then
+ *                                 ended_session (sessionEnded: either expiry before NOW).
  *   users                      <- mapUser (src/mapping/users.ts): ownerReason.
  *   passwords                  <- mapUser: ownerReason when the hash is non-NULL and non-empty,
- *                                 else (owner kept) no_password_hash.
+ *                                 else (owner kept) no_password_hash, then unusable_password_hash
+ *                                 (sqlIsUsableBcryptHash, src/model/password-hash.ts).
  *   emails / unsupported_threepids <- mapThreepid (src/mapping/threepids.ts): the medium picks the
  *                                 entity; ownerReason, then deactivated_user for non-email only.
  *   external_ids               <- mapExternalId (src/mapping/external-ids.ts): ownerReason, then
@@ -40,11 +42,14 @@
  */
 import type { Queryable } from "./snapshot-readers.ts";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
+import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
 import type { MigrationReport } from "../report/report.ts";
 
 /** The bind parameter holding Synapse's server name in every query. */
 const SERVER = "$1";
+/** The bind parameter holding the run's time (ms), the mappers' `ctx.startedAt`, in the token queries. */
+const NOW = "$2";
 
 /** A skip reason as an SQL string literal; typed, so that a misspelt reason does not compile. */
 function reason(r: SkipReason): string {
@@ -84,11 +89,21 @@ function supersededAndUsed(r: string): string {
       SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = ${r}.next_token_id AND an.used IS TRUE))`;
 }
 
+/**
+ * {@link sessionEnded}: refresh token `r`'s expiry or its session's hard limit lies before `now`.
+ * Never NULL (a NULL expiry is "never"), so that it can be negated.
+ */
+export function sqlSessionEnded(r: string, now: string): string {
+  return `((${r}.expiry_ts IS NOT NULL AND ${r}.expiry_ts < ${now})
+      OR (${r}.ultimate_session_expiry_ts IS NOT NULL AND ${r}.ultimate_session_expiry_ts < ${now}))`;
+}
+
 /** The CASE branches of {@link tokenSkip}, for access token `a` and its refresh token `r` (or NULLs). */
 function tokenReason(a: string, r: string): string {
   return `
     WHEN ${a}.puppets_user_id IS NOT NULL THEN ${reason("puppet_token")}
-    WHEN ${r}.id IS NOT NULL AND ${supersededAndUsed(r)} THEN ${reason("superseded_refresh_pair")}`;
+    WHEN ${r}.id IS NOT NULL AND ${supersededAndUsed(r)} THEN ${reason("superseded_refresh_pair")}
+    WHEN ${r}.id IS NOT NULL AND ${sqlSessionEnded(r, NOW)} THEN ${reason("ended_session")}`;
 }
 
 /** The reason a device (`d`, owner `u`) is skipped with all its tokens: {@link mapDevice}. */
@@ -127,74 +142,99 @@ function isMappedProvider(column: string, providers: number): string {
 
 /**
  * One query per entity (threepids: one for both of their entities). Each selects `entity`,
- * `reason` (NULL for a migrated row) and a count; $1 is the server name, $2... the `providers`
- * mapped providers. Plain SQL that SQLite runs too (see source/sqlite-driver.ts toSqliteSql).
+ * `reason` (NULL for a migrated row) and a count, and comes with its bind parameters: $1 is the
+ * server name; $2 the run's time in the token queries, $2... the mapped providers in the external
+ * ids' query. Plain SQL that SQLite runs too (see source/sqlite-driver.ts toSqliteSql).
  */
-const queries = (providers: number): readonly string[] => [
-  // mapUser: users (the reader skips rows without a name).
-  `SELECT ${entity("users")} AS entity,
+function queries(serverName: string, providers: readonly string[], now: number): { sql: string; params: unknown[] }[] {
+  const server = [serverName];
+  return [
+    // mapUser: users (the reader skips rows without a name).
+    {
+      sql: `SELECT ${entity("users")} AS entity,
           CASE ${ownerReason("u.name", "u")} END AS reason, count(*) AS n
      FROM users u WHERE u.name IS NOT NULL GROUP BY 2`,
-  // mapUser: passwords.
-  `SELECT ${entity("passwords")} AS entity,
+      params: server,
+    },
+    // mapUser: passwords.
+    {
+      sql: `SELECT ${entity("passwords")} AS entity,
           CASE WHEN owner_reason IS NOT NULL THEN (CASE WHEN has_hash THEN owner_reason END)
-               WHEN NOT has_hash THEN ${reason("no_password_hash")} END AS reason,
+               WHEN NOT has_hash THEN ${reason("no_password_hash")}
+               WHEN NOT usable THEN ${reason("unusable_password_hash")} END AS reason,
           count(*) AS n
      FROM (SELECT CASE ${ownerReason("u.name", "u")} END AS owner_reason,
-                  (u.password_hash IS NOT NULL AND u.password_hash <> '') AS has_hash
+                  (u.password_hash IS NOT NULL AND u.password_hash <> '') AS has_hash,
+                  coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, FALSE) AS usable
              FROM users u WHERE u.name IS NOT NULL) s
     GROUP BY 2`,
-  // mapThreepid: a NULL medium is not 'email'.
-  `SELECT CASE WHEN t.medium = 'email' THEN ${entity("emails")} ELSE ${entity("unsupported_threepids")} END AS entity,
+      params: server,
+    },
+    // mapThreepid: a NULL medium is not 'email'.
+    {
+      sql: `SELECT CASE WHEN t.medium = 'email' THEN ${entity("emails")} ELSE ${entity("unsupported_threepids")} END AS entity,
           CASE ${ownerReason("t.user_id", "u")}
                WHEN t.medium IS DISTINCT FROM 'email' AND coalesce(CAST(u.deactivated AS integer), 0) <> 0 THEN ${reason("deactivated_user")}
           END AS reason,
           count(*) AS n
      FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id
     GROUP BY 1, 2`,
-  // mapExternalId: a NULL auth_provider reads as "null", which is no provider's key.
-  `SELECT ${entity("external_ids")} AS entity,
+      params: server,
+    },
+    // mapExternalId: a NULL auth_provider reads as "null", which is no provider's key.
+    {
+      sql: `SELECT ${entity("external_ids")} AS entity,
           CASE ${ownerReason("e.user_id", "u")}
-               WHEN NOT (${isMappedProvider("coalesce(e.auth_provider, 'null')", providers)}) THEN ${reason("unmapped_provider")}
+               WHEN NOT (${isMappedProvider("coalesce(e.auth_provider, 'null')", providers.length)}) THEN ${reason("unmapped_provider")}
           END AS reason,
           count(*) AS n
      FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
     GROUP BY 2`,
-  // mapDevice: one count per device.
-  `SELECT ${entity("devices")} AS entity, CASE ${deviceReason("d", "u")} END AS reason, count(*) AS n
+      params: [serverName, ...providers],
+    },
+    // mapDevice: one count per device.
+    {
+      sql: `SELECT ${entity("devices")} AS entity, CASE ${deviceReason("d", "u")} END AS reason, count(*) AS n
      FROM devices d LEFT JOIN users u ON u.name = d.user_id
     GROUP BY 2`,
-  // mapDevice's tokens and mapLooseToken.
-  `SELECT ${entity("access_tokens")} AS entity, reason, count(*) AS n
+      params: server,
+    },
+    // mapDevice's tokens and mapLooseToken.
+    {
+      sql: `SELECT ${entity("access_tokens")} AS entity, reason, count(*) AS n
      FROM (SELECT ${TOKEN_REASON} AS reason FROM ${TOKEN_ROWS}) s
     GROUP BY reason`,
-  // The refresh tokens paired with those access tokens, then mapUnpairedRefreshToken.
-  `SELECT ${entity("refresh_tokens")} AS entity, reason, count(*) AS n FROM (
+      params: [serverName, now],
+    },
+    // The refresh tokens paired with those access tokens, then mapUnpairedRefreshToken.
+    {
+      sql: `SELECT ${entity("refresh_tokens")} AS entity, reason, count(*) AS n FROM (
      SELECT ${TOKEN_REASON} AS reason FROM ${TOKEN_ROWS} WHERE r.id IS NOT NULL
      UNION ALL
      SELECT CASE ${ownerReason("r.user_id", "u")} ELSE ${reason("no_access_token")} END AS reason
        FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
       WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)
    ) s GROUP BY reason`,
-];
+      params: [serverName, now],
+    },
+  ];
+}
 
 /**
  * Counts, per entity and reason, the rows `migrate` would skip, in the caller's snapshot (run it
  * inside the same transaction as the checks). `providers` is the same auth_provider -> MAS
- * provider map `migrate` uses. Only non-zero counts appear, as in the migration report.
+ * provider map `migrate` uses; `now` (ms) is the time sessions are judged ended at, as the
+ * mappers' `startedAt`. Only non-zero counts appear, as in the migration report.
  */
 export async function countSkips(
   db: Queryable,
   serverName: string,
   providers: ReadonlyMap<string, string>,
+  now: number,
 ): Promise<MigrationReport["skipped"]> {
   const skipped: MigrationReport["skipped"] = {};
-  const mapped = [...providers.keys()];
-  for (const sql of queries(mapped.length)) {
-    const result = await db.query<{ entity: Entity; reason: SkipReason | null; n: string }>(
-      `${sql} ORDER BY 1, 3 DESC, 2`,
-      sql.includes("$2") ? [serverName, ...mapped] : [serverName],
-    );
+  for (const { sql, params } of queries(serverName, [...providers.keys()], now)) {
+    const result = await db.query<{ entity: Entity; reason: SkipReason | null; n: string }>(`${sql} ORDER BY 1, 3 DESC, 2`, params);
     for (const row of result.rows) {
       const n = Number(row.n);
       if (row.reason === null || n === 0) continue;

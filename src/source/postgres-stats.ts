@@ -12,7 +12,7 @@ export const SYNAPSE_COLUMNS_READ: Record<string, string[]> = {
   access_tokens: [
     "id", "user_id", "device_id", "token", "valid_until_ms", "puppets_user_id", "last_validated", "refresh_token_id", "used",
   ],
-  refresh_tokens: ["id", "user_id", "token", "next_token_id"],
+  refresh_tokens: ["id", "user_id", "token", "next_token_id", "expiry_ts", "ultimate_session_expiry_ts"],
 };
 
 /** The user-id column of each table read. */

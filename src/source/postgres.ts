@@ -11,7 +11,8 @@ const OWNER_COLUMNS = `u.name AS o_name, u.creation_ts AS o_creation_ts, u.admin
 const TOKEN_COLUMNS = `a.id AS a_id, a.user_id AS a_user_id, a.device_id AS a_device_id, a.token AS a_token,
   a.valid_until_ms AS a_valid_until_ms, a.puppets_user_id AS a_puppets_user_id,
   a.last_validated AS a_last_validated, r.id AS r_id, r.token AS r_token,
-  (used_next.refresh_token_id IS NOT NULL) AS r_superseded_and_used`;
+  (used_next.refresh_token_id IS NOT NULL) AS r_superseded_and_used,
+  r.expiry_ts AS r_expiry_ts, r.ultimate_session_expiry_ts AS r_ultimate_session_expiry_ts`;
 
 /**
  * Joins, for a token's refresh token `r`, whether the access token of its successor was used.

@@ -20,7 +20,7 @@ async function all<T>(read: AsyncIterable<readonly T[]>): Promise<T[]> {
 const A = "@a:example.com";
 const OWNER_A = [A, "1795406856", "1", "0", "0", null];
 const NO_OWNER = [null, null, null, null, null, null];
-const NO_TOKEN = [null, null, null, null, null, null, null, null, null, null];
+const NO_TOKEN = [null, null, null, null, null, null, null, null, null, null, null, null];
 
 describe("decoding the reads", () => {
   it("users: flags, NULL creation time, an empty appservice id as none", async () => {
@@ -47,8 +47,8 @@ describe("decoding the reads", () => {
     const read = await all(
       devicesFrom(
         batches(
-          [[...device("D1"), ...token("1", "D1", ["5", "syr_5", "t"])], [...device("D1"), ...token("2", "D1", [null, null, null])]],
-          [[...device("D1"), ...token("3", "D1", [null, null, null])], [...device("D2"), ...NO_TOKEN]],
+          [[...device("D1"), ...token("1", "D1", ["5", "syr_5", "t", "1795500000000", null])], [...device("D1"), ...token("2", "D1", [null, null, null, null, null])]],
+          [[...device("D1"), ...token("3", "D1", ["6", "syr_6", "f", null, "9223372036854775807"])], [...device("D2"), ...NO_TOKEN]],
           [[A, "D3", null, null, "fe80::1%eth0", null, "t", ...NO_OWNER, ...NO_TOKEN]],
         ),
       ),
@@ -57,15 +57,18 @@ describe("decoding the reads", () => {
     const [d1, , d3] = read;
     assert.deepEqual(d1?.tokens[0], {
       id: 1, userId: A, deviceId: "D1", token: "syt_1", validUntilMs: null, puppetsUserId: null, lastValidated: 1795406000001,
-      refresh: { id: 5, token: "syr_5", supersededAndUsed: true },
+      refresh: { id: 5, token: "syr_5", supersededAndUsed: true, expiryTs: 1795500000000, ultimateSessionExpiryTs: null },
     });
     assert.equal(d1?.tokens[1]?.refresh, null);
+    assert.deepEqual(d1?.tokens[2]?.refresh, {
+      id: 6, token: "syr_6", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 9223372036854775807,
+    });
     assert.deepEqual([d1?.displayName, d1?.lastSeen, d1?.ip, d1?.ipUnparsable, d1?.hidden], ["phone", 1795406856636, "10.0.0.1", false, false]);
     assert.deepEqual([d3?.owner, d3?.ip, d3?.ipUnparsable, d3?.hidden], [null, null, true, true]);
   });
 
   it("loose tokens: the owner first, then a token that may have no device", async () => {
-    const read = await all(looseTokensFrom(batches([[...OWNER_A, "9", A, null, "syt_9", "1795500000000", "@b:example.com", null, null, null, null], [...NO_OWNER, "10", "@x:example.com", "GONE", "syt_10", null, null, null, null, null, null]])));
+    const read = await all(looseTokensFrom(batches([[...OWNER_A, "9", A, null, "syt_9", "1795500000000", "@b:example.com", null, null, null, null, null, null], [...NO_OWNER, "10", "@x:example.com", "GONE", "syt_10", null, null, null, null, null, null, null, null]])));
     assert.deepEqual(read[0]?.token, {
       id: 9, userId: A, deviceId: null, token: "syt_9", validUntilMs: 1795500000000, puppetsUserId: "@b:example.com", lastValidated: null, refresh: null,
     });

@@ -25,7 +25,7 @@ const OWNER = ["o_name", "o_creation_ts", "o_admin", "o_is_guest", "o_deactivate
 /** An access token's columns (`a_`) and its refresh token's (`r_`). */
 const TOKEN = [
   "a_id", "a_user_id", "a_device_id", "a_token", "a_valid_until_ms", "a_puppets_user_id", "a_last_validated",
-  "r_id", "r_token", "r_superseded_and_used",
+  "r_id", "r_token", "r_superseded_and_used", "r_expiry_ts", "r_ultimate_session_expiry_ts",
 ] as const;
 
 /** The reads every source runs, and the columns of each, in the order the decoders read them. */
@@ -77,7 +77,8 @@ function tokenFields(f: FieldReader, id: number, sameUser?: string, sameDevice?:
   let refresh: SynapseAccessToken["refresh"] = null;
   if (refreshId !== null) {
     const refreshToken = String(f.text());
-    refresh = { id: refreshId, token: refreshToken, supersededAndUsed: f.bool() };
+    const supersededAndUsed = f.bool();
+    refresh = { id: refreshId, token: refreshToken, supersededAndUsed, expiryTs: f.int(), ultimateSessionExpiryTs: f.int() };
   }
   return { id, userId, deviceId, token, validUntilMs, puppetsUserId, lastValidated, refresh };
 }

@@ -17,7 +17,9 @@ describe("the shared SQL, for SQLite", () => {
     for (const [name, q] of Object.entries(FINDING_QUERIES)) {
       if (name === "unparsableDeviceIps") continue; // counted by decodeIp on SQLite
       const sql = toSqliteSql(`SELECT count(*) FROM ${q.from} WHERE ${q.where}`);
-      assert.doesNotMatch(sql, /::|\bstrpos\(|\bleft\(|\bbtrim\(|\bchr\(| ~\*? |!~|\$\d/, name);
+      // String literals are data, not spelling (a bcrypt prefix such as '$2b$' is no parameter).
+      const code = sql.replace(/'(?:[^']|'')*'/g, "''");
+      assert.doesNotMatch(code, /::|\bstrpos\(|\bleft\(|\bbtrim\(|\bchr\(| ~\*? |!~|\$\d/, name);
     }
   });
 });

@@ -35,10 +35,10 @@ INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent
   ('@alice:example.com', 'A2', NULL, NULL, '-', NULL, NULL),
   ('@alice:example.com', 'A3', NULL, NULL, 'fe80::1%eth0', NULL, 1),
   ('@ghost:example.com', 'G1', NULL, NULL, NULL, NULL, 0);
-INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id) VALUES
-  (1, '@alice:example.com', 'A1', 'syr_old', 2),
-  (2, '@alice:example.com', 'A1', 'syr_new', NULL),
-  (3, '@alice:example.com', 'A1', 'syr_alone', NULL);
+INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id, expiry_ts, ultimate_session_expiry_ts) VALUES
+  (1, '@alice:example.com', 'A1', 'syr_old', 2, 1795406000100, NULL),
+  (2, '@alice:example.com', 'A1', 'syr_new', NULL, NULL, 1795406000200),
+  (3, '@alice:example.com', 'A1', 'syr_alone', NULL, NULL, NULL);
 INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
   (10, '@alice:example.com', 'A1', 'syt_old', 1795500000000, NULL, 1795406000001, 1, 1),
   (11, '@alice:example.com', 'A1', 'syt_new', NULL, NULL, NULL, 2, 1),
@@ -82,8 +82,8 @@ describe("the SQLite reader", () => {
         ],
       );
       const [old, fresh] = (devices[0] as SynapseDevice).tokens;
-      assert.deepEqual(old?.refresh, { id: 1, token: "syr_old", supersededAndUsed: true });
-      assert.deepEqual(fresh?.refresh, { id: 2, token: "syr_new", supersededAndUsed: false });
+      assert.deepEqual(old?.refresh, { id: 1, token: "syr_old", supersededAndUsed: true, expiryTs: 1795406000100, ultimateSessionExpiryTs: null });
+      assert.deepEqual(fresh?.refresh, { id: 2, token: "syr_new", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 1795406000200 });
       assert.equal(old?.validUntilMs, 1795500000000);
       assert.equal(fresh?.lastValidated, null);
       const loose = await all(opened.source.readLooseTokens());
@@ -126,12 +126,13 @@ describe("the SQLite reader", () => {
     const fromPostgres = { user_id: "@a:x", device_id: "D", display_name: null, last_seen: "17", ip: "::1", user_agent: null, hidden: "f",
       o_name: "@a:x", o_creation_ts: "5", o_admin: "1", o_is_guest: "0", o_deactivated: "0", o_appservice_id: null,
       a_id: "7", a_user_id: "@a:x", a_device_id: "D", a_token: "syt_x", a_valid_until_ms: null, a_puppets_user_id: null,
-      a_last_validated: "9", r_id: "3", r_token: "syr_x", r_superseded_and_used: "t" };
+      a_last_validated: "9", r_id: "3", r_token: "syr_x", r_superseded_and_used: "t", r_expiry_ts: "11", r_ultimate_session_expiry_ts: null };
     const fromSqlite = { ...fromPostgres, last_seen: 17, hidden: 0, o_creation_ts: 5, o_admin: 1, o_is_guest: 0, o_deactivated: 0,
-      a_id: 7, a_last_validated: 9, r_id: 3, r_superseded_and_used: 1 };
+      a_id: 7, a_last_validated: 9, r_id: 3, r_superseded_and_used: 1, r_expiry_ts: 11 };
     const [device] = await devicesOf(fromSqlite);
     assert.deepEqual(device, (await devicesOf(fromPostgres))[0]);
     assert.equal(device?.tokens[0]?.refresh?.supersededAndUsed, true);
+    assert.equal(device?.tokens[0]?.refresh?.expiryTs, 11);
     assert.equal((await devicesOf({ ...fromSqlite, hidden: null }))[0]?.hidden, false, "NULL hidden (old rows) is visible");
   });
 

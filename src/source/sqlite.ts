@@ -56,6 +56,8 @@ const TOKEN_COLUMNS: readonly PagedColumn[] = [
     `(r.next_token_id IS NOT NULL AND EXISTS (
       SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`,
   ],
+  ["r_expiry_ts", "r.expiry_ts"],
+  ["r_ultimate_session_expiry_ts", "r.ultimate_session_expiry_ts"],
 ];
 
 /** Columns of a table, each named as its column (`t.user_id` as `user_id`). */

@@ -41,7 +41,11 @@ INSERT INTO users (name, password_hash, creation_ts, admin, is_guest, deactivate
   ('@:example.com', NULL, 1700000004, 0, 0, 0);                -- malformed (empty localpart), no hash
 -- An empty appservice_id is no application service: migrated, with its hash.
 INSERT INTO users (name, password_hash, creation_ts, admin, is_guest, deactivated, appservice_id) VALUES
-  ('@emptyappservice:example.com', '$2b$12$notarealhashnotarealhashnotarealhashnotarealhashnoy', 1700000005, 0, 0, 0, '');
+  ('@emptyappservice:example.com', '$2b$12$notarealhashnotarealhashnotarealhashnotarealhashnoyyy', 1700000005, 0, 0, 0, '');
+-- Hashes MAS cannot verify: migrated without a password (unusable_password_hash).
+INSERT INTO users (name, password_hash, creation_ts, admin, is_guest, deactivated) VALUES
+  ('@xhash:example.com', 'x', 1700000006, 0, 0, 0),
+  ('@argon:example.com', '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA', 1700000007, 0, 0, 0);
 INSERT INTO user_threepids (user_id, medium, address, validated_at, added_at) VALUES
   ('@eve:evil.example', 'email', 'eve@evil.example', 1700000000000, 1700000000000),         -- emails: foreign
   ('@user0003:example.com', 'msisdn', '447910000003', 1700000000000, 1700000000000),       -- unsupported: deactivated
@@ -91,6 +95,33 @@ INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppet
   (2016, '@user0004:example.com', 'DEACTDEV', 'syt_puppet_on_deactivated_device', NULL, '@user0014:example.com', 1795406000025, NULL, false); -- the device's reason first
 `;
 
+/**
+ * The fixture's refresh tokens made live (they ended a day after it was made), then ended refresh
+ * pairs in each place a reason can come from, an hour before `now`.
+ */
+function endedRowsSql(now: number): string {
+  const ended = now - 3_600_000;
+  return `
+UPDATE refresh_tokens SET expiry_ts = ${now + 24 * 3_600_000};
+INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id, expiry_ts, ultimate_session_expiry_ts) VALUES
+  (3001, '@user0025:example.com', 'PUPDEV', 'syr_ended_on_device', NULL, ${ended}, NULL),
+  (3002, '@admin:example.com', 'X', 'syr_ended_puppet', NULL, ${ended}, NULL),
+  (3003, '@user0010:example.com', 'master signing key', 'syr_ended_hidden', NULL, NULL, ${ended}),
+  (3004, '@user0025:example.com', 'GONE', 'syr_ended_missing_device', NULL, ${ended}, NULL),
+  (3005, '@user0004:example.com', 'DEACTDEV', 'syr_ended_deactivated_device', NULL, ${ended}, NULL),
+  (3006, '@user0005:example.com', 'X', 'syr_ended_deactivated_deviceless', NULL, NULL, ${ended}),
+  (3007, '@ghost:example.com', 'X', 'syr_ended_orphan', NULL, ${ended}, NULL);
+INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
+  (3001, '@user0025:example.com', 'PUPDEV', 'syt_ended_on_device', NULL, NULL, 1795406000030, 3001, false),     -- ended (kept device)
+  (3002, '@admin:example.com', NULL, 'syt_ended_puppet', NULL, '@user0013:example.com', 1795406000031, 3002, false), -- puppet first
+  (3003, '@user0010:example.com', 'master signing key', 'syt_ended_hidden', NULL, NULL, 1795406000032, 3003, false), -- the device's reason
+  (3004, '@user0025:example.com', 'GONE', 'syt_ended_missing_device', NULL, NULL, 1795406000033, 3004, false),  -- ended before missing_device
+  (3005, '@user0004:example.com', 'DEACTDEV', 'syt_ended_deactivated_device', NULL, NULL, 1795406000034, 3005, false), -- the device's reason
+  (3006, '@user0005:example.com', NULL, 'syt_ended_deactivated_deviceless', NULL, NULL, 1795406000035, 3006, false), -- ended before deactivated
+  (3007, '@ghost:example.com', NULL, 'syt_ended_orphan', NULL, NULL, 1795406000036, 3007, false);             -- orphan first
+`;
+}
+
 /** Unmapped providers: PROVIDER_NOT_IN_MAS blocks migrate, so only check can count them. */
 const UNMAPPED_PROVIDER_SQL = `
 INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES
@@ -106,7 +137,7 @@ type Skipped = Record<string, Record<string, number>>;
 interface CheckJson {
   command: string;
   exitCode: number;
-  findings: { code: string; severity: string }[];
+  findings: { code: string; severity: string; count?: number }[];
   wouldSkip: Skipped | null;
 }
 
@@ -147,7 +178,9 @@ describe("check counts what migrate would skip", () => {
     assert.deepEqual(wouldSkip, report.skipped);
     assert.deepEqual(wouldSkip?.users, { appservice_user: 3 });
     assert.deepEqual(wouldSkip?.devices, { guest_user: 2, appservice_user: 3 });
-    assert.deepEqual(wouldSkip?.access_tokens, { appservice_user: 3, puppet_token: 2 });
+    // The fixture's refresh tokens were made with a 24-hour lifetime: every pair has ended.
+    assert.deepEqual(wouldSkip?.access_tokens, { appservice_user: 3, puppet_token: 2, ended_session: 31 });
+    assert.deepEqual(wouldSkip?.refresh_tokens, { ended_session: 31 });
   });
 
   describe("with edge rows for every reason", () => {
@@ -160,6 +193,7 @@ describe("check counts what migrate would skip", () => {
       s = await prepareScenario(cluster, "skips_edges", NO_GUESTS);
       await cluster.sql(s.synapseDb, EDGE_ROWS_SQL);
       await cluster.sql(s.synapseDb, MORE_ROWS_SQL);
+      await cluster.sql(s.synapseDb, endedRowsSql(Date.now()));
       check = await runCli(["check", ...s.configArgs, "--json", "--skip-invalid-rows", "--accept-all-warnings"]);
       const migrate = await runCli([
         "migrate", ...s.configArgs, "--dry-run", "--json", "--skip-invalid-rows", "--accept-all-warnings",
@@ -177,7 +211,12 @@ describe("check counts what migrate would skip", () => {
     it("counts users and passwords by owner first, then by hash", () => {
       assert.deepEqual(wouldSkip.users, { appservice_user: 3, foreign_user_id: 1, malformed_user_id: 2 });
       // Appservice users' hashes are empty: they are not counted as passwords at all.
-      assert.deepEqual(wouldSkip.passwords, { no_password_hash: 9 + 2, foreign_user_id: 1, malformed_user_id: 1 });
+      assert.deepEqual(wouldSkip.passwords, {
+        no_password_hash: 9 + 2,
+        foreign_user_id: 1,
+        malformed_user_id: 1,
+        unusable_password_hash: 2,
+      });
     });
 
     it("counts threepids and external ids by owner, and drops only non-email ids of deactivated users", () => {
@@ -202,26 +241,35 @@ describe("check counts what migrate would skip", () => {
       });
       assert.deepEqual(wouldSkip.access_tokens, {
         appservice_user: 3,
-        hidden_device: 1 + 1,
+        hidden_device: 1 + 1 + 1,
         superseded_refresh_pair: 1 + 1,
-        puppet_token: 2 + 3,
+        puppet_token: 2 + 3 + 1,
         missing_device: 1 + 1,
-        orphan_row: 1 + 1,
-        deactivated_user: 2 + 1,
+        orphan_row: 1 + 1 + 1,
+        deactivated_user: 2 + 1 + 1,
         foreign_user_id: 1,
         guest_user: 1 + 1,
+        ended_session: 3,
       });
       assert.deepEqual(wouldSkip.refresh_tokens, {
         superseded_refresh_pair: 1 + 1,
         no_access_token: 1 + 1,
-        orphan_row: 1 + 1,
+        orphan_row: 1 + 1 + 1,
         malformed_user_id: 1,
         foreign_user_id: 1,
         appservice_user: 1,
-        puppet_token: 2,
-        hidden_device: 1,
+        puppet_token: 2 + 1,
+        hidden_device: 1 + 1,
         missing_device: 1,
+        deactivated_user: 1,
+        ended_session: 3,
       });
+    });
+
+    it("ENDED_SESSIONS counts exactly the pairs skipped as ended_session", () => {
+      const ended = checkJson(check).findings.find((f) => f.code === "ENDED_SESSIONS");
+      assert.equal(ended?.severity, "info");
+      assert.equal(ended?.count, wouldSkip.refresh_tokens?.ended_session);
     });
 
     it("prints the counts on stderr in the report's layout", () => {

@@ -34,6 +34,12 @@ const BASELINE: Record<string, Expected> = {
     examples: ["@user0011:example.com", "@user0022:example.com", "@user0033:example.com"],
   },
   PUPPET_TOKENS: { severity: "info", count: 2, examples: ["@admin:example.com"] },
+  // The fixture's refresh tokens were made with a 24-hour lifetime: every one of them has ended.
+  ENDED_SESSIONS: {
+    severity: "info",
+    count: 31,
+    examples: ["@user0002:example.com", "@user0008:example.com", "@user0009:example.com", "@user0010:example.com", "@user0011:example.com"],
+  },
   APPSERVICE_USERS: {
     severity: "info",
     count: 3,

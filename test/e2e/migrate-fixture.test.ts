@@ -32,6 +32,15 @@ UPDATE refresh_tokens SET next_token_id = 1020 WHERE id = 20;
 UPDATE refresh_tokens SET next_token_id = 1021 WHERE id = 21;
 `;
 
+/**
+ * The fixture's refresh tokens ended a day after it was made: all live again for a day from `now`,
+ * but user0002's pair on ATZASRNOUY (refresh token 3), which expired an hour ago.
+ */
+function expiriesSql(now: number): string {
+  return `UPDATE refresh_tokens SET expiry_ts = ${now + 24 * 3_600_000};
+UPDATE refresh_tokens SET expiry_ts = ${now - 3_600_000} WHERE id = 3;`;
+}
+
 interface Report {
   dryRun: boolean;
   written: Record<string, number>;
@@ -60,6 +69,7 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
       manifest = await loadSynapseManifest();
       scenario = await prepareScenario(cluster, `fixture_${masVersion}`, { masVersion, synapseOverrides: GUESTS_OFF });
       await cluster.sql(scenario.synapseDb, EDGE_ROWS_SQL);
+      await cluster.sql(scenario.synapseDb, expiriesSql(Date.now()));
       const result = await runCli(["migrate", ...scenario.configArgs, "--json"]);
       stderr = result.stderr;
       assert.equal(result.code, 0, result.stderr);
@@ -230,6 +240,10 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
           assert.equal(m, undefined, "the superseded pair of user0019 is dropped");
           continue;
         }
+        if (Number(s?.refresh_token_id) === 3) {
+          assert.equal(m, undefined, "the expired pair of user0002 is dropped");
+          continue;
+        }
         assert.ok(m, `token of ${t.user} on ${t.device} migrated`);
         kept++;
         assert.equal(m.username, t.user);
@@ -240,7 +254,7 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
         assert.equal(ms(m.created_at), Number(s?.last_validated));
         assert.ok((ms(m.session_created) as number) <= (ms(m.created_at) as number));
       }
-      assert.equal(kept, 72);
+      assert.equal(kept, 71);
       // Edge rows: the used rotation replaces its predecessor; an unacknowledged one keeps both pairs.
       assert.equal(byToken.get("syt_edge_rotated_used")?.refresh_token, "syr_edge_rotated_used");
       assert.equal(byToken.get("syt_edge_rotated_unused")?.refresh_token, "syr_edge_rotated_unused");
@@ -250,7 +264,9 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
         assert.equal(byToken.has(absent), false, "token must not be migrated");
       }
       const refreshCount = await mas("SELECT count(*)::int AS n FROM compat_refresh_tokens");
-      assert.equal(refreshCount[0]?.n, 31 - 1 + 2);
+      assert.equal(refreshCount[0]?.n, 31 - 1 - 1 + 2);
+      const expired = await mas("SELECT count(*)::int AS n FROM compat_refresh_tokens WHERE refresh_token = 'syr_dXNlcjAwMDI_MfEbXHVSiegkbBDaaadZ_2LwYaB'");
+      assert.equal(expired[0]?.n, 0);
     });
 
     it("gives a token without a device its own session with the owner's admin flag", async () => {
@@ -277,8 +293,9 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
         superseded_refresh_pair: 1,
         puppet_token: 2,
         missing_device: 1,
+        ended_session: 1,
       });
-      assert.deepEqual(report.skipped.refresh_tokens, { superseded_refresh_pair: 1, no_access_token: 1 });
+      assert.deepEqual(report.skipped.refresh_tokens, { superseded_refresh_pair: 1, no_access_token: 1, ended_session: 1 });
       assert.deepEqual(report.notes.devices, { unparsable_ip_stored_as_null: 1 });
       assert.deepEqual(report.written, {
         users: 47,
@@ -287,8 +304,8 @@ for (const masVersion of ["1.22.0", "1.0.0"] as const) {
         user_unsupported_third_party_ids: 3,
         upstream_oauth_links: 12,
         compat_sessions: 76,
-        compat_access_tokens: 73 - 1 + 2 + 1,
-        compat_refresh_tokens: 32,
+        compat_access_tokens: 73 - 1 - 1 + 2 + 1,
+        compat_refresh_tokens: 31,
       });
       assert.match(stderr, /appservice_user/);
       for (const secret of [PEPPER, "kc-secret", "gh-secret", ...manifest.tokens.map((t) => t.token)]) {

@@ -2,6 +2,8 @@
  * One Synapse, two databases: the SQLite fixture, and the same file ported to PostgreSQL by
  * Synapse's own synapse_port_db. Migrated by the tool from each, MAS must end up with the same
  * rows (ids aside, which are random per run), and check must say the same things about both.
+ * Both get the same live refresh-token expiries (the fixture's own ended a day after it was made),
+ * so that refresh pairs are compared too.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +12,8 @@ import { fingerprints } from "../../bench/run.ts";
 import { synapseSqliteDb, synapseSqlitePortedSql } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
-import { prepareSqliteScenario, snapshotFiles } from "../harness/sqlite.ts";
+import { scratchDir } from "../harness/scratch.ts";
+import { copySqliteFixture, prepareSqliteScenario, snapshotFiles, writeSqlite } from "../harness/sqlite.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
 
 /**
@@ -64,13 +67,17 @@ describe("the same Synapse read from SQLite and from PostgreSQL (synapse_port_db
   before(async () => {
     cluster = await startCluster();
     await cluster.createDatabase("syn_ported", { fromSqlFile: synapseSqlitePortedSql });
-    fromSqlite = await prepareSqliteScenario(cluster, "from_sqlite", synapseSqliteDb, { synapseOverrides: GUESTS_OFF });
+    const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-sqlite-vs-pg-"));
+    const live = `UPDATE refresh_tokens SET expiry_ts = ${Date.now() + 24 * 3_600_000}`;
+    await writeSqlite(db, live);
+    await cluster.sql("syn_ported", live);
+    fromSqlite = await prepareSqliteScenario(cluster, "from_sqlite", db, { synapseOverrides: GUESTS_OFF });
     fromPostgres = await prepareScenario(cluster, "from_ported", { synapseOverrides: GUESTS_OFF });
     await writeSynapseConfig(fromPostgres.dir, { databaseUri: cluster.uri("syn_ported"), overrides: GUESTS_OFF });
-    const files = snapshotFiles(synapseSqliteDb);
+    const files = snapshotFiles(db);
     sqlite = await run(fromSqlite);
     postgres = await run(fromPostgres);
-    assert.deepEqual(snapshotFiles(synapseSqliteDb), files, "the SQLite fixture is unchanged");
+    assert.deepEqual(snapshotFiles(db), files, "the SQLite file is unchanged");
   });
   after(async () => {
     await cluster?.stop();
