@@ -87,7 +87,7 @@ describe("failures mid-run", () => {
   async function terminate(db: string, where = "true"): Promise<number> {
     const rows = await cluster.sql<{ pid: number }>(
       "postgres",
-      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'syn2mas' AND (${where})`,
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'syn2mas%' AND (${where})`,
       [db],
     );
     for (const { pid } of rows) await cluster.sql("postgres", "SELECT pg_terminate_backend($1)", [pid]);
