@@ -22,6 +22,8 @@ import { describeRun, runningChildren, startCli, waitFor, type Background } from
 
 /** Extra Synapse users, each with an email, an external id, a device with a token, a deviceless token and an unpaired refresh token. */
 const BULK_USERS = 30_000;
+/** Unpaired refresh tokens: the last phase's read, long enough to be caught while in flight. */
+const UNPAIRED_REFRESH_TOKENS = 300_000;
 const EXIT_TOOL_FAILURE = 1;
 const EXIT_INTERRUPTED = 130;
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
@@ -110,19 +112,35 @@ describe("failures mid-run", () => {
       assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
     });
 
-    it(`Synapse connection terminated at the start of ${phase}: exit 1, one line naming Synapse, MAS unchanged`, { timeout: 120_000 }, async (t) => {
-      const scenario = await bulkScenario(`fail_syn_${phase}`);
-      const before = await cluster.dump(scenario.masDb);
-      const run = startCli(["migrate", ...scenario.configArgs]);
-      const reading = `state = 'active' AND query LIKE 'COPY (%' AND query LIKE '%${PHASE_TABLE[phase]}%'`;
-      let terminated = 0;
-      await waitFor(`${phase}'s Synapse read`, async () => {
-        if (run.child.exitCode !== null) return true;
-        if (!run.stderr().includes(`${phase}: started`)) return false;
-        terminated = await terminate(scenario.synapseDb, reading);
-        return terminated > 0;
-      });
-      assert.equal(terminated, 1, `no Synapse read to terminate:\n${run.stderr()}`);
+    it(`Synapse connection terminated at the start of ${phase}: exit 1, one line naming Synapse, MAS unchanged`, { timeout: 300_000 }, async (t) => {
+      // The reading connection is the one whose last query was a COPY of Synapse's rows. Ended once
+      // the phase has started, its next read fails, even when this phase's read was already done.
+      // After the last phase's read nothing is read again (the run may rightly finish), so there it
+      // must be caught while the read is in flight: its table is the largest (UNPAIRED_REFRESH_TOKENS),
+      // and a run whose read ended before the test saw it is let finish and tried again on a fresh copy.
+      const last = phase === PHASES[PHASES.length - 1];
+      const reading = last
+        ? `state = 'active' AND query LIKE 'COPY (%' AND query LIKE '%${PHASE_TABLE[phase]}%'`
+        : "query LIKE 'COPY (%'";
+      let caught: { scenario: Scenario; before: string; run: Background } | undefined;
+      for (let attempt = 1; attempt <= 3 && caught === undefined; attempt++) {
+        const scenario = await bulkScenario(`fail_syn_${phase}_${attempt}`);
+        const before = await cluster.dump(scenario.masDb);
+        const run = startCli(["migrate", ...scenario.configArgs]);
+        let terminated = 0;
+        await waitFor(`${phase}'s Synapse read`, async () => {
+          if (run.child.exitCode !== null) return true;
+          if (!run.stderr().includes(`${phase}: started`)) return false;
+          // The last phase ended before its read was seen: this run cannot be caught.
+          if (last && new RegExp(`^${phase}: \\d+ rows in`, "m").test(run.stderr())) return true;
+          terminated = await terminate(scenario.synapseDb, reading);
+          return terminated > 0;
+        });
+        if (terminated === 1) caught = { scenario, before, run };
+        else await run.done;
+      }
+      assert.ok(caught, `no ${phase} read of Synapse caught in 3 runs`);
+      const { scenario, before, run } = caught;
       const result = await run.done;
       assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
       const line = assertOneErrorLine(result.stderr, /\bSynapse\b/);
@@ -339,7 +357,7 @@ async function restart(server: Cluster, dataDir: string): Promise<void> {
   await run(command, args, { cwd: server.dir, env: { ...env, LC_ALL: "C" } });
 }
 
-/** Adds BULK_USERS users with an email, an external id, a device with a token, a deviceless token and an unpaired refresh token each. */
+/** Adds BULK_USERS users with an email, an external id, a device with a token and a deviceless token each, and UNPAIRED_REFRESH_TOKENS unpaired refresh tokens among them. */
 async function inflate(cluster: Cluster, db: string): Promise<void> {
   const statements = [
     `INSERT INTO users (name, password_hash, creation_ts, admin, is_guest, deactivated, locked, suspended)
@@ -358,10 +376,14 @@ async function inflate(cluster: Cluster, db: string): Promise<void> {
      SELECT 1000000000 + 2 * n + k, '@bulk' || n || ':example.com', CASE WHEN k = 0 THEN 'BULK' || n END,
             'syt_bulk_' || k || '_' || n, 1700000000000
        FROM generate_series(1, $1::int) AS n, generate_series(0, 1) AS k`,
-    `INSERT INTO refresh_tokens (id, user_id, device_id, token)
-     SELECT 1000000000 + n, '@bulk' || n || ':example.com', 'BULK' || n, 'syr_bulk_' || n
-       FROM generate_series(1, $1::int) AS n`,
   ];
   for (const sql of statements) await cluster.sql(db, sql, [BULK_USERS]);
+  await cluster.sql(
+    db,
+    `INSERT INTO refresh_tokens (id, user_id, device_id, token)
+     SELECT 1000000000 + n, '@bulk' || m || ':example.com', 'BULK' || m, 'syr_bulk_' || n
+       FROM generate_series(1, $2::int) AS n, LATERAL (SELECT 1 + n % $1::int AS m) AS owner`,
+    [BULK_USERS, UNPAIRED_REFRESH_TOKENS],
+  );
   await cluster.sql(db, "ANALYZE");
 }

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { MIGRATION_LOCK_KEY } from "../../src/target/probe.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
+import { describeRun, waitFor } from "../harness/background.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeMasConfig } from "../harness/temp-config.ts";
@@ -21,25 +22,8 @@ const BASELINE_WARNINGS = ["--accept-warning", "GUEST_USERS", "--accept-warning"
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
 const FIXTURE_MAS_USERS = 47;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 25 ms; fails with `what` after `timeoutMs`. */
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 function findings(result: CliResult): FindingJson[] {
   return (JSON.parse(result.stdout) as { findings: FindingJson[] }).findings;
-}
-
-function describeRun(result: CliResult): string {
-  return `exit ${result.code}\nstderr:\n${result.stderr}\nstdout:\n${result.stdout}`;
 }
 
 describe("runs side by side", () => {

@@ -5,11 +5,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, startCluster, type Cluster } from "../harness/postgres.ts";
-import { cliPath, GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { startCli } from "../harness/background.ts";
+import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
 
@@ -34,18 +34,9 @@ function show(result: CliResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
 }
 
-/** Runs the built CLI in `cwd` (runCli always runs in the test's own directory). */
+/** Runs the CLI in `cwd`, with NO_COLOR unset (colour must be off because stderr is no terminal). */
 function runIn(cwd: string, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PG") && k !== "MAS_CONFIG" && k !== "NO_COLOR"));
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return startCli(args, { NO_COLOR: undefined }, cwd).done;
 }
 
 /**

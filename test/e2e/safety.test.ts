@@ -5,12 +5,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { cliPath, GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { describeRun, runningChildren, startCli, waitFor } from "../harness/background.ts";
+import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
 const FIXTURE_MAS_USERS = 47;
@@ -21,59 +21,6 @@ const FIXTURE_COMPAT_SESSIONS = 73;
 const EXIT_OK = 0;
 const EXIT_BLOCKED = 10;
 
-/** Every CLI process this file spawned itself, killed in `after` if a failing test left one behind. */
-const children = new Set<ChildProcess>();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `process.env` without PG* variables or MAS_CONFIG (as runCli does), plus `extra`. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith("PG") && key !== "MAS_CONFIG"),
-  );
-  return { ...base, ...extra };
-}
-
-/** A CLI run started in the background: its live stderr, and its result once it exits. */
-interface Background {
-  child: ChildProcess;
-  stderr(): string;
-  done: Promise<CliResult>;
-}
-
-function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Background {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d) => (stdout += d));
-  child.stderr?.on("data", (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, stderr: () => stderr, done };
-}
-
-/** Polls `condition` every 25 ms; fails with `what` after `timeoutMs`. */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** A CLI result in one line, for assertion messages. */
-function describeRun(result: CliResult): string {
-  return `exit ${result.code}, signal ${result.signal}\nstderr:\n${result.stderr}\nstdout:\n${result.stdout}`;
-}
-
 describe("migration safety", () => {
   let cluster: Cluster;
 
@@ -82,7 +29,7 @@ describe("migration safety", () => {
   });
 
   after(async () => {
-    for (const child of children) child.kill("SIGKILL");
+    for (const child of runningChildren) child.kill("SIGKILL");
     await cluster?.stop();
   });
 

@@ -1,6 +1,17 @@
 /** A CLI run in the background, for tests that act on it while it runs (terminate a connection, send a signal). */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cliPath, type CliResult } from "./scenario.ts";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI (the e2e tests run what `npm run build` made). */
+export const cliPath: string = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+/** How a CLI run ended, with everything it printed. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** A CLI run started in the background: its live stderr, and its result once it exits. */
 export interface Background {
@@ -12,10 +23,13 @@ export interface Background {
 /** Every CLI process started here and still running, for a test file's `after` to kill. */
 export const runningChildren = new Set<ChildProcess>();
 
-/** Starts the built CLI with `process.env` minus PG* variables and MAS_CONFIG (as runCli does), plus `env`. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Background {
+/**
+ * Starts the built CLI with `process.env` minus PG* variables and MAS_CONFIG, plus `env` (a variable
+ * set to undefined there is left out), in `cwd` when given.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Background {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PG") && k !== "MAS_CONFIG"));
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   runningChildren.add(child);
   let stdout = "";
   let stderr = "";

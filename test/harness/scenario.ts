@@ -1,13 +1,13 @@
 /** A ready migration scenario: fresh Synapse and MAS databases cloned from fixture templates, configs beside them. */
 import { fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
 import { masEmptySql, masProvidersSql, synapseSmallSql, type MasVersion } from "./fixtures.ts";
 import type { Cluster } from "./postgres.ts";
+import { startCli, type CliResult } from "./background.ts";
 import { scratchDir } from "./scratch.ts";
 import { writeMasConfig, writeSynapseConfig, type ConfigOverrides } from "./temp-config.ts";
 
 /** The built CLI (npm test builds it first). */
-export const cliPath: string = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+export { cliPath, type CliResult } from "./background.ts";
 
 const templatesReady = new WeakMap<Cluster, Promise<void>>();
 
@@ -72,23 +72,7 @@ export async function prepareScenario(cluster: Cluster, name: string, options: S
   return { dir, synapseDb, masDb, synapseConfig, masConfig, configArgs: ["--config", masConfig, "--synapse-config", synapseConfig] };
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI with a clean environment (no PG* variables unless given). */
+/** Runs the built CLI to completion with a clean environment (no PG* variables unless given). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PG") && k !== "MAS_CONFIG"));
-    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return startCli(args, env).done;
 }
