@@ -202,6 +202,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-handleInterrupts();
+const userArgs = process.argv.slice(2);
+handleInterrupts({ json: userArgs.includes("--json"), command: () => commandOf(userArgs) });
 
 await main(process.argv);

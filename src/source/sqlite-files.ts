@@ -74,7 +74,7 @@ export function inspectSqliteFiles(path: string): SqliteFiles {
   let read = 0;
   try {
     // Looked at before it is opened: opening a FIFO would wait for a writer.
-    if (!statSync(path).isFile()) throw new SqliteFileProblem(`${path} is not a file`, "Give the path of Synapse's homeserver.db.");
+    if (!statSync(path).isFile()) throw new SqliteFileProblem(`${path} is not a file`, "give the path of Synapse's homeserver.db");
     const fd = openSync(path, "r");
     try {
       read = readSync(fd, header, 0, header.length, 0);
@@ -85,12 +85,12 @@ export function inspectSqliteFiles(path: string): SqliteFiles {
     if (error instanceof SqliteFileProblem) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
-    throw new SqliteFileProblem(`cannot read ${path}: ${why}`, "Give the path of Synapse's homeserver.db, readable by this user.", {
+    throw new SqliteFileProblem(`cannot read ${path}: ${why}`, "give the path of Synapse's homeserver.db, readable by this user", {
       cause: error,
     });
   }
   if (read < 100 || header.toString("latin1", 0, 16) !== HEADER) {
-    throw new SqliteFileProblem(`${path} is not an SQLite database`, "Give the path of Synapse's homeserver.db.");
+    throw new SqliteFileProblem(`${path} is not an SQLite database`, "give the path of Synapse's homeserver.db");
   }
   return {
     path,
@@ -124,7 +124,7 @@ export function chooseOpenMode(files: SqliteFiles): SqliteOpenMode {
   throw new SqliteFileProblem(
     `${files.path}-wal holds ${files.walBytes} bytes of changes not yet written into ${files.path}, and there is no ` +
       `${files.path}-shm: SQLite cannot read them without creating files beside the database`,
-    "Start Synapse once and stop it cleanly (it writes the changes back and removes the -wal file), then run again.",
+    "start Synapse once and stop it cleanly (it writes the changes back and removes the -wal file), then run again",
   );
 }
 
@@ -224,7 +224,7 @@ export function sqlitePathFromUri(uri: string): string | undefined {
   const match = /^sqlite:(.*)$/is.exec(uri);
   if (match === null) return undefined;
   let rest = match[1] as string;
-  const hint = "Give a URI such as sqlite:///var/lib/synapse/homeserver.db.";
+  const hint = "give a URI such as sqlite:///var/lib/synapse/homeserver.db";
   if (/[?#]/.test(rest)) throw new SqliteFileProblem("the sqlite: URI takes no parameters", hint);
   if (rest.startsWith("//")) {
     const slash = rest.indexOf("/", 2);

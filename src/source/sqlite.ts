@@ -166,12 +166,12 @@ function explain(path: string, error: unknown): SqliteFileProblem {
   if (e.code === "SQLITE_READONLY" || /rollback|recovery|cantinit/i.test(message)) {
     return new SqliteFileProblem(
       `cannot read ${path} without writing to it (${message}): it was left unfinished by a crash`,
-      "Start Synapse once and stop it cleanly, then run again.",
+      "start Synapse once and stop it cleanly, then run again",
       { cause: error },
     );
   }
   if (e.code === "SQLITE_NOTADB" || e.code === "SQLITE_CORRUPT") {
-    return new SqliteFileProblem(`${path} is not a readable SQLite database (${message})`, "Give the path of Synapse's homeserver.db.", {
+    return new SqliteFileProblem(`${path} is not a readable SQLite database (${message})`, "give the path of Synapse's homeserver.db", {
       cause: error,
     });
   }

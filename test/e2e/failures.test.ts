@@ -248,7 +248,7 @@ describe("failures mid-run", () => {
     it(`${signal} mid-load of ${run}: exit 130 saying it was rolled back, and MAS is unchanged`, { timeout: 120_000 }, async () => {
       const scenario = await bulkScenario(`interrupt_load_${signal}`);
       const before = await cluster.dump(scenario.masDb);
-      const migration = startCli(["migrate", ...scenario.configArgs, ...(dryRun ? ["--dry-run"] : [])]);
+      const migration = startCli(["migrate", ...scenario.configArgs, ...(dryRun ? ["--dry-run", "--json"] : [])]);
       await waitFor("devices to start", () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null);
       assert.equal(migration.child.exitCode, null, migration.stderr());
       migration.child.kill(signal);
@@ -257,6 +257,7 @@ describe("failures mid-run", () => {
       const said = new RegExp(`^syn2mas: interrupted \\(${signal}\\): the migration was rolled back: nothing was written to MAS`, "m");
       assert.match(result.stderr, said);
       assert.doesNotMatch(result.stderr, /committed/);
+      if (dryRun) assert.equal((JSON.parse(result.stdout) as { migration: string }).migration, "rolled back");
       await waitFor("the run's sessions to end", async () => (await sessions(scenario.masDb)) === 0);
       assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
     });
@@ -266,12 +267,16 @@ describe("failures mid-run", () => {
    * Makes COMMITs in `masDb` wait for a synchronous standby that never comes, runs `during` once the
    * tool's COMMIT waits, then lets COMMITs through again.
    */
-  async function withCommitHeld(scenario: Scenario, during: (migration: Background) => Promise<void>): Promise<CliResult> {
+  async function withCommitHeld(
+    scenario: Scenario,
+    during: (migration: Background) => Promise<void>,
+    flags: string[] = [],
+  ): Promise<CliResult> {
     await cluster.sql("postgres", `ALTER DATABASE ${scenario.masDb} SET synchronous_commit = on`);
     await cluster.sql("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'syn2mas_test_absent_standby'");
     await cluster.sql("postgres", "SELECT pg_reload_conf()");
     try {
-      const migration = startCli(["migrate", ...scenario.configArgs]);
+      const migration = startCli(["migrate", ...scenario.configArgs, ...flags]);
       await waitFor("the run's COMMIT to wait", async () => migration.child.exitCode !== null || (await heldCommits(scenario)) > 0);
       assert.equal(migration.child.exitCode, null, migration.stderr());
       await during(migration);
@@ -301,7 +306,7 @@ describe("failures mid-run", () => {
     return (await cluster.sql<{ n: number }>(scenario.masDb, "SELECT count(*)::int AS n FROM users"))[0]?.n ?? -1;
   }
 
-  it("SIGINT while COMMIT is in flight: waits for COMMIT's answer, says committed, and MAS holds the users", { timeout: 120_000 }, async () => {
+  it("SIGINT while COMMIT is in flight: waits for COMMIT's answer, says committed (also in --json), and MAS holds the users", { timeout: 120_000 }, async () => {
     const scenario = await prepareScenario(cluster, "interrupt_commit", { synapseOverrides: GUESTS_OFF });
     await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
     const result = await withCommitHeld(scenario, async (migration) => {
@@ -309,9 +314,10 @@ describe("failures mid-run", () => {
       await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
       assert.equal(await heldCommits(scenario), 1, "the COMMIT was not held");
       await releaseCommits();
-    });
+    }, ["--json"]);
     assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
     assert.match(result.stderr, /^syn2mas: interrupted \(SIGINT\): the migration had already committed: MAS holds the migrated data/m);
+    assert.deepEqual(JSON.parse(result.stdout), { command: "migrate", status: "interrupted", exitCode: 130, signal: "SIGINT", migration: "committed" });
     assert.doesNotMatch(result.stderr, /rolled back/);
     assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
   });
