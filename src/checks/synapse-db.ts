@@ -10,6 +10,7 @@ import {
   countRows,
   countRowsBatch,
   duplicateRows,
+  sharedUpstreamSubjects,
   pendingBackgroundUpdates,
   type CountSample,
   type FindingParams,
@@ -146,17 +147,31 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   }
 }
 
-/** DUPLICATE_ROWS: keys MAS needs unique shared by several rows (Synapse never writes them: its constraints were dropped, or rows written by hand). */
+/**
+ * DUPLICATE_ROWS: keys MAS needs unique shared by several rows (Synapse never writes them: its
+ * constraints were dropped, or rows written by hand), or subjects that several Synapse providers
+ * mapped to one MAS provider share.
+ */
 async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promise<void> {
-  const duplicates = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
+  const inSynapse = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
+  const viaMapping = await sharedUpstreamSubjects(input.synapseDb, input.providers, MAX_EXAMPLES);
+  const duplicates = [...inSynapse, ...viaMapping];
   if (duplicates.length === 0) return;
+  const causes = [
+    inSynapse.length > 0
+      ? "Synapse never writes such rows, so its unique constraints must have been dropped or the rows written by hand: " +
+        "delete the duplicates in Synapse (and restore its unique constraints)."
+      : "",
+    viaMapping.length > 0
+      ? "Several Synapse providers mapped to one MAS provider hold the same subject: map them to different MAS providers, " +
+        "or delete the redundant user_external_ids rows in Synapse."
+      : "",
+  ].filter((c) => c !== "");
   findings.push(
     finding(
       "DUPLICATE_ROWS",
-      `Rows share a key that MAS needs unique (rows per key: ${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}): ` +
-        "Synapse never writes such rows, so its unique constraints must have been dropped or the rows written by hand. " +
-        "MAS would refuse them all at the end of the load. " +
-        "Delete the duplicates in Synapse (and restore its unique constraints), then run check again.",
+      `Rows share a key that MAS needs unique (rows per key: ${duplicates.map((d) => `${d.key}: ${d.count}`).join("; ")}); ` +
+        `MAS would refuse them all at the end of the load. ${causes.join(" ")} Then run check again.`,
       {
         count: duplicates.reduce((sum, d) => sum + d.count, 0),
         examples: [...new Set(duplicates.flatMap((d) => d.examples))].sort().slice(0, MAX_EXAMPLES),

@@ -388,6 +388,41 @@ export async function duplicateRows(client: Queryable, limit: number): Promise<{
   return found;
 }
 
+/**
+ * External ids that would become one upstream link twice: several Synapse `auth_provider`s mapped
+ * to the same MAS provider (e.g. a renamed `oidc` and `oidc-keycloak`, both given to one provider
+ * with --upstream-provider-mapping) holding the same subject. MAS keeps (provider, subject) unique.
+ * `providers` maps auth_provider -> MAS provider id; one result per MAS provider with a collision.
+ */
+export async function sharedUpstreamSubjects(
+  client: Queryable,
+  providers: ReadonlyMap<string, string>,
+  limit: number,
+): Promise<{ key: string; count: number; examples: string[] }[]> {
+  const byMasProvider = new Map<string, string[]>();
+  for (const [authProvider, masId] of providers) byMasProvider.set(masId, [...(byMasProvider.get(masId) ?? []), authProvider]);
+  const found: { key: string; count: number; examples: string[] }[] = [];
+  for (const authProviders of byMasProvider.values()) {
+    if (authProviders.length < 2) continue;
+    const list = authProviders.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = `FROM user_external_ids x JOIN (SELECT external_id FROM user_external_ids WHERE auth_provider IN (${list})
+      GROUP BY external_id HAVING count(*) > 1) dup ON x.external_id = dup.external_id WHERE x.auth_provider IN (${list})`;
+    const counted = await client.query<{ n: string }>(`SELECT count(*) AS n ${rows}`, authProviders);
+    const count = Number(counted.rows[0]?.n ?? 0);
+    if (count === 0) continue;
+    const examples = await client.query<{ e: string }>(
+      `SELECT DISTINCT x.user_id AS e ${rows} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`,
+      authProviders,
+    );
+    found.push({
+      key: `user_external_ids.external_id of ${[...authProviders].sort().join(" and ")} (one MAS provider)`,
+      count,
+      examples: examples.rows.map((r) => r.e),
+    });
+  }
+  return found;
+}
+
 export async function appserviceRowCounts(client: Queryable, serverName: string): Promise<Record<string, number>> {
   const tables = { devices: "user_id", access_tokens: "user_id", user_threepids: "user_id", user_external_ids: "user_id" };
   const columns = Object.entries(tables).map(

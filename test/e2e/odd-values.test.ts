@@ -241,6 +241,36 @@ describe("values the mapping cannot convert as they are", () => {
     assert.equal(Number(written[0]?.n), 0, "nothing written");
   });
 
+  it("two Synapse providers mapped to one MAS provider with the same subject: an error only with that mapping", async () => {
+    const s = await prepareScenario(cluster, "odd_shared_subject", { synapseOverrides: GUESTS_OFF });
+    // user0021 gets a GitHub id equal to user0007's Keycloak subject: harmless while they go to different MAS providers.
+    await cluster.sql(
+      s.synapseDb,
+      "INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES ('oidc-github', 'd8b98c73-2b23-41c6-9638-a32228222985', '@user0021:example.com')",
+    );
+    const duplicateRows = (result: CliResult): Finding | undefined =>
+      (JSON.parse(result.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
+    const apart = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
+    assert.equal(apart.code, 0, show(apart));
+    assert.equal(duplicateRows(apart), undefined);
+
+    const oneProvider = ["--upstream-provider-mapping", "oidc-github:01JSHPZHAXC50QBKH67MH33TNF"];
+    const check = await runCli(["check", ...s.configArgs, ...oneProvider, "--json", "--accept-all-warnings"]);
+    assert.equal(check.code, 10, show(check));
+    const found = duplicateRows(check);
+    assert.equal(found?.count, 2, JSON.stringify(found));
+    assert.match(found?.message ?? "", /user_external_ids\.external_id of oidc-github and oidc-keycloak \(one MAS provider\): 2/);
+    assert.match(found?.message ?? "", /map them to different MAS providers/);
+    assert.doesNotMatch(found?.message ?? "", /constraints must have been dropped/);
+    assert.deepEqual(found?.examples, ["@user0007:example.com", "@user0021:example.com"]);
+
+    const migrate = await runCli(["migrate", ...s.configArgs, ...oneProvider, "--json", "--accept-all-warnings"]);
+    assert.equal(migrate.code, 10, show(migrate));
+    assert.doesNotMatch(migrate.stderr, /internal error|could not create unique index/);
+    const users = await cluster.sql<{ n: string }>(s.masDb, "SELECT count(*) AS n FROM users");
+    assert.equal(Number(users[0]?.n), 0, "nothing written");
+  });
+
   it("SQLite source: duplicate tokens in a table rebuilt without its constraints are an error too", async () => {
     const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-odd-sqlite-dup-"));
     await writeSqlite(
