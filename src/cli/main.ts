@@ -28,6 +28,12 @@ function exitCodesHelp(command: "check" | "migrate" | undefined): string {
     "  1   the tool could not run (bad configuration or option, unreachable database): one line on",
     '      stderr names the cause and the fix; with --json, stdout holds {"status": "error", ...}',
   );
+  if (command !== "check") {
+    lines.push(
+      "  130 interrupted (Ctrl-C, SIGTERM): one line says whether the migration was rolled back or had",
+      '      committed; with --json, stdout holds {"status": "interrupted", "migration": ...}',
+    );
+  }
   return lines.join("\n");
 }
 
