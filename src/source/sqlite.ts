@@ -175,7 +175,7 @@ function explain(path: string, error: unknown): SqliteFileProblem {
       cause: error,
     });
   }
-  return new SqliteFileProblem(`cannot read ${path}: ${message}`, "Check that the file is Synapse's homeserver.db and readable.", { cause: error });
+  return new SqliteFileProblem(`cannot read ${path}: ${message}`, "check that the file is Synapse's homeserver.db and readable", { cause: error });
 }
 
 /** Starts the read transaction on a new connection and reads once, so that its snapshot is fixed now. */
@@ -221,7 +221,7 @@ export async function openSqliteSynapse(path: string, options: { extraConnection
     if (verify && mode === "immutable" && fileStamp(path) !== files.stamp) {
       throw new SqliteFileProblem(
         `${path} changed while it was being read, so what was read may not be one consistent state`,
-        "Stop Synapse (and anything else using the database) for the whole run, then run again.",
+        "stop Synapse (and anything else using the database) for the whole run, then run again",
       );
     }
   };
