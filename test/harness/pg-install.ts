@@ -11,8 +11,10 @@ export interface PgTools {
   binDir: string;
   initdb: string;
   pgCtl: string;
-  psql: string;
-  pgDump: string;
+  /** Optional: the harness restores and compares databases over SQL; only a comparison test uses psql. */
+  psql?: string;
+  /** Optional, unused by the harness. */
+  pgDump?: string;
 }
 
 const DEBIAN_ROOT = "/usr/lib/postgresql";
@@ -34,8 +36,8 @@ export function findPgTools(): PgTools {
     binDir,
     initdb: join(binDir, "initdb"),
     pgCtl: tool(binDir, "pg_ctl"),
-    psql: tool(binDir, "psql"),
-    pgDump: tool(binDir, "pg_dump"),
+    psql: optionalTool(binDir, "psql"),
+    pgDump: optionalTool(binDir, "pg_dump"),
   };
 }
 
@@ -61,6 +63,12 @@ function tool(binDir: string, name: string): string {
   const onPath = which(name);
   if (onPath !== undefined) return onPath;
   throw new Error(`PostgreSQL program ${name} not found in ${binDir} nor on PATH: install postgresql.`);
+}
+
+/** A program next to initdb, else the one on PATH, else undefined. */
+function optionalTool(binDir: string, name: string): string | undefined {
+  const sibling = join(binDir, name);
+  return isExecutable(sibling) ? sibling : which(name);
 }
 
 /** The OS account that runs `initdb`, `pg_ctl` and `postgres`. */

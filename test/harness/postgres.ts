@@ -1,4 +1,4 @@
-/** Throwaway PostgreSQL clusters for tests: initdb in a temp dir, start on a free port, create/clone/dump databases. */
+/** Throwaway PostgreSQL clusters for tests: initdb in a temp dir, start on a free port, create/clone/fingerprint databases. */
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -10,8 +10,10 @@ import pg from "pg";
 import type { QueryResultRow } from "pg";
 import { run } from "./exec.ts";
 import type { RunResult } from "./exec.ts";
+import { fingerprint } from "./fingerprint.ts";
 import { findPgTools, serverUser } from "./pg-install.ts";
 import type { PgTools, ServerUser } from "./pg-install.ts";
+import { restoreSqlFile } from "./sql-restore.ts";
 
 /** A running throwaway cluster. Superuser `postgres`, trust authentication, UTF8 / C locale. */
 export interface Cluster {
@@ -25,10 +27,10 @@ export interface Cluster {
   uri(db: string): string;
   /**
    * `CREATE DATABASE name ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`, then loads
-   * each SQL file in order with `psql -X -q -v ON_ERROR_STOP=1 -f` (the database is dropped if one fails).
+   * each SQL file in order with {@link restoreSqlFile} (the database is dropped if one fails).
    */
   createDatabase(name: string, opts?: { fromSqlFile?: string | readonly string[] }): Promise<void>;
-  /** Loads SQL files into an existing database with psql (stops at the first error). */
+  /** Loads pg_dump plain-format SQL files into an existing database through the driver (stops at the first error). */
   loadSqlFiles(db: string, files: string | readonly string[]): Promise<void>;
   /** `CREATE DATABASE target TEMPLATE source`, after ending every session connected to `source`. */
   cloneDatabase(source: string, target: string): Promise<void>;
@@ -37,8 +39,9 @@ export interface Cluster {
   /** Runs one statement on a fresh connection (closed afterwards) and returns its rows. */
   sql<R extends QueryResultRow = Record<string, unknown>>(db: string, text: string, params?: readonly unknown[]): Promise<R[]>;
   /**
-   * `pg_dump --no-owner` of the database without comment lines and `\restrict` / `\unrestrict` lines,
-   * so that two dumps of an unchanged database are equal strings.
+   * The database's {@link fingerprint}: schema (columns, constraints, indexes, triggers, functions, views,
+   * sequences) and content (every table's row count and md5 of its rows, sequences' values), one line per
+   * object, so that two dumps of an unchanged database are equal strings.
    */
   dump(db: string): Promise<string>;
   /** A copy of `process.env` with every `PG*` variable removed and PGHOST/PGPORT/PGUSER pointing here. */
@@ -227,7 +230,7 @@ class PgCluster implements Cluster {
 
   async loadSqlFiles(db: string, files: string | readonly string[]): Promise<void> {
     for (const file of typeof files === "string" ? [files] : files) {
-      await run(this.server.tools.psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", file], { env: this.env() });
+      await restoreSqlFile(this.uri(db), file);
     }
   }
 
@@ -269,11 +272,7 @@ class PgCluster implements Cluster {
   }
 
   async dump(db: string): Promise<string> {
-    const { stdout } = await run(this.server.tools.pgDump, ["--no-owner", "-d", db], { env: this.env() });
-    return stdout
-      .split("\n")
-      .filter((line) => !line.startsWith("--") && !/^\\(un)?restrict\b/.test(line))
-      .join("\n");
+    return fingerprint(this.uri(db));
   }
 
   env(): NodeJS.ProcessEnv {
