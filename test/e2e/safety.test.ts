@@ -44,7 +44,7 @@ describe("migration safety", () => {
   }
 
   /**
-   * Waits until nobody is connected to the scenario's databases: the harness's own sessions (sql, pg_dump)
+   * Waits until nobody is connected to the scenario's databases: the harness's own sessions (sql, dump)
    * must be gone before a real run, which refuses to start while anything else uses the Synapse database.
    */
   async function settle(scenario: Scenario): Promise<void> {
