@@ -107,4 +107,14 @@ describe("database fingerprint", () => {
     const addedColumn = await afterChange("mas", "ALTER TABLE users ADD COLUMN extra text");
     assert.match(added(mas, addedColumn).join("\n"), /^column public\.users #\d+ extra text collate="default"$/);
   });
+
+  it("detects a changed storage option and row-level security", async () => {
+    const options = await afterChange("mas", "ALTER TABLE users SET (fillfactor = 70)");
+    assert.deepEqual(added(mas, options), ["relation public.users kind=r persistence=p acl=- options={fillfactor=70} row_security=false replica_identity=d"]);
+    const rls = await afterChange("mas", "ALTER TABLE users ENABLE ROW LEVEL SECURITY; CREATE POLICY own ON users USING (true)");
+    assert.deepEqual(added(mas, rls).sort(), [
+      "policy public.users own PERMISSIVE ALL roles={public} using=true check=-",
+      "relation public.users kind=r persistence=p acl=- options=- row_security=true replica_identity=d",
+    ]);
+  });
 });

@@ -18,7 +18,8 @@ const CATALOG_QUERIES: readonly string[] = [
   `SELECT 'extension ' || e.extname || ' ' || e.extversion AS line FROM pg_extension e`,
   // Tables, views, sequences, ...: kind, persistence and privileges.
   `SELECT 'relation ' || n.nspname || '.' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
-          || ' acl=' || coalesce(c.relacl::text, '-') AS line
+          || ' acl=' || coalesce(c.relacl::text, '-') || ' options=' || coalesce(c.reloptions::text, '-')
+          || ' row_security=' || c.relrowsecurity || ' replica_identity=' || c.relreplident::text AS line
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE ${SYSTEM_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')`,
   // Columns in their order (attnum), with type, nullability, default, identity and generation.
@@ -58,6 +59,10 @@ const CATALOG_QUERIES: readonly string[] = [
      JOIN pg_class c ON c.oid = g.tgrelid
      JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE ${SYSTEM_SCHEMAS} AND NOT g.tgisinternal`,
+  `SELECT 'policy ' || p.schemaname || '.' || p.tablename || ' ' || p.policyname || ' ' || p.permissive || ' ' || p.cmd
+          || ' roles=' || p.roles::text || ' using=' || coalesce(p.qual, '-') || ' check=' || coalesce(p.with_check, '-') AS line
+     FROM pg_policies p
+    WHERE p.schemaname NOT IN ('pg_catalog', 'information_schema')`,
   `SELECT 'function ' || pg_get_functiondef(p.oid) AS line
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE ${SYSTEM_SCHEMAS} AND p.prokind <> 'a'`,
