@@ -5,7 +5,7 @@
  * and no "fix:" of its own (the error line adds it), and is one line.
  */
 export const HINT_VERBS = [
-  "accept", "add", "ask", "check", "choose", "correct", "create", "give", "grant", "keep", "make", "move", "pass",
+  "accept", "add", "ask", "check", "choose", "correct", "create", "give", "grant", "install", "keep", "make", "move", "pass",
   "point", "quote", "remove", "rename", "rerun", "restore", "run", "see", "set", "start", "stop", "turn", "upgrade",
   "use", "wait", "write",
 ] as const;

@@ -2,9 +2,13 @@
  * The SQLite connection, in promises: node-sqlite3 (the `sqlite3` package), because it opens
  * `file:` URIs, and only URI parameters (`immutable`, `readonly_shm`) let a reader leave the
  * database's `-wal` and `-shm` alone. Queries run on libuv's thread pool, not on the event loop.
+ *
+ * `sqlite3` is an optional dependency: it compiles from C sources where no prebuilt binary fits,
+ * and an install without a compiler must still succeed for PostgreSQL sources. So it is imported
+ * only when a SQLite database is opened, and typed here by the part this file uses (the build
+ * must not need it either).
  */
-import sqlite3 from "sqlite3";
-import type { Database } from "sqlite3";
+import { UserError } from "../errors/user-error.ts";
 import type { SqliteOpenMode } from "./sqlite-files.ts";
 import { sqliteUri } from "./sqlite-files.ts";
 
@@ -18,16 +22,69 @@ export interface SqlitePrepared {
   finalize(): Promise<void>;
 }
 
+type Callback = (error: Error | null) => void;
+type RowsCallback = (error: Error | null, rows: SqliteRow[]) => void;
+
+/** The part of node-sqlite3's module that this file uses. */
+export interface SqliteDriver {
+  readonly OPEN_READONLY: number;
+  readonly OPEN_URI: number;
+  readonly Database: new (filename: string, mode: number, callback: Callback) => SqliteDatabase;
+}
+
+interface SqliteDatabase {
+  all(sql: string, params: unknown, callback: RowsCallback): unknown;
+  exec(sql: string, callback: Callback): unknown;
+  prepare(sql: string, callback: Callback): SqliteStatement;
+  close(callback: Callback): void;
+}
+
+interface SqliteStatement {
+  all(params: unknown, callback: RowsCallback): unknown;
+  finalize(callback: Callback): unknown;
+}
+
+/** Imports node-sqlite3's module; a parameter of {@link loadSqliteDriver} so that tests can make it fail. */
+export type ImportSqliteDriver = () => Promise<{ default: SqliteDriver }>;
+
+// A name in a variable: TypeScript then does not resolve the module, which may not be installed.
+const DRIVER_MODULE = "sqlite3";
+const importSqlite3: ImportSqliteDriver = () => import(DRIVER_MODULE) as Promise<{ default: SqliteDriver }>;
+
+/** What to do when the driver cannot be loaded (the README's Install section says how, per way of installing). */
+export const SQLITE_DRIVER_HINT =
+  "install a C compiler and Python, then install syn2mas again (see SQLite in the README's Install section); " +
+  "or port the database to PostgreSQL with synapse_port_db";
+
+/**
+ * node-sqlite3's module, imported now (Node keeps it once loaded).
+ * @throws UserError when it is not installed, or is installed without a compiled part that loads here.
+ */
+export async function loadSqliteDriver(importDriver: ImportSqliteDriver = importSqlite3): Promise<SqliteDriver> {
+  try {
+    return (await importDriver()).default;
+  } catch (error) {
+    // The import of the package itself fails with ERR_MODULE_NOT_FOUND; its native part failing
+    // to load (not built, or built for another platform) throws from inside it.
+    const state = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" ? "is not installed" : "is installed but its compiled part cannot be loaded";
+    throw new UserError(
+      `Synapse's SQLite database needs the optional sqlite3 module, which ${state} (it builds from C sources when no prebuilt binary fits this machine)`,
+      SQLITE_DRIVER_HINT,
+      { cause: error },
+    );
+  }
+}
+
 /** A read-only connection. Nothing it runs can write: SQLite opened the file read-only and `query_only` is on. */
 export class SqliteConnection {
   private closed = false;
 
-  private constructor(private readonly db: Database) {}
+  private constructor(private readonly db: SqliteDatabase) {}
 
-  /** Opens `path` read-only in `mode` (see sqlite-files.ts); rejects with SQLite's error when it cannot. */
-  static open(path: string, mode: SqliteOpenMode): Promise<SqliteConnection> {
+  /** Opens `path` read-only in `mode` (see sqlite-files.ts) with `driver`; rejects with SQLite's error when it cannot. */
+  static open(driver: SqliteDriver, path: string, mode: SqliteOpenMode): Promise<SqliteConnection> {
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(sqliteUri(path, mode), sqlite3.OPEN_READONLY | sqlite3.OPEN_URI, (error) => {
+      const db = new driver.Database(sqliteUri(path, mode), driver.OPEN_READONLY | driver.OPEN_URI, (error) => {
         if (error) reject(error);
         else resolve(new SqliteConnection(db));
       });
@@ -36,7 +93,7 @@ export class SqliteConnection {
 
   all(sql: string, params: readonly unknown[] = []): Promise<SqliteRow[]> {
     return new Promise((resolve, reject) => {
-      this.db.all<SqliteRow>(sql, params, (error, rows) => (error ? reject(error) : resolve(rows)));
+      this.db.all(sql, params, (error, rows) => (error ? reject(error) : resolve(rows)));
     });
   }
 
@@ -53,7 +110,7 @@ export class SqliteConnection {
         }
         resolve({
           all: (params) =>
-            new Promise((done, fail) => statement.all<SqliteRow>(params, (e, rows) => (e ? fail(e) : done(rows)))),
+            new Promise((done, fail) => statement.all(params, (e, rows) => (e ? fail(e) : done(rows)))),
           finalize: () => new Promise((done) => statement.finalize(() => done())),
         });
       });

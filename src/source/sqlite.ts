@@ -8,7 +8,7 @@
  */
 import { RowObjectBatch, type FieldReader } from "./field-reader.ts";
 import { BatchedSynapseSource, READ_COLUMNS, type ReadKind } from "./read-rows.ts";
-import { keysetPages, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
+import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
 import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
 import { SqliteQueryable } from "./sqlite-queryable.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
@@ -193,17 +193,19 @@ async function startSnapshot(connection: SqliteConnection, cacheKib: number): Pr
  * snapshot checks that the file did not change meanwhile, and fails the run if it did. In the
  * other modes one connection does everything: only it is sure to see the source's snapshot.
  * @throws SqliteFileProblem when the file cannot be read without writing, or is not a database.
+ * @throws UserError when the SQLite driver is not installed (see sqlite-driver.ts).
  */
 export async function openSqliteSynapse(path: string, options: { extraConnections?: number } = {}): Promise<SqliteSynapse> {
+  const driver = await loadSqliteDriver();
   const files = inspectSqliteFiles(path);
   const mode = chooseOpenMode(files);
   const opened: SqliteConnection[] = [];
   try {
-    opened.push(await SqliteConnection.open(path, mode));
+    opened.push(await SqliteConnection.open(driver, path, mode));
     await startSnapshot(opened[0] as SqliteConnection, MAIN_CACHE_KIB);
     const extra = mode === "immutable" ? (options.extraConnections ?? 0) : 0;
     for (let i = 0; i < extra; i++) {
-      const connection = await SqliteConnection.open(path, mode);
+      const connection = await SqliteConnection.open(driver, path, mode);
       opened.push(connection);
       await startSnapshot(connection, EXTRA_CACHE_KIB);
     }
