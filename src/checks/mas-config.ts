@@ -1,7 +1,7 @@
 /** Rules over the Synapse configuration against the MAS configuration. Pure: no database. */
 import type { MasConfig, MasPasswordScheme, SynapseConfig } from "../config/types.ts";
 import { finding, type Finding } from "./finding.ts";
-import { pythonTruthy } from "./synapse-config.ts";
+import { pythonTruthy } from "../config/synapse-semantics.ts";
 
 /** One rule: the findings it makes for the two configurations (usually none or one). */
 type MasRule = (synapse: SynapseConfig, mas: MasConfig) => Finding[];

@@ -1,5 +1,14 @@
 /** Rules over the Synapse configuration alone. Pure: no database, no file system. */
 import type { SynapseConfig } from "../config/types.ts";
+import {
+  isAuthModule,
+  moduleNames,
+  pythonTruthy,
+  sectionEnabledByDefault,
+  sectionEnabledExplicitly,
+  sectionKey,
+  strToBool,
+} from "../config/synapse-semantics.ts";
 import { finding, type Finding } from "./finding.ts";
 
 /** One rule: the findings it makes for a configuration (usually none or one). */
@@ -8,42 +17,6 @@ type SynapseRule = (synapse: SynapseConfig) => Finding[];
 /** Findings about Synapse's own settings. */
 export function synapseConfigRules(synapse: SynapseConfig): Finding[] {
   return SYNAPSE_RULES.flatMap((rule) => rule(synapse));
-}
-
-// --- How Synapse itself reads its settings -------------------------------------------------------
-
-/** Python's truthiness, which Synapse applies to most flags (`config.get("x", False)`). */
-export function pythonTruthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === "object" && !(value instanceof Date)) return Object.keys(value).length > 0;
-  return true;
-}
-
-/** Python's `strtobool(str(value))`, which Synapse applies to `enable_registration`. */
-function strToBool(value: unknown): boolean {
-  if (typeof value === "boolean") return value;
-  return ["y", "yes", "t", "true", "on", "1"].includes(String(value).trim().toLowerCase());
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-/** A key of a section, or undefined when the section is not a mapping. */
-function sectionKey(section: unknown, key: string): unknown {
-  return isMapping(section) ? section[key] : undefined;
-}
-
-/** Synapse's rule for `cas_config` and `saml2_config`: a section with content, unless it says `enabled: false`. */
-export function sectionEnabledByDefault(section: unknown): boolean {
-  if (!isMapping(section) || !pythonTruthy(section)) return false;
-  return !("enabled" in section) || pythonTruthy(section["enabled"]);
-}
-
-/** Synapse's rule for `jwt_config`: only with `enabled: true`. */
-function sectionEnabledExplicitly(section: unknown): boolean {
-  return pythonTruthy(sectionKey(section, "enabled"));
 }
 
 // --- Rules --------------------------------------------------------------------------------------
@@ -126,20 +99,6 @@ function ssoSections(synapse: SynapseConfig): Finding[] {
   return SSO_SECTIONS.filter((s) => s.enabled(synapse.raw[s.key])).map((s) =>
     finding(s.code, `Synapse's \`${s.key}\` is enabled: users who log in through it cannot log in to MAS until MAS has an upstream provider for them. ${s.advice}`),
   );
-}
-
-/** Synapse modules known to check passwords or log users in. */
-const KNOWN_AUTH_MODULES = ["ldap_auth_provider.LdapAuthProviderModule", "ldap_auth_provider.LdapAuthProvider"];
-
-/** Whether a `modules` entry's `module` provides authentication: a known one, or a name saying "auth", "ldap" or "password_provider". */
-export function isAuthModule(name: string): boolean {
-  return KNOWN_AUTH_MODULES.includes(name) || /auth|ldap|password_provider/i.test(name);
-}
-
-/** The `module` names of a list of `{module, config}` entries; the `config` (which may hold secrets) is never read. */
-function moduleNames(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.map((entry) => sectionKey(entry, "module")).filter((name): name is string => typeof name === "string");
 }
 
 /** Where Synapse checks passwords other than against its own hashes, each as the config key that says so. */

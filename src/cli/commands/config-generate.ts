@@ -1,9 +1,9 @@
 /** `syn2mas config generate`: MAS's configuration (and Synapse's, after the migration) from homeserver.yaml. */
 import fs from "node:fs";
 import path from "node:path";
-import { generateMasConfig, masConfigYaml } from "../../config/generate.ts";
-import { renderConversionReport } from "../../config/generate-report.ts";
-import { synapseAfterYaml } from "../../config/generate-synapse-after.ts";
+import { generateMasConfig, masConfigYaml } from "../../config/generate/mas-config.ts";
+import { renderConversionReport } from "../../config/generate/report.ts";
+import { synapseAfterYaml } from "../../config/generate/synapse-after.ts";
 import { loadSynapseConfig } from "../../config/synapse.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Output } from "../output.ts";

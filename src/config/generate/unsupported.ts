@@ -1,7 +1,7 @@
 /** The Synapse settings MAS cannot take over (CAS, SAML, JWT, password providers, guests, ...), each reported with what to do. */
-import { isAuthModule, pythonTruthy, sectionEnabledByDefault } from "../checks/synapse-config.ts";
-import type { ConversionReport } from "./generate-report.ts";
-import { isMapping, type ConfigView } from "./yaml-source.ts";
+import { isAuthModule, moduleNames, pythonTruthy, sectionEnabledByDefault, sectionEnabledExplicitly } from "../synapse-semantics.ts";
+import type { ConversionReport } from "./report.ts";
+import { isMapping, type ConfigView } from "../yaml-source.ts";
 
 /** A single-sign-on section MAS does not speak, and how its users can reach MAS. */
 interface SsoSection {
@@ -27,7 +27,7 @@ const SSO_SECTIONS: SsoSection[] = [
   },
   {
     key: "jwt_config",
-    enabled: (section) => isMapping(section) && pythonTruthy(section["enabled"]),
+    enabled: sectionEnabledExplicitly,
     advice: "MAS does not accept JWT logins: serve the identity source that issues them through OpenID Connect and add it to upstream_oauth2.providers.",
   },
 ];
@@ -49,11 +49,6 @@ function ssoSections(view: ConfigView, report: ConversionReport): void {
   for (const { key, enabled, advice } of SSO_SECTIONS) {
     if (enabled(view.value([key]))) report.mas("not-carried-over", key, `is enabled. ${advice}`);
   }
-}
-
-/** The `module` names of a list of `{module, config}` entries; the `config`, which may hold secrets, is never read. */
-function moduleNames(list: unknown[] | undefined): string[] {
-  return (list ?? []).map((entry) => (isMapping(entry) ? entry["module"] : undefined)).filter((n): n is string => typeof n === "string");
 }
 
 function passwordProviders(view: ConfigView, report: ConversionReport): void {

@@ -1,10 +1,10 @@
 /** Synapse's OIDC providers (`oidc_providers`, legacy `oidc_config`) -> MAS `upstream_oauth2.providers`. */
-import type { SynapseConfig, SynapseOidcProvider } from "./types.ts";
-import { claimsImports } from "./generate-claims.ts";
-import type { ConversionReport } from "./generate-report.ts";
-import { newUlid } from "./generate-secrets.ts";
-import { formatKey, readTextFile, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "./yaml-source.ts";
-import { connectionSettings, providerUnsupportedKeys } from "./generate-provider-keys.ts";
+import type { SynapseConfig, SynapseOidcProvider } from "../types.ts";
+import { claimsImports } from "./claims.ts";
+import type { ConversionReport } from "./report.ts";
+import { newUlid } from "./secrets.ts";
+import { formatKey, readTextFile, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "../yaml-source.ts";
+import { connectionSettings, providerUnsupportedKeys } from "./provider-keys.ts";
 
 /** A provider of the loaded configuration and where it is written. */
 interface Located {

@@ -1,6 +1,6 @@
 /** The smaller OIDC provider keys: endpoints, signing algorithm, back-channel logout, and those MAS lacks. */
-import type { ConversionReport } from "./generate-report.ts";
-import { formatKey, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "./yaml-source.ts";
+import type { ConversionReport } from "./report.ts";
+import { formatKey, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "../yaml-source.ts";
 
 const ENDPOINTS = ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"];
 

@@ -6,16 +6,16 @@ import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import YAML from "yaml";
-import { masConfigRules } from "../checks/mas-config.ts";
-import { ulidTextToUuid, ulidTimeMs } from "../model/ids.ts";
-import { generateMasConfig, masConfigYaml, type GeneratedMasConfig } from "./generate.ts";
-import { renderConversionReport } from "./generate-report.ts";
-import { loadMasConfig } from "./mas.ts";
-import { loadSynapseConfig } from "./synapse.ts";
-import type { SynapseConfig } from "./types.ts";
-import { scratchDir } from "../../test/harness/scratch.ts";
+import { masConfigRules } from "../../checks/mas-config.ts";
+import { ulidTextToUuid, ulidTimeMs } from "../../model/ids.ts";
+import { generateMasConfig, masConfigYaml, type GeneratedMasConfig } from "./mas-config.ts";
+import { renderConversionReport } from "./report.ts";
+import { loadMasConfig } from "../mas.ts";
+import { loadSynapseConfig } from "../synapse.ts";
+import type { SynapseConfig } from "../types.ts";
+import { scratchDir } from "../../../test/harness/scratch.ts";
 
-const HOMESERVER = fileURLToPath(new URL("../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
+const HOMESERVER = fileURLToPath(new URL("../../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
 const FIXTURE_SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret"];
 
 type Obj = Record<string, any>;

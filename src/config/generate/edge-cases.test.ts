@@ -3,11 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { UserError } from "../errors/user-error.ts";
-import { generateMasConfig, type GeneratedMasConfig } from "./generate.ts";
-import type { ReportEntry } from "./generate-report.ts";
-import { loadSynapseConfig } from "./synapse.ts";
-import { scratchDir } from "../../test/harness/scratch.ts";
+import { UserError } from "../../errors/user-error.ts";
+import { generateMasConfig, type GeneratedMasConfig } from "./mas-config.ts";
+import type { ReportEntry } from "./report.ts";
+import { loadSynapseConfig } from "../synapse.ts";
+import { scratchDir } from "../../../test/harness/scratch.ts";
 
 type Obj = Record<string, any>;
 

@@ -1,8 +1,8 @@
 /** The MAS sections about local accounts: passwords, account and captcha. */
-import type { SynapseConfig } from "./types.ts";
-import type { ConversionReport } from "./generate-report.ts";
-import { pythonTruthy as truthy } from "../checks/synapse-config.ts";
-import { formatKey, withoutUndefined, type ConfigView, type Mapping } from "./yaml-source.ts";
+import type { SynapseConfig } from "../types.ts";
+import type { ConversionReport } from "./report.ts";
+import { pythonTruthy as truthy } from "../synapse-semantics.ts";
+import { formatKey, withoutUndefined, type ConfigView, type Mapping } from "../yaml-source.ts";
 
 /** Synapse's default `bcrypt_rounds`. */
 const DEFAULT_BCRYPT_ROUNDS = 12;

@@ -5,13 +5,13 @@ import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import YAML from "yaml";
-import { synapseConfigRules } from "../checks/synapse-config.ts";
-import { ConversionReport } from "./generate-report.ts";
-import { synapseAfterYaml } from "./generate-synapse-after.ts";
-import { loadSynapseConfig } from "./synapse.ts";
-import { scratchDir } from "../../test/harness/scratch.ts";
+import { synapseConfigRules } from "../../checks/synapse-config.ts";
+import { ConversionReport } from "./report.ts";
+import { synapseAfterYaml } from "./synapse-after.ts";
+import { loadSynapseConfig } from "../synapse.ts";
+import { scratchDir } from "../../../test/harness/scratch.ts";
 
-const HOMESERVER = fileURLToPath(new URL("../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
+const HOMESERVER = fileURLToPath(new URL("../../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
 const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secret-0123456789" };
 
 type Obj = Record<string, any>;

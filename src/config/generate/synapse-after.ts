@@ -1,11 +1,11 @@
 /** Synapse's configuration after the migration: delegation to MAS added, conflicting settings removed or off, comments kept. */
 import { Document, isMap, parseDocument } from "yaml";
-import { UserError } from "../errors/user-error.ts";
-import { pythonTruthy } from "../checks/synapse-config.ts";
-import type { SynapseConfig } from "./types.ts";
-import type { ConversionReport } from "./generate-report.ts";
-import { commentKey, YAML_OPTIONS } from "./generate-yaml.ts";
-import { isMapping, readTextFile } from "./yaml-source.ts";
+import { UserError } from "../../errors/user-error.ts";
+import { pythonTruthy } from "../synapse-semantics.ts";
+import type { SynapseConfig } from "../types.ts";
+import type { ConversionReport } from "./report.ts";
+import { commentKey, YAML_OPTIONS } from "./yaml.ts";
+import { isMapping, readTextFile } from "../yaml-source.ts";
 
 /** What Synapse needs to know about MAS. */
 export interface DelegationSettings {

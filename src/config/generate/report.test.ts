@@ -1,9 +1,9 @@
 /** Tests for the conversion report: redaction of secrets, text rendering, and fresh ULIDs. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ulidTextToUuid, ulidTimeMs } from "../model/ids.ts";
-import { ConversionReport, renderConversionReport } from "./generate-report.ts";
-import { newUlid } from "./generate-secrets.ts";
+import { ulidTextToUuid, ulidTimeMs } from "../../model/ids.ts";
+import { ConversionReport, renderConversionReport } from "./report.ts";
+import { newUlid } from "./secrets.ts";
 
 describe("ConversionReport", () => {
   it("redacts secret values that slipped into a message, and ignores short or missing ones", () => {

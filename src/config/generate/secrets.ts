@@ -1,6 +1,6 @@
 /** Fresh secrets for a generated MAS configuration: encryption key, signing keys, shared secret, provider ULIDs. */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { ulidFromParts, uuidToUlidText } from "../model/ids.ts";
+import { ulidFromParts, uuidToUlidText } from "../../model/ids.ts";
 
 /** One entry of MAS's `secrets.keys`. */
 export interface SigningKey {

@@ -1,6 +1,6 @@
 /** Synapse's Jinja OIDC mapping provider -> MAS `claims_imports` of an upstream provider. */
-import type { ConversionReport } from "./generate-report.ts";
-import { formatKey, type ConfigView, type KeyPath, type Mapping } from "./yaml-source.ts";
+import type { ConversionReport } from "./report.ts";
+import { formatKey, type ConfigView, type KeyPath, type Mapping } from "../yaml-source.ts";
 
 /** The mapping-provider modules whose templates MAS understands (Jinja, with `user` holding the claims). */
 const JINJA_MODULES = new Set([

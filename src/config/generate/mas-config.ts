@@ -1,13 +1,13 @@
 /** `config generate`: a complete MAS configuration from a loaded Synapse configuration, with its conversion report. */
-import type { SynapseConfig } from "./types.ts";
-import { mapOidcProviders } from "./generate-providers.ts";
-import { accountSection, captchaSection, passwordsSection } from "./generate-passwords.ts";
-import { ConversionReport } from "./generate-report.ts";
-import { generateSecrets, type GeneratedSecrets } from "./generate-secrets.ts";
-import { databaseSection, emailSection, homeserverUrl, httpSection, masPublicBase, matrixSection } from "./generate-sections.ts";
-import { reportUnsupported } from "./generate-unsupported.ts";
-import { toCommentedYaml, type KeyComment } from "./generate-yaml.ts";
-import { ConfigView, withoutUndefined, type Mapping, type SourceHints } from "./yaml-source.ts";
+import type { SynapseConfig } from "../types.ts";
+import { mapOidcProviders } from "./providers.ts";
+import { accountSection, captchaSection, passwordsSection } from "./passwords.ts";
+import { ConversionReport } from "./report.ts";
+import { generateSecrets, type GeneratedSecrets } from "./secrets.ts";
+import { databaseSection, emailSection, homeserverUrl, httpSection, masPublicBase, matrixSection } from "./sections.ts";
+import { reportUnsupported } from "./unsupported.ts";
+import { toCommentedYaml, type KeyComment } from "./yaml.ts";
+import { ConfigView, withoutUndefined, type Mapping, type SourceHints } from "../yaml-source.ts";
 
 const HINTS: SourceHints = {
   file: "pass Synapse's configuration with --synapse-config (a file or a directory of *.yaml files), as given to Synapse with -c",

@@ -1,7 +1,7 @@
 /** The MAS sections that come from Synapse's server settings: matrix, http, database and email. */
-import type { SynapseConfig } from "./types.ts";
-import type { ConversionReport } from "./generate-report.ts";
-import { formatKey, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "./yaml-source.ts";
+import type { SynapseConfig } from "../types.ts";
+import type { ConversionReport } from "./report.ts";
+import { formatKey, withoutUndefined, type ConfigView, type KeyPath, type Mapping } from "../yaml-source.ts";
 
 /** Where MAS listens by default; the public base is derived from it. */
 const MAS_PORT = 8080;
