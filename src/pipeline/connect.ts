@@ -37,12 +37,15 @@ function passwordGiven(settings: PgConnectionSettings): boolean {
   return settings.password !== undefined || (process.env.PGPASSWORD ?? "") !== "";
 }
 
+/** A client for `target`, not yet connected, named for its run (see application-name.ts). */
+export function newClient(target: ConnectTarget, connectionTimeoutMillis: number): pg.Client {
+  const name = target.run ? applicationName(target.run, target.role) : "syn2mas";
+  return new pg.Client({ ...toPgClientConfig(target.settings, name), connectionTimeoutMillis });
+}
+
 /** Connects, or throws a UserError naming the database, the reason, and the settings to check. */
 export async function connect(target: ConnectTarget): Promise<pg.Client> {
-  const client = new pg.Client({
-    ...toPgClientConfig(target.settings, target.run ? applicationName(target.run, target.role) : "syn2mas"),
-    connectionTimeoutMillis: 15_000,
-  });
+  const client = newClient(target, 15_000);
   // A dropped connection mid-run also fails the running query; the event says which connection it was.
   client.on("error", (error) => {
     if (!lost.has(client)) lost.set(client, { target, error });

@@ -4,10 +4,10 @@
  * are not about a connection or a lock pass through unchanged (they are bugs, reported as such).
  */
 import pg from "pg";
-import { describeConnection, toPgClientConfig } from "../config/connection.ts";
+import { describeConnection } from "../config/connection.ts";
 import { connectionLoss, isLockTimeout, type ConnectionLoss } from "../errors/database-errors.ts";
 import { UserError } from "../errors/user-error.ts";
-import { lostConnections, type ConnectTarget, type LostConnection } from "./connect.ts";
+import { lostConnections, newClient, type ConnectTarget, type LostConnection } from "./connect.ts";
 
 /** Said of every failure this module explains: MAS is written in one transaction, Synapse only read. */
 const NOTHING_WRITTEN = "nothing was written (MAS's transaction was rolled back; Synapse is only read)";
@@ -19,10 +19,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A short-lived connection of its own, for looking after a failure; undefined when none can be made. */
-async function tryConnect(target: ConnectTarget): Promise<pg.Client | undefined> {
-  const client = new pg.Client({ ...toPgClientConfig(target.settings, "syn2mas"), connectionTimeoutMillis: 5000 });
+/** A short-lived client of its own for looking after a failure, named as the run's other connections are. */
+function followUpClient(target: ConnectTarget): pg.Client {
+  const client = newClient(target, 5000);
   client.on("error", () => undefined);
+  return client;
+}
+
+/** A follow-up connection (see {@link followUpClient}); undefined when none can be made. */
+async function tryConnect(target: ConnectTarget): Promise<pg.Client | undefined> {
+  const client = followUpClient(target);
   try {
     await client.connect();
     return client;
@@ -38,8 +44,7 @@ async function tryConnect(target: ConnectTarget): Promise<pg.Client | undefined>
  * answers but refuses (a dropped database, a changed password) is up.
  */
 async function serverUp(target: ConnectTarget): Promise<boolean> {
-  const client = new pg.Client({ ...toPgClientConfig(target.settings, "syn2mas"), connectionTimeoutMillis: 5000 });
-  client.on("error", () => undefined);
+  const client = followUpClient(target);
   try {
     await client.connect();
     return true;

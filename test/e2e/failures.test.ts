@@ -16,6 +16,7 @@ import { run } from "../harness/exec.ts";
 import { masEmptySql, masProvidersSql, synapseSmallSql } from "../harness/fixtures.ts";
 import { findPgTools, serverUser } from "../harness/pg-install.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { noClientSessions } from "../harness/sessions.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../harness/temp-config.ts";
 import { describeRun, runningChildren, startCli, waitFor, type Background } from "../harness/background.ts";
@@ -72,17 +73,8 @@ describe("failures mid-run", () => {
     const scenario = await prepareScenario(cluster, name, { synapseOverrides: GUESTS_OFF });
     await cluster.dropDatabase(scenario.synapseDb);
     await cluster.cloneDatabase(BULK_TEMPLATE, scenario.synapseDb);
-    await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
+    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
     return scenario;
-  }
-
-  async function sessions(db: string): Promise<number> {
-    const rows = await cluster.sql<{ n: number }>(
-      "postgres",
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
-      [db],
-    );
-    return rows[0]?.n ?? -1;
   }
 
   /** Terminates the tool's backends on `db` matching `where` (SQL over pg_stat_activity); returns how many. */
@@ -258,7 +250,7 @@ describe("failures mid-run", () => {
       assert.match(result.stderr, said);
       assert.doesNotMatch(result.stderr, /committed/);
       if (dryRun) assert.equal((JSON.parse(result.stdout) as { migration: string }).migration, "rolled back");
-      await waitFor("the run's sessions to end", async () => (await sessions(scenario.masDb)) === 0);
+      await waitFor("the run's sessions to end", () => noClientSessions(cluster, scenario.masDb));
       assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
     });
   }
@@ -308,7 +300,7 @@ describe("failures mid-run", () => {
 
   it("SIGINT while COMMIT is in flight: waits for COMMIT's answer, says committed (also in --json), and MAS holds the users", { timeout: 120_000 }, async () => {
     const scenario = await prepareScenario(cluster, "interrupt_commit", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
+    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
     const result = await withCommitHeld(scenario, async (migration) => {
       migration.child.kill("SIGINT");
       await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
@@ -324,7 +316,7 @@ describe("failures mid-run", () => {
 
   it("the MAS connection terminated while COMMIT waits: the tool asks MAS, which committed, and reports the migration done", { timeout: 120_000 }, async () => {
     const scenario = await prepareScenario(cluster, "commit_answer_lost", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
+    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
     const result = await withCommitHeld(scenario, async () => {
       // PostgreSQL ends the wait: the transaction committed locally, but COMMIT's answer never reaches the tool.
       assert.equal(await terminate(scenario.masDb, "wait_event = 'SyncRep'"), 1);
@@ -337,7 +329,7 @@ describe("failures mid-run", () => {
 
   it("a second SIGINT while COMMIT is held: asks MAS, says it is still committing, and it then completes", { timeout: 120_000 }, async () => {
     const scenario = await prepareScenario(cluster, "interrupt_commit_twice", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", async () => (await sessions(scenario.masDb)) === 0 && (await sessions(scenario.synapseDb)) === 0);
+    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
     const result = await withCommitHeld(scenario, async (migration) => {
       migration.child.kill("SIGINT");
       await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));

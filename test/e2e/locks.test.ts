@@ -14,6 +14,7 @@ import { MIGRATION_LOCK_KEY } from "../../src/target/probe.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
 import { describeRun, waitFor } from "../harness/background.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { clientSessions, noClientSessions } from "../harness/sessions.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeMasConfig } from "../harness/temp-config.ts";
 
@@ -34,17 +35,6 @@ describe("runs side by side", () => {
   });
   after(async () => cluster?.stop());
 
-  /** application_name of the client sessions on `db`, seen from the maintenance database. */
-  async function sessions(db: string, where = "true"): Promise<string[]> {
-    const rows = await cluster.sql<{ name: string }>(
-      "postgres",
-      `SELECT application_name AS name FROM pg_stat_activity
-        WHERE datname = $1 AND backend_type = 'client backend' AND ${where} ORDER BY application_name`,
-      [db],
-    );
-    return rows.map((r) => r.name);
-  }
-
   /** The application_name and mode of each session holding the migration lock on `db`. */
   async function migrationLockHolders(db: string): Promise<string[]> {
     const rows = await cluster.sql<{ holder: string }>(
@@ -60,7 +50,7 @@ describe("runs side by side", () => {
 
   /** Waits until nobody is connected to the scenario's databases (a real run refuses other Synapse sessions). */
   async function settle(s: Scenario): Promise<void> {
-    await waitFor("the scenario's databases to be idle", async () => (await sessions(s.synapseDb)).length + (await sessions(s.masDb)).length === 0);
+    await waitFor("the scenario's databases to be idle", () => noClientSessions(cluster, s.synapseDb, s.masDb));
   }
 
   /**
@@ -80,7 +70,7 @@ describe("runs side by side", () => {
         await holder.query("ROLLBACK");
         await holder.end();
       },
-      waiting: () => sessions(s.masDb, "wait_event_type = 'Lock'"),
+      waiting: () => clientSessions(cluster, s.masDb, "wait_event_type = 'Lock'"),
     };
   }
 
@@ -93,7 +83,7 @@ describe("runs side by side", () => {
       await waitFor("the check to wait at MAS's users", async () => (await users.waiting()).length === 1);
       assert.deepEqual(await migrationLockHolders(s.masDb), [], "the check holds the migration lock");
       assert.deepEqual(await users.waiting(), ["syn2mas check (MAS)"]);
-      assert.ok((await sessions(s.synapseDb)).includes("syn2mas check (Synapse)"), "the check's Synapse snapshot is open");
+      assert.ok((await clientSessions(cluster, s.synapseDb)).includes("syn2mas check (Synapse)"), "the check's Synapse snapshot is open");
 
       const migrate = runCli(["migrate", ...s.configArgs, "--json"]);
       await waitFor("the migrate to wait at MAS's users too", async () => (await users.waiting()).length === 2);
@@ -137,7 +127,7 @@ describe("runs side by side", () => {
     try {
       const first = runCli(["migrate", ...s.configArgs]);
       await waitFor("the first migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
-      const firstOnSynapse = await sessions(s.synapseDb);
+      const firstOnSynapse = await clientSessions(cluster, s.synapseDb);
       assert.ok(firstOnSynapse.length > 0 && firstOnSynapse.every((n) => n === "syn2mas migrate (Synapse)"), firstOnSynapse.join(", "));
 
       const second = await runCli(["migrate", ...s.configArgs, "--json"]);
@@ -166,7 +156,7 @@ describe("runs side by side", () => {
     try {
       const first = runCli(["migrate", ...s.configArgs]);
       await waitFor("the first migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
-      const firstOnSynapse = (await sessions(s.synapseDb)).length;
+      const firstOnSynapse = (await clientSessions(cluster, s.synapseDb)).length;
 
       const second = await runCli(["migrate", "--config", otherConfig, "--synapse-config", s.synapseConfig, "--json"]);
       assert.equal(second.code, 10, describeRun(second));

@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { noClientSessions } from "../harness/sessions.ts";
 import { describeRun, runningChildren, startCli, waitFor } from "../harness/background.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
@@ -33,23 +34,13 @@ describe("migration safety", () => {
     await cluster?.stop();
   });
 
-  /** Client sessions on `db`, seen from the maintenance database (so this query is not one of them). */
-  async function clientSessions(db: string): Promise<number> {
-    const rows = await cluster.sql<{ n: number }>(
-      "postgres",
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
-      [db],
-    );
-    return rows[0]?.n ?? -1;
-  }
-
   /**
    * Waits until nobody is connected to the scenario's databases: the harness's own sessions (sql, dump)
    * must be gone before a real run, which refuses to start while anything else uses the Synapse database.
    */
   async function settle(scenario: Scenario): Promise<void> {
     await waitFor(`no session left on ${scenario.synapseDb} and ${scenario.masDb}`, async () => {
-      return (await clientSessions(scenario.synapseDb)) === 0 && (await clientSessions(scenario.masDb)) === 0;
+      return noClientSessions(cluster, scenario.synapseDb, scenario.masDb);
     });
   }
 
@@ -151,7 +142,7 @@ describe("migration safety", () => {
       const killed = await run.done;
       assert.equal(killed.signal, "SIGKILL", describeRun(killed));
 
-      await waitFor(`the killed run's sessions to end`, async () => (await clientSessions(scenario.masDb)) === 0);
+      await waitFor(`the killed run's sessions to end`, () => noClientSessions(cluster, scenario.masDb));
       const leftUsers = await masUsers(scenario);
       assert.equal(
         leftUsers,
