@@ -6,6 +6,7 @@ import type { MappingResult, Note, Skip } from "../src/mapping/skip.ts";
 import { mapUser } from "../src/mapping/users.ts";
 import { ulidFromParts, ulidTimeMs, type MasId } from "../src/model/ids.ts";
 import type { MasRow, MasRowOf, MasTableName } from "../src/model/mas.ts";
+import { FIXTURE_PROVIDER_IDS } from "./harness/fixtures.ts";
 import type {
   SynapseAccessToken,
   SynapseDevice,
@@ -29,7 +30,7 @@ export const ALICE_CREATED_MS = ALICE_CREATION_TS * 1000;
 /** The fixed start time of the test migration (2027-01-15T08:00:00Z). */
 export const STARTED_AT = 1_800_000_000_000;
 /** The MAS provider the fixture's `keycloak` OIDC provider was synced to (ULID 01JSHPZHAXC50QBKH67MH33TNF). */
-export const KEYCLOAK_PROVIDER_ID = "0196636f-c55d-6141-75ce-263d2231eaaf" as MasId;
+export const KEYCLOAK_PROVIDER_ID = FIXTURE_PROVIDER_IDS.keycloak as MasId;
 /** A Synapse bcrypt hash, as `users.password_hash` holds it. */
 export const BCRYPT_HASH = "$2b$12$Q0xoG5V1K9bO8yFh3c2fUe3M4x1mYx5mRz3vJm4V9C7pN0kL2aB6u";
 /** The default device's last activity (ms). */

@@ -4,9 +4,9 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ConnectionOptions } from "node:tls";
-import { UserError } from "../errors/user-error.ts";
 import { describeConnection, parsePostgresUri, toPgClientConfig } from "./connection.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
+import { assertUserError } from "../../test/harness/user-error.ts";
 
 const PG_ENV = ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "USER"];
 
@@ -38,15 +38,6 @@ function pemFiles(): { ca: string; cert: string; key: string } {
 function tls(value: unknown): ConnectionOptions {
   assert.equal(typeof value, "object");
   return value as ConnectionOptions;
-}
-
-function assertUserError(fn: () => unknown, parts: string[], secrets: string[] = []): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    for (const part of parts) assert.ok(err.message.includes(part), `message ${JSON.stringify(err.message)} lacks ${part}`);
-    for (const secret of secrets) assert.ok(!err.message.includes(secret), "message contains a secret");
-    return true;
-  });
 }
 
 describe("toPgClientConfig", () => {

@@ -1,44 +1,15 @@
 /** Tests for loadMasConfig: the real fixture, MAS's multi-file merge, database forms, secrets and errors. */
-import fs from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isHintForm } from "../errors/hint-form.ts";
-import { UserError } from "../errors/user-error.ts";
 import { loadMasConfig } from "./mas.ts";
-import { scratchDir } from "../../test/harness/scratch.ts";
+import { writeScratchFiles } from "../../test/harness/scratch.ts";
+import { assertUserError } from "../../test/harness/user-error.ts";
 
 const FIXTURE = fileURLToPath(new URL("../../test/fixtures/mas/mas-config.yaml", import.meta.url));
 
-/** Writes `files` (name → content) into a fresh directory and returns their paths in the given order. */
-function writeFiles(files: Record<string, string>): string[] {
-  const dir = scratchDir("syn2mas-mas-config-");
-  return Object.entries(files).map(([name, text]) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, text);
-    return file;
-  });
-}
-
 function load(yaml: string) {
-  return loadMasConfig(writeFiles({ "config.yaml": yaml }));
-}
-
-/** Asserts a UserError whose one-line message contains every `parts` and none of `secrets`. */
-function assertUserError(fn: () => unknown, parts: string[], secrets: string[] = []): UserError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof UserError, `expected a UserError, got ${String(caught)}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${part}`);
-  for (const secret of secrets) assert.ok(!caught.message.includes(secret), "message contains a secret");
-  assert.ok(!caught.message.includes("\n"), "message is one line");
-  assert.ok(isHintForm(caught.hint), `hint ${JSON.stringify(caught.hint)} is not an imperative sentence in the common form`);
-  return caught;
+  return loadMasConfig(writeScratchFiles("syn2mas-mas-config-", { "config.yaml": yaml }));
 }
 
 /** Runs `fn` with MAS_CONFIG set to `value` (or unset), restoring it afterwards. */
@@ -79,7 +50,7 @@ describe("loadMasConfig with the fixture", () => {
 
 describe("loadMasConfig's merge of several files", () => {
   it("deep-merges mappings, appends lists and lets later scalars win", () => {
-    const files = writeFiles({
+    const files = writeScratchFiles("syn2mas-mas-config-", {
       "a.yaml": "matrix: {homeserver: a.org, endpoint: http://a/}\npasswords:\n  schemes: [{version: 1, algorithm: bcrypt}]\nupstream_oauth2:\n  providers: [{id: 01JSHPZHAXC50QBKH67MH33TNF, synapse_idp_id: oidc-a}]\n",
       "b.yaml": "matrix: {endpoint: http://b/}\npasswords:\n  enabled: true\n  schemes: [{version: 2, algorithm: argon2id}]\nupstream_oauth2:\n  providers: [{id: 01JSHQ3M8W5V0X7T2NPRB6KD4C}]\n",
     });
@@ -91,7 +62,7 @@ describe("loadMasConfig's merge of several files", () => {
   });
 
   it("reads MAS_CONFIG when no path is given", () => {
-    const [a, b] = writeFiles({ "a.yaml": "matrix: {homeserver: a.org}\n", "b.yaml": "matrix: {homeserver: b.org}\n" });
+    const [a, b] = writeScratchFiles("syn2mas-mas-config-", { "a.yaml": "matrix: {homeserver: a.org}\n", "b.yaml": "matrix: {homeserver: b.org}\n" });
     const config = withMasConfigEnv(`${a!}:${b!}`, () => loadMasConfig([]));
     assert.equal(config.homeserver, "b.org");
     assert.deepEqual(config.files, [a, b]);
@@ -105,7 +76,7 @@ describe("loadMasConfig's merge of several files", () => {
   });
 
   it("names the file that set a faulty key", () => {
-    const [a, b] = writeFiles({
+    const [a, b] = writeScratchFiles("syn2mas-mas-config-", {
       "a.yaml": "passwords:\n  schemes: [{version: 1, algorithm: bcrypt}]\n",
       "b.yaml": "passwords:\n  schemes: [{version: 2, algorithm: md5}]\n",
     });
@@ -143,7 +114,7 @@ describe("loadMasConfig's database section", () => {
   });
 
   it("reads password_file without its trailing newline", () => {
-    const [pwFile] = writeFiles({ "pw": "db-password\n" });
+    const [pwFile] = writeScratchFiles("syn2mas-mas-config-", { "pw": "db-password\n" });
     assert.equal(load(`database: {password_file: ${pwFile!}}\n`).database.password, "db-password");
   });
 
@@ -157,7 +128,7 @@ describe("loadMasConfig's database section", () => {
   });
 
   it("refuses a URI that is not PostgreSQL, naming file and key but not the URI", () => {
-    const [file] = writeFiles({ "config.yaml": "database: {uri: 'mysql://u:pw-secret@h/d'}\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "database: {uri: 'mysql://u:pw-secret@h/d'}\n" });
     assertUserError(() => loadMasConfig([file!]), [file!, "database.uri", "postgresql://"], ["pw-secret"]);
   });
 });
@@ -170,7 +141,7 @@ describe("loadMasConfig's passwords", () => {
   });
 
   it("reads a secret_file byte for byte, as MAS does", () => {
-    const [secretFile] = writeFiles({ "pepper": "file-pepper\n" });
+    const [secretFile] = writeScratchFiles("syn2mas-mas-config-", { "pepper": "file-pepper\n" });
     const config = load(`passwords:\n  enabled: false\n  schemes:\n    - {version: 1, algorithm: bcrypt, cost: 10, secret_file: ${secretFile!}}\n`);
     assert.equal(config.passwordsEnabled, false);
     assert.deepEqual(config.passwordSchemes, [
@@ -179,7 +150,7 @@ describe("loadMasConfig's passwords", () => {
   });
 
   it("reports a missing secret_file by key and path", () => {
-    const [file] = writeFiles({ "config.yaml": "passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret_file: /nonexistent/pepper}]\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret_file: /nonexistent/pepper}]\n" });
     assertUserError(() => loadMasConfig([file!]), [file!, "passwords.schemes[0].secret_file", "/nonexistent/pepper", "does not exist"]);
   });
 
@@ -209,12 +180,12 @@ describe("loadMasConfig's other errors", () => {
   });
 
   it("malformed YAML, with its line and without its content", () => {
-    const [file] = writeFiles({ "config.yaml": "matrix:\n  secret: 'matrix-secret-value\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "matrix:\n  secret: 'matrix-secret-value\n" });
     assertUserError(() => loadMasConfig([file!]), [file!, "line 2"], ["matrix-secret-value"]);
   });
 
   it("a top level that is not a mapping", () => {
-    const [file] = writeFiles({ "config.yaml": "just a string\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "just a string\n" });
     assertUserError(() => loadMasConfig([file!]), [file!, "top level"]);
   });
 
@@ -224,7 +195,7 @@ describe("loadMasConfig's other errors", () => {
   });
 
   it("malformed YAML: the hint names the file and the line to correct, not where to pass the file", () => {
-    const [file] = writeFiles({ "config.yaml": "matrix:\n  homeserver: example.com\n  secret: [unclosed-secret\nsecrets: {\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "matrix:\n  homeserver: example.com\n  secret: [unclosed-secret\nsecrets: {\n" });
     const err = assertUserError(() => loadMasConfig([file!]), [file!, "invalid YAML at line"], ["unclosed-secret"]);
     const line = /line (\d+)/.exec(err.message)?.[1];
     assert.ok(line !== undefined);

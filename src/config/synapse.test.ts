@@ -4,10 +4,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isHintForm } from "../errors/hint-form.ts";
-import { UserError } from "../errors/user-error.ts";
 import { loadSynapseConfig } from "./synapse.ts";
-import { scratchDir } from "../../test/harness/scratch.ts";
+import { scratchDir, writeScratchFiles } from "../../test/harness/scratch.ts";
+import { assertUserError } from "../../test/harness/user-error.ts";
 
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/synapse/", import.meta.url));
 
@@ -15,34 +14,8 @@ function tempDir(): string {
   return scratchDir("syn2mas-synapse-config-");
 }
 
-/** Writes `files` (name → YAML text) into a fresh directory and returns their paths in the given order. */
-function writeFiles(files: Record<string, string>): string[] {
-  const dir = tempDir();
-  return Object.entries(files).map(([name, text]) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, text);
-    return file;
-  });
-}
-
 function load(yaml: string) {
-  return loadSynapseConfig(writeFiles({ "homeserver.yaml": yaml }));
-}
-
-/** Asserts that loading throws a UserError whose message contains every `parts` and none of `secrets`. */
-function assertUserError(fn: () => unknown, parts: string[], secrets: string[] = []): UserError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof UserError, `expected a UserError, got ${String(caught)}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `message ${JSON.stringify(caught.message)} lacks ${part}`);
-  for (const secret of secrets) assert.ok(!caught.message.includes(secret), "message contains a secret");
-  assert.ok(!caught.message.includes("\n"), "message is one line");
-  assert.ok(isHintForm(caught.hint), `hint ${JSON.stringify(caught.hint)} is not an imperative sentence in the common form`);
-  return caught;
+  return loadSynapseConfig(writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": yaml }));
 }
 
 const BASE = "server_name: example.org\n";
@@ -154,14 +127,14 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
   });
 
   it("an empty file among others", () => {
-    const config = loadSynapseConfig(writeFiles({ "a.yaml": BASE, "b.yaml": "# nothing here\n" }));
+    const config = loadSynapseConfig(writeScratchFiles("syn2mas-synapse-config-", { "a.yaml": BASE, "b.yaml": "# nothing here\n" }));
     assert.equal(config.serverName, "example.org");
   });
 });
 
 describe("loadSynapseConfig with several files", () => {
   it("replaces earlier top-level keys whole", () => {
-    const files = writeFiles({
+    const files = writeScratchFiles("syn2mas-synapse-config-", {
       "homeserver.yaml": `${BASE}database: {name: psycopg2, args: {host: old, port: 5433, dbname: synapse}}\npassword_config: {pepper: p1}\n`,
       "override.yaml": "database: {name: psycopg2, args: {host: new}}\n",
     });
@@ -213,13 +186,13 @@ describe("loadSynapseConfig's errors", () => {
   });
 
   it("an unreadable file", { skip: process.getuid?.() === 0 ? "root reads anything" : false }, () => {
-    const [file] = writeFiles({ "homeserver.yaml": BASE });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": BASE });
     fs.chmodSync(file!, 0o000);
     assertUserError(() => loadSynapseConfig([file!]), [file!, "permission denied"]);
   });
 
   it("a path that cannot be read", () => {
-    const [file] = writeFiles({ "homeserver.yaml": BASE });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": BASE });
     assertUserError(() => loadSynapseConfig([`${file!}/inside.yaml`]), [`${file!}/inside.yaml`, "cannot be read"]);
   });
 
@@ -229,30 +202,30 @@ describe("loadSynapseConfig's errors", () => {
   });
 
   it("malformed YAML, with its line and without the line's content", () => {
-    const [file] = writeFiles({ "homeserver.yaml": `${BASE}database:\n  args:\n    password: "hunter2-secret\n` });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": `${BASE}database:\n  args:\n    password: "hunter2-secret\n` });
     const err = assertUserError(() => loadSynapseConfig([file!]), [file!, "line 4"], ["hunter2-secret"]);
     assert.equal(err.hint, `correct the YAML syntax at or just before line 4 of ${file!} (an unclosed quote or bracket, a tab, a misaligned indentation), then run again`);
   });
 
   it("a top level that is not a mapping", () => {
-    const [file] = writeFiles({ "homeserver.yaml": "- server_name: x\n" });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": "- server_name: x\n" });
     assertUserError(() => loadSynapseConfig([file!]), [file!, "top level", "a list"]);
   });
 
   it("a missing or invalid server_name", () => {
-    const [file] = writeFiles({ "homeserver.yaml": "report_stats: false\n" });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": "report_stats: false\n" });
     assertUserError(() => loadSynapseConfig([file!]), [file!, "server_name", "missing"]);
     assertUserError(() => load("server_name: [a]\n"), ["server_name", "must be a string"]);
   });
 
   it("a port of the wrong type", () => {
-    const [file] = writeFiles({ "homeserver.yaml": `${BASE}database: {name: psycopg2, args: {port: [1], password: s3cr3t}}\n` });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": `${BASE}database: {name: psycopg2, args: {port: [1], password: s3cr3t}}\n` });
     assertUserError(() => loadSynapseConfig([file!]), [file!, "database.args.port", "a list"], ["s3cr3t"]);
     assertUserError(() => load(`${BASE}database: {name: psycopg2, args: {port: "x"}}\n`), ["database.args.port"]);
   });
 
   it("oidc_providers that is not a list", () => {
-    const [file] = writeFiles({ "homeserver.yaml": `${BASE}oidc_providers: "x"\n` });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": `${BASE}oidc_providers: "x"\n` });
     assertUserError(() => loadSynapseConfig([file!]), [file!, "oidc_providers", "must be a list"]);
   });
 
@@ -277,7 +250,7 @@ describe("loadSynapseConfig's errors", () => {
   });
 
   it("names the file that set the faulty key", () => {
-    const [first, second] = writeFiles({ "a.yaml": BASE, "b.yaml": "database: {name: psycopg2, args: {port: true}}\n" });
+    const [first, second] = writeScratchFiles("syn2mas-synapse-config-", { "a.yaml": BASE, "b.yaml": "database: {name: psycopg2, args: {port: true}}\n" });
     const err = assertUserError(() => loadSynapseConfig([first!, second!]), [second!, "database.args.port"]);
     assert.ok(!err.message.includes(first!));
   });

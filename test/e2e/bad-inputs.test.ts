@@ -8,7 +8,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { FIXTURE_MAS_SECRETS, FIXTURE_SECRETS } from "../harness/fixtures.ts";
 import { freePort, startCluster } from "../harness/postgres.ts";
+import { describeRun } from "../harness/background.ts";
 import type { Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
@@ -20,11 +22,9 @@ const DB_PASSWORD = "db-pass-Zq81xv";
 
 /** Secret values held by the configuration files (fixtures plus {@link DB_PASSWORD}): none may ever be printed. */
 const SECRETS = [
-  "peppery-pepper-123",
-  "kc-secret",
-  "gh-secret",
-  "0123456789abcdef0123456789abcdef",
-  "5a0e3c9d1b7f4e2a8c6d0b1a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6",
+  ...FIXTURE_SECRETS,
+  FIXTURE_MAS_SECRETS.matrix,
+  FIXTURE_MAS_SECRETS.encryption,
   DB_PASSWORD,
 ];
 
@@ -82,7 +82,7 @@ describe("migrate refuses bad inputs without writing anything", () => {
     const result = await runCli(args, env);
     const afterDumps = await Promise.all(unique.map((db) => cluster.dump(db)));
     unique.forEach((db, i) => {
-      assert.equal(afterDumps[i], beforeDumps[i], `database ${db} changed during: syn2mas ${args.join(" ")}\n${show(result)}`);
+      assert.equal(afterDumps[i], beforeDumps[i], `database ${db} changed during: syn2mas ${args.join(" ")}\n${describeRun(result)}`);
     });
     return result;
   }
@@ -93,16 +93,12 @@ describe("migrate refuses bad inputs without writing anything", () => {
   }
 
   /** What to print when an assertion fails. */
-  function show(result: CliResult): string {
-    return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-  }
-
   /** No stack trace and no configured secret anywhere in the output. */
   function assertClean(result: CliResult): void {
     for (const [name, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
-      assert.doesNotMatch(text, /^\s+at /m, `stack trace on ${name}\n${show(result)}`);
+      assert.doesNotMatch(text, /^\s+at /m, `stack trace on ${name}\n${describeRun(result)}`);
       for (const secret of SECRETS) {
-        assert.ok(!text.includes(secret), `secret ${secret} printed on ${name}\n${show(result)}`);
+        assert.ok(!text.includes(secret), `secret ${secret} printed on ${name}\n${describeRun(result)}`);
       }
     }
   }
@@ -112,13 +108,13 @@ describe("migrate refuses bad inputs without writing anything", () => {
    * (the file, key, host, database... the cause names). Returns that line.
    */
   function assertToolError(result: CliResult, ...mentions: (string | RegExp)[]): string {
-    assert.equal(result.code, 1, show(result));
+    assert.equal(result.code, 1, describeRun(result));
     assertClean(result);
     const errorLines = result.stderr.split("\n").filter((line) => line.includes("syn2mas: error:"));
-    assert.equal(errorLines.length, 1, `expected exactly one "syn2mas: error:" line\n${show(result)}`);
+    assert.equal(errorLines.length, 1, `expected exactly one "syn2mas: error:" line\n${describeRun(result)}`);
     const line = errorLines[0] as string;
-    assert.match(line, /^syn2mas: error: .+ \(fix: .+\)$/, `the error line has a cause and a fix\n${show(result)}`);
-    assert.doesNotMatch(result.stderr, /internal error/, show(result));
+    assert.match(line, /^syn2mas: error: .+ \(fix: .+\)$/, `the error line has a cause and a fix\n${describeRun(result)}`);
+    assert.doesNotMatch(result.stderr, /internal error/, describeRun(result));
     for (const mention of mentions) {
       if (typeof mention === "string") assert.ok(line.includes(mention), `error line should name ${mention}: ${line}`);
       else assert.match(line, mention, `error line: ${line}`);
@@ -128,10 +124,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
 
   /** Exit 10 with an `ERROR CODE (count): message` finding for `code`. Returns the finding's first line. */
   function assertBlocked(result: CliResult, code: string, ...mentions: (string | RegExp)[]): string {
-    assert.equal(result.code, 10, show(result));
+    assert.equal(result.code, 10, describeRun(result));
     assertClean(result);
     const line = result.stderr.split("\n").find((l) => new RegExp(`^ERROR ${code}( \\(\\d+\\))?: `).test(l));
-    assert.ok(line !== undefined, `no ERROR ${code} finding\n${show(result)}`);
+    assert.ok(line !== undefined, `no ERROR ${code} finding\n${describeRun(result)}`);
     for (const mention of mentions) {
       if (typeof mention === "string") assert.ok(line.includes(mention), `finding should name ${mention}: ${line}`);
       else assert.match(line, mention, `finding: ${line}`);
@@ -330,13 +326,13 @@ describe("migrate refuses bad inputs without writing anything", () => {
     );
     const blocked = await runScenario(s, []);
     assertBlocked(blocked, "FOREIGN_USER_IDS", "user_threepids");
-    assert.match(blocked.stderr, /@eve:evil\.example/, show(blocked));
+    assert.match(blocked.stderr, /@eve:evil\.example/, describeRun(blocked));
 
     // Skipping: MAS is written, Synapse still is not.
     const synapseBefore = await cluster.dump(s.synapseDb);
     const done = await runCli(["migrate", ...s.configArgs, "--skip-invalid-rows", "--json"]);
     assert.equal(await cluster.dump(s.synapseDb), synapseBefore, "the Synapse database changed");
-    assert.equal(done.code, 0, show(done));
+    assert.equal(done.code, 0, describeRun(done));
     assertClean(done);
     const json = JSON.parse(done.stdout) as {
       status: string;
@@ -364,8 +360,8 @@ describe("migrate refuses bad inputs without writing anything", () => {
     await cluster.sql(s.synapseDb, "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')");
     const result = await runScenario(s, []);
     assertBlocked(result, "ORPHAN_ROWS", "devices");
-    assert.match(result.stderr, /@ghost:example\.com/, show(result));
-    assert.doesNotMatch(result.stderr, /^users: started/m, `errors block before any phase starts\n${show(result)}`);
+    assert.match(result.stderr, /@ghost:example\.com/, describeRun(result));
+    assert.doesNotMatch(result.stderr, /^users: started/m, `errors block before any phase starts\n${describeRun(result)}`);
   });
 
   it("the same on one Synapse connection (no checks in the background at all): exit 10 ORPHAN_ROWS", async () => {
@@ -373,7 +369,7 @@ describe("migrate refuses bad inputs without writing anything", () => {
     await cluster.sql(s.synapseDb, "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')");
     const result = await runScenario(s, ["--synapse-connections", "1"]);
     assertBlocked(result, "ORPHAN_ROWS", "devices");
-    assert.doesNotMatch(result.stderr, /^users: started/m, `no phase started\n${show(result)}`);
+    assert.doesNotMatch(result.stderr, /^users: started/m, `no phase started\n${describeRun(result)}`);
   });
 
   // ---------------------------------------------------------------- command line

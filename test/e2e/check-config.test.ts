@@ -7,8 +7,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
+import { FIXTURE_CLIENT_SECRETS, FIXTURE_MAS_SECRETS, FIXTURE_PEPPER } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import type { ConfigOverrides } from "../harness/temp-config.ts";
 import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
@@ -18,17 +19,15 @@ interface CheckJson {
   findings: JsonFinding[];
 }
 
-/** The fixture's homeserver.yaml allows guests (an error); every other case starts with that off. */
-const GUESTS_OFF: ConfigOverrides = { allow_guest_access: false };
 
 /** Secrets of the fixtures and of the cases below: never printed, on stdout or stderr. */
 const SECRETS = [
-  "peppery-pepper-123",
+  FIXTURE_PEPPER,
   "other-pepper-456",
-  "kc-secret",
-  "gh-secret",
-  "0123456789abcdef0123456789abcdef",
-  "5a0e3c9d1b7f4e2a8c6d0b1a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6",
+  FIXTURE_CLIENT_SECRETS.keycloak,
+  FIXTURE_CLIENT_SECRETS.github,
+  FIXTURE_MAS_SECRETS.matrix,
+  FIXTURE_MAS_SECRETS.encryption,
   "ldap-bind-pw",
   "jwt-secret-xyz",
   "recaptcha-private-xyz",

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { describeRun } from "../harness/background.ts";
 import { prepareScenario, runCli, type CliResult, type Scenario, type ScenarioOptions } from "../harness/scenario.ts";
 import type { FindingJson as JsonFinding } from "../../src/cli/render.ts";
 
@@ -78,10 +79,6 @@ function tokenRow(id: number, user: string, device: string | null, token: string
 }
 const TOKEN_COLUMNS = "(id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used)";
 
-function show(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
 describe("check reports the Synapse database's findings", () => {
   let cluster: Cluster;
   const dirs: string[] = [];
@@ -109,15 +106,15 @@ describe("check reports the Synapse database's findings", () => {
   /** `check --json` with `extra` flags; its JSON, with the exit code it claims equal to the real one. */
   async function check(s: Scenario, extra: string[] = []): Promise<{ result: CliResult; json: CheckJson }> {
     const result = await runCli(["check", ...s.configArgs, "--json", ...extra]);
-    assert.doesNotMatch(result.stderr, /^\s+at /m, show(result));
+    assert.doesNotMatch(result.stderr, /^\s+at /m, describeRun(result));
     let json: CheckJson;
     try {
       json = JSON.parse(result.stdout) as CheckJson;
     } catch {
-      assert.fail(`stdout is not JSON\n${show(result)}`);
+      assert.fail(`stdout is not JSON\n${describeRun(result)}`);
     }
     assert.equal(json.command, "check");
-    assert.equal(json.exitCode, result.code, show(result));
+    assert.equal(json.exitCode, result.code, describeRun(result));
     return { result, json };
   }
 
@@ -157,11 +154,11 @@ describe("check reports the Synapse database's findings", () => {
    */
   async function assertWarning(s: Scenario, code: string, expected: Omit<Expected, "severity">): Promise<CheckJson> {
     const { result, json } = await check(s, acceptBaseline(code));
-    assert.equal(result.code, 11, show(result));
+    assert.equal(result.code, 11, describeRun(result));
     assertNoErrors(json);
     assert.equal(assertFinding(json, code, { ...expected, severity: "warning" }).accepted, false);
     const accepted = await check(s, [...acceptBaseline(code), "--accept-warning", code]);
-    assert.equal(accepted.result.code, 0, show(accepted.result));
+    assert.equal(accepted.result.code, 0, describeRun(accepted.result));
     assert.equal(withCode(accepted.json, code)[0]?.accepted, true);
     return json;
   }
@@ -169,7 +166,7 @@ describe("check reports the Synapse database's findings", () => {
   /** An error under test: exit 10 even with every warning accepted. */
   async function assertError(s: Scenario, code: string, expected: Omit<Expected, "severity">, extra: string[] = []): Promise<CheckJson> {
     const { result, json } = await check(s, ["--accept-all-warnings", ...extra]);
-    assert.equal(result.code, 10, show(result));
+    assert.equal(result.code, 10, describeRun(result));
     assertFinding(json, code, { ...expected, severity: "error" });
     return json;
   }
@@ -177,7 +174,7 @@ describe("check reports the Synapse database's findings", () => {
   /** `migrate --dry-run --json`'s report (the run must succeed). */
   async function dryRunReport(s: Scenario): Promise<{ skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> }> {
     const result = await runCli(["migrate", ...s.configArgs, "--dry-run", "--json"]);
-    assert.equal(result.code, 0, show(result));
+    assert.equal(result.code, 0, describeRun(result));
     return (JSON.parse(result.stdout) as { report: { skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> } }).report;
   }
 
@@ -188,12 +185,12 @@ describe("check reports the Synapse database's findings", () => {
     const before = await cluster.dump(s.synapseDb);
     const { result, json } = await check(s);
     assert.equal(await cluster.dump(s.synapseDb), before, "check changed the Synapse database");
-    assert.equal(result.code, 11, show(result));
+    assert.equal(result.code, 11, describeRun(result));
     assertNoErrors(json);
-    assert.deepEqual(json.findings.map((f) => f.code).sort(), Object.keys(BASELINE).sort(), show(result));
+    assert.deepEqual(json.findings.map((f) => f.code).sort(), Object.keys(BASELINE).sort(), describeRun(result));
     for (const [code, expected] of Object.entries(BASELINE)) assertFinding(json, code, expected);
     const accepted = await check(s, acceptBaseline());
-    assert.equal(accepted.result.code, 0, show(accepted.result));
+    assert.equal(accepted.result.code, 0, describeRun(accepted.result));
     for (const code of BASELINE_WARNINGS) assert.equal(withCode(accepted.json, code)[0]?.accepted, true);
   });
 
@@ -223,7 +220,7 @@ describe("check reports the Synapse database's findings", () => {
       ('saml', 'alice@idp.example.com', '@user0017:example.com')`;
     const s = await scenario("unknown-provider", sql);
     const { result, json: both } = await check(s, ["--accept-all-warnings"]);
-    assert.equal(result.code, 10, show(result));
+    assert.equal(result.code, 10, describeRun(result));
     const unknown = withCode(both, "UNKNOWN_AUTH_PROVIDER").map((f) => [f.severity, f.count, f.examples]);
     assert.deepEqual(unknown, [["error", 3, ["oidc-gitlab"]], ["error", 1, ["saml"]]]);
     const gitlab = withCode(both, "UNKNOWN_AUTH_PROVIDER")[0] as JsonFinding;
@@ -270,7 +267,7 @@ describe("check reports the Synapse database's findings", () => {
     assert.deepEqual(withCode(json, "UNENCODABLE_DEVICE_IDS"), []);
     assert.deepEqual(withCode(json, "UNPARSABLE_DEVICE_IPS"), []);
     const skipping = await check(s, [...acceptBaseline(), "--skip-invalid-rows"]);
-    assert.equal(skipping.result.code, 0, show(skipping.result));
+    assert.equal(skipping.result.code, 0, describeRun(skipping.result));
     assertFinding(skipping.json, "FOREIGN_USER_IDS", { severity: "info", count: 1 });
     assertFinding(skipping.json, "ORPHAN_ROWS", { severity: "info", count: 1 });
   });
@@ -339,7 +336,7 @@ describe("check reports the Synapse database's findings", () => {
     assertFinding(json, "DEVICELESS_TOKENS", { severity: "info", count: 1, examples: ["@user0015:example.com"] });
     assertFinding(json, "PUPPET_TOKENS", { severity: "info", count: 3 });
     const result = await runCli(["check", ...s.configArgs, "--json"]);
-    assert.ok(!`${result.stdout}${result.stderr}`.includes("MDAx"), `a token was printed\n${show(result)}`);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes("MDAx"), `a token was printed\n${describeRun(result)}`);
   });
 
   it("NULL_CREATION_TS: users without a creation time get the migration's start time", async () => {
@@ -437,7 +434,7 @@ describe("check reports the Synapse database's findings", () => {
        UPDATE devices SET ip = 'junk' WHERE user_id = '@2:example.com'`,
     );
     const { result, json } = await check(s, acceptBaseline());
-    assert.equal(result.code, 0, show(result));
+    assert.equal(result.code, 0, describeRun(result));
     assertFinding(json, "UNPARSABLE_DEVICE_IPS", {
       severity: "info",
       count: 6,
@@ -457,7 +454,7 @@ describe("check reports the Synapse database's findings", () => {
        INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES ('oidc-unknown', 'b4', '@bridge_4:example.com')`,
     );
     const { result, json } = await check(s, acceptBaseline());
-    assert.equal(result.code, 0, show(result));
+    assert.equal(result.code, 0, describeRun(result));
     assertFinding(json, "APPSERVICE_USERS", {
       severity: "info",
       count: 4,
@@ -485,7 +482,7 @@ describe("check reports the Synapse database's findings", () => {
          ${tokenRow(3009, "@1", null, "syt_deviceless_guest")}`,
     );
     const { result, json } = await check(s, acceptBaseline());
-    assert.equal(result.code, 0, show(result));
+    assert.equal(result.code, 0, describeRun(result));
     assertFinding(json, "PUPPET_TOKENS", { severity: "info", count: 4, examples: ["@2:example.com", "@admin:example.com", "@user0010:example.com"] });
     assertFinding(json, "DEVICELESS_TOKENS", {
       severity: "info",

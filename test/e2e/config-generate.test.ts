@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { ulidTextToUuid } from "../../src/model/ids.ts";
+import { FIXTURE_SECRETS } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
@@ -44,7 +45,6 @@ const CONFIG_CODES = [
   "UNKNOWN_AUTH_PROVIDER",
 ];
 
-const FIXTURE_SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret"];
 
 function assertOk(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what} failed (exit ${String(result.code)}):\n${result.stderr}`);

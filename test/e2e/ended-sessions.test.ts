@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { synapseSqliteDb } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { describeRun } from "../harness/background.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, writeSqlite } from "../harness/sqlite.ts";
@@ -45,17 +46,13 @@ UPDATE refresh_tokens SET ultimate_session_expiry_ts = ${now + 7 * DAY} WHERE id
 `;
 }
 
-function show(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
 /** Runs check and a real migrate (warnings accepted), and returns what both said. */
 async function checkAndMigrate(s: Scenario): Promise<{ findings: Map<string, Finding>; wouldSkip: Skipped; report: Report; stderr: string }> {
   const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-  assert.equal(check.code, 0, show(check));
+  assert.equal(check.code, 0, describeRun(check));
   const checked = JSON.parse(check.stdout) as { findings: Finding[]; wouldSkip: Skipped };
   const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
-  assert.equal(migrate.code, 0, show(migrate));
+  assert.equal(migrate.code, 0, describeRun(migrate));
   assert.doesNotMatch(migrate.stderr, /internal error/);
   const migrated = JSON.parse(migrate.stdout) as { findings: Finding[]; report: Report };
   // migrate's own findings count the same as check's.

@@ -9,11 +9,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { synapseSqliteDb } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
+import { describeRun } from "../harness/background.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { ms, type Row } from "../harness/rows.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, writeSqlite } from "../harness/sqlite.ts";
 
-type Row = Record<string, unknown>;
 type Skipped = Record<string, Record<string, number>>;
 
 interface Finding {
@@ -32,14 +33,6 @@ interface Report {
 const INT64_MAX = "9223372036854775807";
 /** The latest time MAS holds: 9999-12-31T23:59:59.999Z. */
 const MAX_TIME_MS = 253_402_300_799_999;
-
-function show(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-function ms(value: unknown): number | null {
-  return value === null ? null : (value as Date).getTime();
-}
 
 /**
  * Users with odd creation times and the rows of an ordinary user (user0012) with odd times, in the
@@ -93,7 +86,7 @@ describe("values the mapping cannot convert as they are", () => {
       s = await prepareScenario(cluster, "odd_values", { synapseOverrides: GUESTS_OFF });
       await cluster.sql(s.synapseDb, ODD_TIMES_SQL + ODD_HASHES_SQL);
       const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-      assert.equal(check.code, 0, show(check));
+      assert.equal(check.code, 0, describeRun(check));
       const checked = JSON.parse(check.stdout) as { findings: Finding[]; wouldSkip: Skipped };
       findings = new Map(checked.findings.map((f) => [f.code, f]));
       wouldSkip = checked.wouldSkip;
@@ -101,7 +94,7 @@ describe("values the mapping cannot convert as they are", () => {
       const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
       startedAfter = Date.now();
       migrateStderr = migrate.stderr;
-      assert.equal(migrate.code, 0, show(migrate));
+      assert.equal(migrate.code, 0, describeRun(migrate));
       report = (JSON.parse(migrate.stdout) as { report: Report }).report;
     });
 
@@ -208,7 +201,7 @@ describe("values the mapping cannot convert as they are", () => {
          VALUES (8003, '@user0008:example.com', 'KNEEOMJOTJ', 'syt_second_on_refresh_7', NULL, NULL, 1795406000003, 7, false);`,
     );
     const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(check.code, 10, show(check));
+    assert.equal(check.code, 10, describeRun(check));
     const found = (JSON.parse(check.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
     assert.equal(found?.severity, "error");
     assert.equal(found?.count, 2 + 2 + 2 + 2 + 2, JSON.stringify(found));
@@ -231,7 +224,7 @@ describe("values the mapping cannot convert as they are", () => {
     assert.doesNotMatch(JSON.stringify(found), /syt_|syr_/, "no token in the finding");
 
     const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(migrate.code, 10, show(migrate));
+    assert.equal(migrate.code, 10, describeRun(migrate));
     assert.doesNotMatch(migrate.stderr, /internal error|could not create unique index/);
     assert.match(migrate.stderr, /DUPLICATE_ROWS/);
     const written = await cluster.sql<{ n: number }>(
@@ -251,12 +244,12 @@ describe("values the mapping cannot convert as they are", () => {
     const duplicateRows = (result: CliResult): Finding | undefined =>
       (JSON.parse(result.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
     const apart = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(apart.code, 0, show(apart));
+    assert.equal(apart.code, 0, describeRun(apart));
     assert.equal(duplicateRows(apart), undefined);
 
     const oneProvider = ["--upstream-provider-mapping", "oidc-github:01JSHPZHAXC50QBKH67MH33TNF"];
     const check = await runCli(["check", ...s.configArgs, ...oneProvider, "--json", "--accept-all-warnings"]);
-    assert.equal(check.code, 10, show(check));
+    assert.equal(check.code, 10, describeRun(check));
     const found = duplicateRows(check);
     assert.equal(found?.count, 2, JSON.stringify(found));
     assert.match(found?.message ?? "", /user_external_ids\.external_id of oidc-github and oidc-keycloak \(one MAS provider\): 2/);
@@ -265,7 +258,7 @@ describe("values the mapping cannot convert as they are", () => {
     assert.deepEqual(found?.examples, ["@user0007:example.com", "@user0021:example.com"]);
 
     const migrate = await runCli(["migrate", ...s.configArgs, ...oneProvider, "--json", "--accept-all-warnings"]);
-    assert.equal(migrate.code, 10, show(migrate));
+    assert.equal(migrate.code, 10, describeRun(migrate));
     assert.doesNotMatch(migrate.stderr, /internal error|could not create unique index/);
     const users = await cluster.sql<{ n: string }>(s.masDb, "SELECT count(*) AS n FROM users");
     assert.equal(Number(users[0]?.n), 0, "nothing written");
@@ -284,13 +277,13 @@ describe("values the mapping cannot convert as they are", () => {
     );
     const s = await prepareSqliteScenario(cluster, "odd_sqlite_dup", db, { synapseOverrides: GUESTS_OFF });
     const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(check.code, 10, show(check));
+    assert.equal(check.code, 10, describeRun(check));
     const found = (JSON.parse(check.stdout) as { findings: Finding[] }).findings.find((f) => f.code === "DUPLICATE_ROWS");
     assert.equal(found?.count, 2);
     assert.match(found?.message ?? "", /\(rows per key: access_tokens\.id: 2\)/);
     assert.deepEqual(found?.examples, ["@user0013:example.com", "@user0015:example.com"]);
     const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(migrate.code, 10, show(migrate));
+    assert.equal(migrate.code, 10, describeRun(migrate));
     const users = await cluster.sql<{ n: string }>(s.masDb, "SELECT count(*) AS n FROM users");
     assert.equal(Number(users[0]?.n), 0, "nothing written");
   });
@@ -300,10 +293,10 @@ describe("values the mapping cannot convert as they are", () => {
     await writeSqlite(db, (ODD_TIMES_SQL + ODD_HASHES_SQL).replace(/, false\)/g, ", 0)"));
     const s = await prepareSqliteScenario(cluster, "odd_sqlite", db, { synapseOverrides: GUESTS_OFF });
     const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(check.code, 0, show(check));
+    assert.equal(check.code, 0, describeRun(check));
     const checked = JSON.parse(check.stdout) as { findings: Finding[]; wouldSkip: Skipped };
     const migrate = await runCli(["migrate", ...s.configArgs, "--json", "--accept-all-warnings"]);
-    assert.equal(migrate.code, 0, show(migrate));
+    assert.equal(migrate.code, 0, describeRun(migrate));
     assert.doesNotMatch(migrate.stderr, /internal error/);
     assert.deepEqual((JSON.parse(migrate.stdout) as { report: Report }).report.skipped, checked.wouldSkip);
     const byCode = new Map(checked.findings.map((f) => [f.code, f]));

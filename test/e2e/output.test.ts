@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, startCluster, type Cluster } from "../harness/postgres.ts";
-import { startCli } from "../harness/background.ts";
+import { describeRun, startCli } from "../harness/background.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
@@ -30,10 +30,6 @@ interface CheckJson {
   findings: { code: string; severity: string; accepted: boolean }[];
 }
 
-function show(result: CliResult): string {
-  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
 /** Runs the CLI in `cwd`, with NO_COLOR unset (colour must be off because stderr is no terminal). */
 function runIn(cwd: string, args: string[]): Promise<CliResult> {
   return startCli(args, { NO_COLOR: undefined }, cwd).done;
@@ -44,9 +40,9 @@ function runIn(cwd: string, args: string[]): Promise<CliResult> {
  * cause and fix on stderr's one error line. Returns the object.
  */
 function assertErrorJson(result: CliResult, command: string | null): ErrorJson {
-  assert.equal(result.code, 1, show(result));
+  assert.equal(result.code, 1, describeRun(result));
   let parsed: unknown;
-  assert.doesNotThrow(() => (parsed = JSON.parse(result.stdout)), `stdout is one JSON value\n${show(result)}`);
+  assert.doesNotThrow(() => (parsed = JSON.parse(result.stdout)), `stdout is one JSON value\n${describeRun(result)}`);
   const json = parsed as ErrorJson;
   assert.deepEqual(Object.keys(json).sort(), ["command", "error", "exitCode", "status"]);
   assert.equal(json.status, "error");
@@ -55,7 +51,7 @@ function assertErrorJson(result: CliResult, command: string | null): ErrorJson {
   assert.deepEqual(Object.keys(json.error).sort(), ["fix", "message"]);
   assert.ok(json.error.message.length > 0 && json.error.fix.length > 0);
   const errorLines = result.stderr.split("\n").filter((l) => l.startsWith("syn2mas: error:"));
-  assert.deepEqual(errorLines, [`syn2mas: error: ${json.error.message} (fix: ${json.error.fix})`], show(result));
+  assert.deepEqual(errorLines, [`syn2mas: error: ${json.error.message} (fix: ${json.error.fix})`], describeRun(result));
   assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
   return json;
 }
@@ -99,7 +95,7 @@ describe("output an operator can act on", () => {
       const plain = await runCli(["check", "--config", masConfig, "--synapse-config", clean.synapseConfig]);
       assert.equal(plain.code, 1);
       assert.equal(plain.stdout, "");
-      assert.equal(plain.stderr.trimEnd().split("\n").length, 1, show(plain));
+      assert.equal(plain.stderr.trimEnd().split("\n").length, 1, describeRun(plain));
       assert.match(plain.stderr, /^syn2mas: error: .*providers\[0\]\.id \(the provider with synapse_idp_id oidc-keycloak\) is the number 4/m);
     });
 
@@ -140,7 +136,7 @@ describe("output an operator can act on", () => {
   describe("check ends with a verdict", () => {
     it("unaccepted warnings: the exact --accept-warning flags, which then make it ready", async () => {
       const warned = await runCli(["check", ...clean.configArgs, "--json"]);
-      assert.equal(warned.code, 11, show(warned));
+      assert.equal(warned.code, 11, describeRun(warned));
       const json = JSON.parse(warned.stdout) as CheckJson;
       const warnings = json.findings.filter((f) => f.severity === "warning").map((f) => f.code);
       assert.ok(warnings.length >= 2, "the fixture has guests and phone numbers");
@@ -152,7 +148,7 @@ describe("output an operator can act on", () => {
       assert.equal(json.verdict.text, expected);
 
       const ready = await runCli(["check", ...clean.configArgs, ...flags.split(" "), "--json"]);
-      assert.equal(ready.code, 0, show(ready));
+      assert.equal(ready.code, 0, describeRun(ready));
       assert.equal(lastLine(ready.stderr), `Verdict: ready to migrate (${warnings.length} warnings accepted).`);
       assert.equal((JSON.parse(ready.stdout) as CheckJson).status, "ready");
     });
@@ -164,7 +160,7 @@ describe("output an operator can act on", () => {
         fileName: "homeserver-guests.yaml",
       });
       const result = await runCli(["check", "--config", clean.masConfig, "--synapse-config", guestsOn, "--accept-all-warnings", "--json"]);
-      assert.equal(result.code, 10, show(result));
+      assert.equal(result.code, 10, describeRun(result));
       const json = JSON.parse(result.stdout) as CheckJson;
       const errors = json.findings.filter((f) => f.severity === "error").map((f) => f.code);
       assert.deepEqual(errors, ["GUEST_ACCESS_ENABLED"]);
@@ -175,7 +171,7 @@ describe("output an operator can act on", () => {
 
     it("no colour off a terminal, even without NO_COLOR", async () => {
       const result = await runIn(clean.dir, ["check", ...clean.configArgs]);
-      assert.equal(result.code, 11, show(result));
+      assert.equal(result.code, 11, describeRun(result));
       assert.ok(!result.stderr.includes("\u001b["), "no escape codes on a pipe");
       assert.match(result.stderr, /^WARNING GUEST_USERS/m);
     });
@@ -201,9 +197,9 @@ describe("output an operator can act on", () => {
       const homeserver = join(dir, "homeserver.yaml");
       await writeFile(homeserver, 'server_name: example.com\nallow_guest_access: false\nregistration_shared_secret: "s3cr3t-shared-value\n');
       const result = await runCli(["migrate", "--config", clean.masConfig, "--synapse-config", homeserver]);
-      assert.equal(result.code, 1, show(result));
+      assert.equal(result.code, 1, describeRun(result));
       const line = result.stderr.trimEnd().split("\n");
-      assert.equal(line.length, 1, show(result));
+      assert.equal(line.length, 1, describeRun(result));
       assert.match(line[0]!, new RegExp(`^syn2mas: error: ${homeserver}: invalid YAML at line 3: .* \\(fix: correct the YAML syntax at or just before line 3 of ${homeserver}`));
       assert.ok(!result.stderr.includes("s3cr3t-shared-value"), "the line's content is not echoed");
     });
@@ -216,7 +212,7 @@ describe("output an operator can act on", () => {
     for (const command of helps) {
       it(`syn2mas ${command.join(" ")} --help: fits 100 columns, examples, exit codes, no empty defaults`, async () => {
         const result = await runCli([...command, "--help"]);
-        assert.equal(result.code, 0, show(result));
+        assert.equal(result.code, 0, describeRun(result));
         const lines = result.stdout.split("\n");
         for (const line of lines) assert.ok(line.length <= 100, `longer than 100 columns: ${line}`);
         assert.doesNotMatch(result.stdout, /\(default: \[\]\)|default: false/);

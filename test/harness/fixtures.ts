@@ -35,6 +35,26 @@ export const masConfigYaml: string = fixture("mas/mas-config.yaml");
 /** The `upstream_oauth_providers` rows `mas-cli config sync` writes; load after a MAS empty dump. */
 export const masProvidersSql: string = fixture("mas/mas-providers.sql");
 
+/** The password pepper of the fixture configurations (homeserver.yaml, homeserver-sqlite.yaml, mas-config.yaml). */
+export const FIXTURE_PEPPER = "peppery-pepper-123";
+/** The client secrets of the fixture configurations' Keycloak and GitHub providers. */
+export const FIXTURE_CLIENT_SECRETS = { keycloak: "kc-secret", github: "gh-secret" } as const;
+/** The secrets homeserver.yaml and mas-config.yaml both hold: no output, error or report may contain any of them. */
+export const FIXTURE_SECRETS: readonly string[] = [FIXTURE_PEPPER, FIXTURE_CLIENT_SECRETS.keycloak, FIXTURE_CLIENT_SECRETS.github];
+/** The secrets only mas-config.yaml holds (`matrix.secret`, `secrets.encryption`). */
+export const FIXTURE_MAS_SECRETS = {
+  matrix: "0123456789abcdef0123456789abcdef",
+  encryption: "5a0e3c9d1b7f4e2a8c6d0b1a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6",
+} as const;
+/**
+ * The upstream providers of mas-config.yaml as MAS stores their ids (UUIDs of the ULIDs
+ * 01JSHPZHAXC50QBKH67MH33TNF and 01JSHQ3M8W5V0X7T2NPRB6KD4C).
+ */
+export const FIXTURE_PROVIDER_IDS = {
+  keycloak: "0196636f-c55d-6141-75ce-263d2231eaaf",
+  github: "01966371-d11c-2ec1-d3e8-55b61669b48c",
+} as const;
+
 /** MAS releases with an empty-database fixture: the oldest supported and the newest. */
 export type MasVersion = "1.0.0" | "1.22.0";
 

@@ -14,9 +14,9 @@ import { loadMasConfig } from "../mas.ts";
 import { loadSynapseConfig } from "../synapse.ts";
 import type { SynapseConfig } from "../types.ts";
 import { scratchDir } from "../../../test/harness/scratch.ts";
+import { FIXTURE_SECRETS } from "../../../test/harness/fixtures.ts";
 
 const HOMESERVER = fileURLToPath(new URL("../../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
-const FIXTURE_SECRETS = ["peppery-pepper-123", "kc-secret", "gh-secret"];
 
 type Obj = Record<string, any>;
 

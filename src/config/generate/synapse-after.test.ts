@@ -1,6 +1,4 @@
 /** Tests for synapseAfterYaml: delegation added, conflicting settings removed or off, comments kept, Synapse's own rules quiet. */
-import fs from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -9,21 +7,12 @@ import { synapseConfigRules } from "../../checks/synapse-config.ts";
 import { ConversionReport } from "./report.ts";
 import { synapseAfterYaml } from "./synapse-after.ts";
 import { loadSynapseConfig } from "../synapse.ts";
-import { scratchDir } from "../../../test/harness/scratch.ts";
+import { writeScratchFiles } from "../../../test/harness/scratch.ts";
 
 const HOMESERVER = fileURLToPath(new URL("../../../test/fixtures/synapse/homeserver.yaml", import.meta.url));
 const DELEGATION = { endpoint: "https://auth.example.org/", secret: "shared-secret-0123456789" };
 
 type Obj = Record<string, any>;
-
-function writeFiles(files: Record<string, string>): string[] {
-  const dir = scratchDir("syn2mas-synapse-after-");
-  return Object.entries(files).map(([name, text]) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, text);
-    return file;
-  });
-}
 
 /** The after-migration YAML for `files`, parsed, with the report and the file reloaded by the loader. */
 function after(files: string[]): { text: string; parsed: Obj; report: ConversionReport } {
@@ -78,7 +67,7 @@ describe("synapseAfterYaml", () => {
   });
 
   it("removes or turns off every setting Synapse refuses alongside MAS", () => {
-    const { text, parsed, report } = after(writeFiles({ "homeserver.yaml": CONFLICTS }));
+    const { text, parsed, report } = after(writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": CONFLICTS }));
     for (const key of ["login_via_existing_session", "user_consent", "cas_config", "saml2_config", "jwt_config", "password_providers", "oidc_config", "session_lifetime"]) {
       assert.equal(parsed[key], undefined, key);
       assert.equal(report.entries.find((e) => e.setting === key)?.action, "removed", key);
@@ -91,13 +80,13 @@ describe("synapseAfterYaml", () => {
     assert.deepEqual(parsed.password_config, { enabled: false });
     assert.match(text, /^# Top comment of the operator\.$/m);
     assert.match(text, /^# The media store\.$/m);
-    const reloaded = loadSynapseConfig(writeFiles({ "after.yaml": text }));
+    const reloaded = loadSynapseConfig(writeScratchFiles("syn2mas-synapse-after-", { "after.yaml": text }));
     assert.equal(reloaded.passwordsEnabled, false);
     assert.deepEqual(synapseConfigRules(reloaded).map((f) => f.code), []);
   });
 
   it("writes the merged top level when given several files", () => {
-    const files = writeFiles({ "a.yaml": "server_name: example.org\nenable_registration: true\n", "b.yaml": "enable_registration: false\npassword_config:\n" });
+    const files = writeScratchFiles("syn2mas-synapse-after-", { "a.yaml": "server_name: example.org\nenable_registration: true\n", "b.yaml": "enable_registration: false\npassword_config:\n" });
     const { text, parsed, report } = after(files);
     assert.match(text, /^# Merged top level of /);
     assert.equal(parsed.server_name, "example.org");
@@ -107,7 +96,7 @@ describe("synapseAfterYaml", () => {
   });
 
   it("replaces an existing matrix_authentication_service section", () => {
-    const { parsed, report } = after(writeFiles({ "homeserver.yaml": "server_name: example.org\nmatrix_authentication_service: {enabled: false}\npassword_config: {enabled: false}\n" }));
+    const { parsed, report } = after(writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": "server_name: example.org\nmatrix_authentication_service: {enabled: false}\npassword_config: {enabled: false}\n" }));
     assert.deepEqual(parsed.matrix_authentication_service, { enabled: true, ...DELEGATION });
     assert.equal(report.entries.find((e) => e.setting === "matrix_authentication_service")?.action, "changed");
     assert.equal(report.entries.find((e) => e.setting === "password_config.enabled"), undefined, "already off");
