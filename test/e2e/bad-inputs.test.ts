@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FIXTURE_MAS_SECRETS, FIXTURE_SECRETS } from "../harness/fixtures.ts";
+import { FIXTURE_MAS_PROVIDERS, FIXTURE_MAS_SECRETS, FIXTURE_SECRETS } from "../harness/fixtures.ts";
 import { freePort, startCluster } from "../harness/postgres.ts";
 import { describeRun } from "../harness/background.ts";
 import type { Cluster } from "../harness/postgres.ts";
@@ -28,16 +28,7 @@ const SECRETS = [
   DB_PASSWORD,
 ];
 
-const KEYCLOAK_PROVIDER = {
-  id: "01JSHPZHAXC50QBKH67MH33TNF",
-  synapse_idp_id: "oidc-keycloak",
-  issuer: "https://id.example.com/realms/matrix",
-  human_name: "Keycloak",
-  client_id: "synapse",
-  client_secret: "kc-secret",
-  token_endpoint_auth_method: "client_secret_basic",
-  scope: "openid profile email",
-};
+const KEYCLOAK_PROVIDER = FIXTURE_MAS_PROVIDERS.keycloak;
 
 describe("migrate refuses bad inputs without writing anything", () => {
   let cluster: Cluster;

@@ -1,32 +1,12 @@
 /** `check` counts in SQL exactly what `migrate` skips, with the same reasons: compared on the fixture and on edge rows. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { EDGE_ROWS_SQL } from "../harness/edge-rows.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
 /** The fixture ran with guest access on (an error); every scenario here turns it off. */
 const NO_GUESTS = { synapseOverrides: { allow_guest_access: false } };
-
-/** The same kinds of edge rows as migrate-fixture.test.ts: hidden devices, deviceless and missing-device tokens, rotations. */
-const EDGE_ROWS_SQL = `
-INSERT INTO devices (user_id, device_id, display_name, last_seen, ip, user_agent, hidden) VALUES
-  ('@user0010:example.com', 'master signing key', NULL, NULL, NULL, NULL, true),
-  ('@user0010:example.com', 'NULLHIDDEN', 'old client', 1795406000000, '-', 'old-ua', NULL),
-  ('@user0015:example.com', 'BADIP', 'weird ip', 1795406000500, 'not-an-ip', 'ua2', false);
-INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
-  (1001, '@user0010:example.com', 'master signing key', 'syt_edge_hidden', NULL, NULL, 1795406000001, NULL, false),
-  (1002, '@user0017:example.com', NULL, 'syt_edge_deviceless', 1795500000000, NULL, 1795406000002, NULL, false),
-  (1003, '@user0019:example.com', 'NOSUCHDEVICE', 'syt_edge_missing_device', NULL, NULL, 1795406000003, NULL, false);
-INSERT INTO refresh_tokens (id, user_id, device_id, token, next_token_id) VALUES
-  (1020, '@user0019:example.com', 'RYVECGYHPS', 'syr_edge_rotated_used', NULL),
-  (1021, '@user0021:example.com', 'INCLLOINLV', 'syr_edge_rotated_unused', NULL),
-  (1030, '@user0022:example.com', 'BSOTHJWMDL', 'syr_edge_unpaired', NULL);
-INSERT INTO access_tokens (id, user_id, device_id, token, valid_until_ms, puppets_user_id, last_validated, refresh_token_id, used) VALUES
-  (1004, '@user0019:example.com', 'RYVECGYHPS', 'syt_edge_rotated_used', 1795500000000, NULL, 1795406999999, 1020, true),
-  (1005, '@user0021:example.com', 'INCLLOINLV', 'syt_edge_rotated_unused', 1795500000001, NULL, 1795406999998, 1021, false);
-UPDATE refresh_tokens SET next_token_id = 1020 WHERE id = 20;
-UPDATE refresh_tokens SET next_token_id = 1021 WHERE id = 21;
-`;
 
 /**
  * More rows, one or more per skip reason and per place a reason can come from (a device, a token

@@ -8,6 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
+import { FIXTURE_MAS_PROVIDERS } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { describeRun } from "../harness/background.ts";
 import { prepareScenario, runCli, type CliResult, type Scenario, type ScenarioOptions } from "../harness/scenario.ts";
@@ -50,27 +51,7 @@ const BASELINE: Record<string, Expected> = {
 };
 const BASELINE_WARNINGS = Object.keys(BASELINE).filter((code) => BASELINE[code]?.severity === "warning");
 
-const KEYCLOAK = {
-  id: "01JSHPZHAXC50QBKH67MH33TNF",
-  synapse_idp_id: "oidc-keycloak",
-  issuer: "https://id.example.com/realms/matrix",
-  human_name: "Keycloak",
-  client_id: "synapse",
-  client_secret: "kc-secret",
-  token_endpoint_auth_method: "client_secret_basic",
-  scope: "openid profile email",
-};
-const GITHUB = {
-  id: "01JSHQ3M8W5V0X7T2NPRB6KD4C",
-  synapse_idp_id: "oidc-github",
-  issuer: "https://github.com/",
-  human_name: "GitHub",
-  client_id: "gh-client",
-  client_secret: "gh-secret",
-  token_endpoint_auth_method: "client_secret_post",
-  scope: "openid",
-  discovery_mode: "disabled",
-};
+const { keycloak: KEYCLOAK, github: GITHUB } = FIXTURE_MAS_PROVIDERS;
 
 /** A token row for access_tokens (id, user, device, token, puppet), validated in 2023, no refresh token. */
 function tokenRow(id: number, user: string, device: string | null, token: string, puppet: string | null = null): string {

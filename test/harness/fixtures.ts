@@ -55,6 +55,31 @@ export const FIXTURE_PROVIDER_IDS = {
   github: "01966371-d11c-2ec1-d3e8-55b61669b48c",
 } as const;
 
+/** The `upstream_oauth2.providers` entries of mas-config.yaml, for tests that write them into a configuration of their own. */
+export const FIXTURE_MAS_PROVIDERS = {
+  keycloak: {
+    id: "01JSHPZHAXC50QBKH67MH33TNF",
+    synapse_idp_id: "oidc-keycloak",
+    issuer: "https://id.example.com/realms/matrix",
+    human_name: "Keycloak",
+    client_id: "synapse",
+    client_secret: FIXTURE_CLIENT_SECRETS.keycloak,
+    token_endpoint_auth_method: "client_secret_basic",
+    scope: "openid profile email",
+  },
+  github: {
+    id: "01JSHQ3M8W5V0X7T2NPRB6KD4C",
+    synapse_idp_id: "oidc-github",
+    issuer: "https://github.com/",
+    human_name: "GitHub",
+    client_id: "gh-client",
+    client_secret: FIXTURE_CLIENT_SECRETS.github,
+    token_endpoint_auth_method: "client_secret_post",
+    scope: "openid",
+    discovery_mode: "disabled",
+  },
+} as const;
+
 /** MAS releases with an empty-database fixture: the oldest supported and the newest. */
 export type MasVersion = "1.0.0" | "1.22.0";
 

@@ -4,7 +4,7 @@ import { formatKey, withoutUndefined, type ConfigView, type KeyPath, type Mappin
 
 const ENDPOINTS = ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri"];
 
-/** Provider keys mapped by this module or by generate-providers.ts / generate-claims.ts. */
+/** Provider keys mapped by this module or by providers.ts / claims.ts. */
 const MAPPED_KEYS = new Set([
   "enabled",
   "idp_id",
