@@ -1,18 +1,18 @@
 /**
  * Reads a Synapse SQLite database: opened read-only without writing or creating any file (see
- * sqlite-files.ts), every read inside one read transaction (one snapshot), rows streamed in
+ * files.ts), every read inside one read transaction (one snapshot), rows streamed in
  * keyset pages (two pages in memory at most: the one being mapped and the next one, already
  * loading). It yields exactly what the PostgreSQL reader yields for the same rows: the same
  * columns under the same names, decoded by the same functions (SQLite's integers for booleans and
  * flags, and its NULLs in old rows, decode as PostgreSQL's `t`/`f` and `0`/`1` do).
  */
-import { RowObjectBatch, type FieldReader } from "./field-reader.ts";
-import { columnNames, columnSql, READS, type ReadKind } from "./read-columns.ts";
-import { BatchedSynapseSource } from "./read-rows.ts";
-import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
-import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
-import { SqliteQueryable } from "./sqlite-queryable.ts";
-import type { CountedTable, SynapseSource } from "./source.ts";
+import { RowObjectBatch, type FieldReader } from "../field-reader.ts";
+import { columnNames, columnSql, READS, type ReadKind } from "../read-columns.ts";
+import { BatchedSynapseSource } from "../read-rows.ts";
+import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./driver.ts";
+import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./files.ts";
+import { SqliteSnapshot } from "./snapshot.ts";
+import type { CountedTable, SynapseSource } from "../source.ts";
 
 /**
  * Keys (rowids) per page. Each page's rows live until the next page is read, long enough to be
@@ -119,7 +119,7 @@ export interface SqliteSynapse {
   files: SqliteFiles;
   mode: SqliteOpenMode;
   source: SynapseSource;
-  readers: SqliteQueryable;
+  readers: SqliteSnapshot;
   /**
    * Ends the snapshot, if the source's `close` did not, and closes the file. Only the source's
    * `close` reports a change of the file during the read: call it before trusting what was read.
@@ -161,7 +161,7 @@ async function startSnapshot(connection: SqliteConnection, cacheKib: number): Pr
  * snapshot checks that the file did not change meanwhile, and fails the run if it did. In the
  * other modes one connection does everything: only it is sure to see the source's snapshot.
  * @throws SqliteFileProblem when the file cannot be read without writing, or is not a database.
- * @throws UserError when the SQLite driver is not installed (see sqlite-driver.ts).
+ * @throws UserError when the SQLite driver is not installed (see driver.ts).
  */
 export async function openSqliteSynapse(path: string, options: { extraConnections?: number } = {}): Promise<SqliteSynapse> {
   const driver = await loadSqliteDriver();
@@ -199,7 +199,7 @@ export async function openSqliteSynapse(path: string, options: { extraConnection
     files,
     mode,
     source: new SqliteSynapseSource(connection, () => endSnapshot(true)),
-    readers: new SqliteQueryable(connection, extras, path),
+    readers: new SqliteSnapshot(connection, extras, path),
     async close(): Promise<void> {
       await endSnapshot(false);
       await Promise.all(opened.map((c) => c.close().catch(() => undefined)));

@@ -1,10 +1,10 @@
 /** Reads a PostgreSQL Synapse database in one REPEATABLE READ, READ ONLY snapshot, streaming with cursors. */
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { copyTextBatches, type FieldReader } from "./field-reader.ts";
-import { selectList, type ReadKind } from "./read-columns.ts";
-import { BatchedSynapseSource } from "./read-rows.ts";
-import type { CountedTable, SynapseSource } from "./source.ts";
+import { copyTextBatches, type FieldReader } from "../field-reader.ts";
+import { selectList, type ReadKind } from "../read-columns.ts";
+import { BatchedSynapseSource } from "../read-rows.ts";
+import type { CountedTable, SynapseSource } from "../source.ts";
 
 /**
  * Joins, for a token's refresh token `r`, whether the access token of its successor was used.

@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SynapseDevice, SynapseUser } from "../model/synapse.ts";
-import { synapseSqliteSchema, writeSqlite } from "../../test/harness/sqlite.ts";
-import { RowObjectBatch } from "./field-reader.ts";
-import { columnNames } from "./read-columns.ts";
-import { devicesFrom } from "./read-rows.ts";
-import { openSqliteSynapse } from "./sqlite.ts";
+import type { SynapseDevice, SynapseUser } from "../../model/synapse.ts";
+import { synapseSqliteSchema, writeSqlite } from "../../../test/harness/sqlite.ts";
+import { RowObjectBatch } from "../field-reader.ts";
+import { columnNames } from "../read-columns.ts";
+import { devicesFrom } from "../read-rows.ts";
+import { openSqliteSynapse } from "./source.ts";
 
 async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
   const out: T[] = [];
