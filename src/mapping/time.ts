@@ -7,10 +7,9 @@
  * KEEP IN STEP with the OUT_OF_RANGE_TIMESTAMPS counts (source/findings-sql.ts).
  */
 
-/** The latest time MAS can be given: 9999-12-31T23:59:59.999Z, in ms. */
-export const MAX_MAS_TIME_MS = 253_402_300_799_999;
-/** The latest `users.creation_ts` (seconds) whose milliseconds are still a MAS time. */
-export const MAX_MAS_TIME_S = Math.floor(MAX_MAS_TIME_MS / 1000);
+import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../model/mas-time.ts";
+
+export { MAX_MAS_TIME_MS, MAX_MAS_TIME_S };
 
 /** True when `ms` is a time MAS can hold as it is. */
 export function isMasTime(ms: number): boolean {

@@ -9,8 +9,7 @@
 import type { CountSample, SqlDialect, SynapseQueries } from "./snapshot-readers.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
-import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../mapping/time.ts";
-import { sqlSessionEnded } from "./postgres-skip-counts.ts";
+import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../model/mas-time.ts";
 
 export type { CountSample };
 
@@ -30,6 +29,15 @@ interface CountQuery {
    * SynapseQueries.countUnparsableIps): `where` selects the rows it judges.
    */
   judgedByEngine?: true;
+}
+
+/**
+ * {@link sessionEnded}: refresh token `r`'s expiry or its session's hard limit lies before `now`.
+ * Never NULL (a NULL expiry is "never"), so that it can be negated.
+ */
+export function sqlSessionEnded(r: string, now: string): string {
+  return `((${r}.expiry_ts IS NOT NULL AND ${r}.expiry_ts < ${now})
+      OR (${r}.ultimate_session_expiry_ts IS NOT NULL AND ${r}.ultimate_session_expiry_ts < ${now}))`;
 }
 
 /** Candidates over the access tokens alone. */

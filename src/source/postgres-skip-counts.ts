@@ -41,6 +41,7 @@
  * skipTokens does; a missing refresh_tokens row behind refresh_token_id counts as no refresh token.
  */
 import type { SqlDialect, SynapseQueries } from "./snapshot-readers.ts";
+import { sqlSessionEnded } from "./findings-sql.ts";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
@@ -87,15 +88,6 @@ function sessionOwnerReason(u: string): string {
 function supersededAndUsed(r: string): string {
   return `(${r}.next_token_id IS NOT NULL AND EXISTS (
       SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = ${r}.next_token_id AND an.used IS TRUE))`;
-}
-
-/**
- * {@link sessionEnded}: refresh token `r`'s expiry or its session's hard limit lies before `now`.
- * Never NULL (a NULL expiry is "never"), so that it can be negated.
- */
-export function sqlSessionEnded(r: string, now: string): string {
-  return `((${r}.expiry_ts IS NOT NULL AND ${r}.expiry_ts < ${now})
-      OR (${r}.ultimate_session_expiry_ts IS NOT NULL AND ${r}.ultimate_session_expiry_ts < ${now}))`;
 }
 
 /** The CASE branches of {@link tokenSkip}, for access token `a` and its refresh token `r` (or NULLs). */
