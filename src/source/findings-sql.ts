@@ -98,7 +98,7 @@ function buildFindingQueries(d: SqlDialect) {
     },
     nullCreationTs: { from: "users u", where: `${LOCAL_OWNER} AND u.creation_ts IS NULL`, example: "u.name" },
     // The Matrix user id grammar: lower-case ASCII letters, digits and ._=-/+ (localpart up to the first colon).
-    // Trimming every allowed character leaves something exactly when another one is there (SQLite runs it too).
+    // Trimming every allowed character leaves something exactly when another one is there (no regular expression: SQLite has none).
     unusualLocalparts: {
       from: "users u",
       where: `${LOCAL_OWNER} AND trim(substr(u.name, 2, ${d.strpos("u.name", "':'")} - 2), 'abcdefghijklmnopqrstuvwxyz0123456789._=/+-') <> ''`,

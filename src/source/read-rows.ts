@@ -22,6 +22,9 @@ import type { CountedTable, SynapseSource } from "./source.ts";
 /** Batches of rows to read field by field (one promise per batch, not per row). */
 export type FieldBatches = AsyncIterable<FieldReader>;
 
+/** A further token row of the same device: its device's columns after `device_id`, and its owner's, passed over. */
+const DEVICE_AND_OWNER_REST = DEVICE_COLUMNS.length - 2 + OWNER_COLUMNS.length;
+
 /**
  * The owner columns: null when no `users` row matched. The join is on `u.name = user_id`, so
  * the owner's name is `userId` itself (not read again).
@@ -132,7 +135,7 @@ export async function* devicesFrom(batches: FieldBatches): AsyncGenerator<Synaps
         if (current !== undefined) out.push(current);
         current = deviceFields(f, userId, deviceId);
       } else {
-        f.skip(DEVICE_COLUMNS.length - 2 + OWNER_COLUMNS.length);
+        f.skip(DEVICE_AND_OWNER_REST);
       }
       const tokenId = f.int();
       if (tokenId !== null) current.tokens.push(tokenFields(f, tokenId, userId, deviceId));
