@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { MasId } from "../model/ids.ts";
-import type { Queryable } from "../source/snapshot-readers.ts";
+import type { SynapseQueries } from "../source/snapshot-readers.ts";
 
 export interface CheckContext {
   synapse: SynapseConfig;
@@ -10,7 +10,7 @@ export interface CheckContext {
   /** auth_provider -> MAS provider id, from the MAS config and the command line. */
   providers: ReadonlyMap<string, MasId>;
   /** Inside the Synapse snapshot (possibly several connections sharing it). */
-  synapseDb: Queryable;
+  synapseDb: SynapseQueries;
   /** Backend pids of this run's own Synapse connections (not "other sessions"). */
   ownSynapsePids?: number[];
   /** Inside the MAS transaction (the lock taken by the rules lasts until it ends). */

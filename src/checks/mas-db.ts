@@ -1,6 +1,6 @@
 /** Rules over the MAS database: its schema, emptiness, the migration lock, synced providers. */
 import { uuidToUlidText } from "../model/ids.ts";
-import { authProvidersInUse } from "../source/postgres-stats.ts";
+import { authProvidersInUse } from "../source/synapse-stats.ts";
 import { MAS_MIGRATIONS, MAS_RELEASES, readMigrationHistory, type MasMigration, type MigrationHistory } from "../target/mas-migrations.ts";
 import {
   countNonEmptyTargets,

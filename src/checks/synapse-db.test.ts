@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { isIP } from "node:net";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import { decodeIp } from "../source/decode.ts";
-import { IPV4_PATTERN, IPV6_PATTERN } from "../source/postgres-findings-sql.ts";
+import { IPV4_PATTERN, IPV6_PATTERN } from "../source/postgres/dialect.ts";
 import { providerAdvice, synapseAuthProviders } from "./synapse-db.ts";
 
 function synapse(extra: Partial<SynapseConfig> = {}): SynapseConfig {

@@ -15,15 +15,9 @@ import {
   type CountSample,
   type FindingParams,
   type FindingQuery,
-} from "../source/postgres-findings-sql.ts";
-import {
-  authProvidersInUse,
-  invalidUserIdRows,
-  missingSynapseColumns,
-  otherSessions,
-  type RowSample,
-} from "../source/postgres-stats.ts";
-import { isSqlite } from "../source/sqlite-queryable.ts";
+} from "../source/findings-sql.ts";
+import { authProvidersInUse, invalidUserIdRows, missingSynapseColumns, type RowSample } from "../source/synapse-stats.ts";
+import type { Engine } from "../source/snapshot-readers.ts";
 import type { CheckContext } from "./context.ts";
 import { finding, MAX_EXAMPLES, type Finding, type FindingCode } from "./finding.ts";
 
@@ -225,6 +219,14 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
   }
 }
 
+/** What the other sessions SYNAPSE_RUNNING lists are, per engine. */
+const RUNNING_SESSIONS: Record<Engine, (count: number, listed: string) => string> = {
+  postgres: (count, listed) => `${count} other sessions are connected to the Synapse database (${listed}). `,
+  sqlite: (_, listed) =>
+    `Synapse's SQLite database is in use or was not closed cleanly (${listed}). A -wal file that still holds changes ` +
+    "after Synapse stopped means it crashed: start it once and stop it cleanly. ",
+};
+
 /**
  * SYNAPSE_RUNNING, for a real migration only. This tool's own sessions (named by their
  * application_name) are not Synapse's: another real `migrate` reading Synapse is MIGRATION_RUNNING
@@ -233,7 +235,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
  */
 async function runningRule(input: CheckContext, findings: Finding[]): Promise<void> {
   if (!input.realRun) return;
-  const others = await otherSessions(input.synapseDb, input.ownSynapsePids);
+  const others = await input.synapseDb.otherSessions(input.ownSynapsePids ?? []);
   const migrations = others.filter((s) => runOfApplicationName(s.applicationName) === "migrate").map((s) => s.who);
   if (migrations.length > 0) {
     findings.push(
@@ -251,10 +253,7 @@ async function runningRule(input: CheckContext, findings: Finding[]): Promise<vo
   findings.push(
     finding(
       "SYNAPSE_RUNNING",
-      (isSqlite(input.synapseDb)
-        ? `Synapse's SQLite database is in use or was not closed cleanly (${listed}). A -wal file that still holds changes ` +
-          "after Synapse stopped means it crashed: start it once and stop it cleanly. "
-        : `${synapseSessions.length} other sessions are connected to the Synapse database (${listed}). `) +
+      RUNNING_SESSIONS[input.synapseDb.dialect.engine](synapseSessions.length, listed) +
         "Stop Synapse and its workers before migrating, or pass --ignore-synapse-running if you know they are idle.",
       { count: synapseSessions.length, examples: synapseSessions.slice(0, MAX_EXAMPLES) },
     ),

@@ -6,7 +6,7 @@ import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
-import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite-files.ts";
+import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite/files.ts";
 import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 

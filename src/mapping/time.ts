@@ -4,13 +4,12 @@
  * 1970-01-01 to 9999-12-31T23:59:59.999Z. A Synapse column may hold anything a bigint can (a
  * creation time in milliseconds, the int64 limit, a negative number): each is given a defined
  * meaning here, so that no value can stop a migration or bring a session back to life.
- * KEEP IN STEP with the OUT_OF_RANGE_TIMESTAMPS counts (source/postgres-findings-sql.ts).
+ * KEEP IN STEP with the OUT_OF_RANGE_TIMESTAMPS counts (source/findings-sql.ts).
  */
 
-/** The latest time MAS can be given: 9999-12-31T23:59:59.999Z, in ms. */
-export const MAX_MAS_TIME_MS = 253_402_300_799_999;
-/** The latest `users.creation_ts` (seconds) whose milliseconds are still a MAS time. */
-export const MAX_MAS_TIME_S = Math.floor(MAX_MAS_TIME_MS / 1000);
+import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../model/mas-time.ts";
+
+export { MAX_MAS_TIME_MS, MAX_MAS_TIME_S };
 
 /** True when `ms` is a time MAS can hold as it is. */
 export function isMasTime(ms: number): boolean {

@@ -18,19 +18,22 @@ export function checkUserId(userId: string, serverName: string): UserIdCheck {
   return { kind: "local", localpart: userId.slice(1, colon) };
 }
 
-/**
- * The same test as {@link checkUserId} returning "local", as a PostgreSQL boolean expression over
- * a text column, with the server name as a bind parameter; used by checks to count in SQL. SQLite
- * runs it too (with `instr` for `strpos`, see source/sqlite-driver.ts toSqliteSql).
- */
-export function sqlIsLocalUserId(column: string, serverParam: string): string {
-  return (
-    `(substr(${column}, 1, 1) = '@' AND strpos(${column}, ':') > 2 ` +
-    `AND substr(${column}, strpos(${column}, ':') + 1) = ${serverParam})`
-  );
+/** How an SQL engine spells the 1-based position of `part` in `text` (PostgreSQL's `strpos`, SQLite's `instr`). */
+export interface SqlPosition {
+  strpos(text: string, part: string): string;
 }
 
-/** The "well formed" half of {@link checkUserId} as a PostgreSQL boolean expression over a text column. */
-export function sqlIsWellFormedUserId(column: string): string {
-  return `(substr(${column}, 1, 1) = '@' AND strpos(${column}, ':') > 2 AND strpos(${column}, ':') < length(${column}))`;
+/**
+ * The same test as {@link checkUserId} returning "local", as an SQL boolean expression over a
+ * text column, with the server name as a bind parameter; used by checks to count in SQL.
+ */
+export function sqlIsLocalUserId(column: string, serverParam: string, sql: SqlPosition): string {
+  const colon = sql.strpos(column, "':'");
+  return `(substr(${column}, 1, 1) = '@' AND ${colon} > 2 AND substr(${column}, ${colon} + 1) = ${serverParam})`;
+}
+
+/** The "well formed" half of {@link checkUserId} as an SQL boolean expression over a text column. */
+export function sqlIsWellFormedUserId(column: string, sql: SqlPosition): string {
+  const colon = sql.strpos(column, "':'");
+  return `(substr(${column}, 1, 1) = '@' AND ${colon} > 2 AND ${colon} < length(${column}))`;
 }

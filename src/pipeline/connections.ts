@@ -6,7 +6,8 @@ import type { Finding } from "../checks/finding.ts";
 import { configRules } from "../checks/preconditions.ts";
 import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
 import type { MasId } from "../model/ids.ts";
-import { shareSnapshot, type SnapshotReaders } from "../source/snapshot-readers.ts";
+import { openPostgresSnapshot } from "../source/postgres/snapshot.ts";
+import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import { connect, type ConnectTarget } from "./connect.ts";
 import { explainDatabaseFailure } from "./database-failure.ts";
 
@@ -44,7 +45,7 @@ export function openSnapshotReaders(
   setup: Pick<RunSetup, "synapseTarget" | "extraSynapseConnections">,
   synapseDb: pg.Client,
 ): Promise<SnapshotReaders> {
-  return shareSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
+  return openPostgresSnapshot(synapseDb, () => connect(setup.synapseTarget), setup.extraSynapseConnections);
 }
 
 /**

@@ -1,18 +1,18 @@
 /**
  * The Synapse side of a run, whichever database Synapse uses: PostgreSQL (connections sharing one
  * REPEATABLE READ snapshot) or SQLite (read-only connections to the file, each in a read
- * transaction; more than one only when the file is read `immutable`, see source/sqlite.ts). Either
+ * transaction; more than one only when the file is read `immutable`, see source/sqlite/source.ts). Either
  * way the run gets a source and check readers in the same snapshot; everything after that (checks,
  * mapping, target, report) is the same code.
  */
 import { resolve } from "node:path";
 import type pg from "pg";
 import { UserError } from "../errors/user-error.ts";
-import { openPostgresSource } from "../source/postgres.ts";
+import { openPostgresSource } from "../source/postgres/source.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import type { SynapseSource } from "../source/source.ts";
-import { openSqliteSynapse, type SqliteSynapse } from "../source/sqlite.ts";
-import { SqliteFileProblem } from "../source/sqlite-files.ts";
+import { openSqliteSynapse, type SqliteSynapse } from "../source/sqlite/source.ts";
+import { SqliteFileProblem } from "../source/sqlite/files.ts";
 import { connect } from "./connect.ts";
 import { openSnapshotReaders, withConnections, type RunSetup } from "./connections.ts";
 import { explainDatabaseFailure } from "./database-failure.ts";

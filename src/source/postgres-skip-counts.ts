@@ -40,16 +40,17 @@
  * A refresh token is counted with its access token, once per access token pointing at it, as
  * skipTokens does; a missing refresh_tokens row behind refresh_token_id counts as no refresh token.
  */
-import type { Queryable } from "./snapshot-readers.ts";
+import type { SqlDialect, SynapseQueries } from "./snapshot-readers.ts";
+import { sqlSessionEnded } from "./findings-sql.ts";
 import type { Entity, SkipReason } from "../mapping/skip.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId, sqlIsWellFormedUserId } from "../model/user-id.ts";
 import type { MigrationReport } from "../report/report.ts";
 
 /** The bind parameter holding Synapse's server name in every query. */
-const SERVER = "$1";
+const SERVER = (d: SqlDialect): string => d.param(1);
 /** The bind parameter holding the run's time (ms), the mappers' `ctx.startedAt`, in the token queries. */
-const NOW = "$2";
+const NOW = (d: SqlDialect): string => d.param(2);
 
 /** A skip reason as an SQL string literal; typed, so that a misspelt reason does not compile. */
 function reason(r: SkipReason): string {
@@ -67,11 +68,11 @@ function entity(e: Entity): string {
  * reader would see the string "null"). Well formed = checkUserId's test: starts with `@`, the
  * first `:` is neither the second nor the last character.
  */
-function ownerReason(userId: string, u: string): string {
-  const wellFormed = sqlIsWellFormedUserId(userId);
+function ownerReason(d: SqlDialect, userId: string, u: string): string {
+  const wellFormed = sqlIsWellFormedUserId(userId, d);
   return `
     WHEN ${userId} IS NULL OR NOT ${wellFormed} THEN ${reason("malformed_user_id")}
-    WHEN NOT ${sqlIsLocalUserId(userId, SERVER)} THEN ${reason("foreign_user_id")}
+    WHEN NOT ${sqlIsLocalUserId(userId, SERVER(d), d)} THEN ${reason("foreign_user_id")}
     WHEN ${u}.name IS NULL THEN ${reason("orphan_row")}
     WHEN coalesce(${u}.appservice_id, '') <> '' THEN ${reason("appservice_user")}`;
 }
@@ -89,32 +90,23 @@ function supersededAndUsed(r: string): string {
       SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = ${r}.next_token_id AND an.used IS TRUE))`;
 }
 
-/**
- * {@link sessionEnded}: refresh token `r`'s expiry or its session's hard limit lies before `now`.
- * Never NULL (a NULL expiry is "never"), so that it can be negated.
- */
-export function sqlSessionEnded(r: string, now: string): string {
-  return `((${r}.expiry_ts IS NOT NULL AND ${r}.expiry_ts < ${now})
-      OR (${r}.ultimate_session_expiry_ts IS NOT NULL AND ${r}.ultimate_session_expiry_ts < ${now}))`;
-}
-
 /** The CASE branches of {@link tokenSkip}, for access token `a` and its refresh token `r` (or NULLs). */
-function tokenReason(a: string, r: string): string {
+function tokenReason(d: SqlDialect, a: string, r: string): string {
   return `
     WHEN ${a}.puppets_user_id IS NOT NULL THEN ${reason("puppet_token")}
     WHEN ${r}.id IS NOT NULL AND ${supersededAndUsed(r)} THEN ${reason("superseded_refresh_pair")}
-    WHEN ${r}.id IS NOT NULL AND ${sqlSessionEnded(r, NOW)} THEN ${reason("ended_session")}`;
+    WHEN ${r}.id IS NOT NULL AND ${sqlSessionEnded(r, NOW(d))} THEN ${reason("ended_session")}`;
 }
 
 /** The reason a device (`d`, owner `u`) is skipped with all its tokens: {@link mapDevice}. */
-function deviceReason(d: string, u: string): string {
-  return `${ownerReason(`${d}.user_id`, u)}${sessionOwnerReason(u)}
+function deviceReason(dialect: SqlDialect, d: string, u: string): string {
+  return `${ownerReason(dialect, `${d}.user_id`, u)}${sessionOwnerReason(u)}
     WHEN ${d}.hidden IS TRUE THEN ${reason("hidden_device")}`;
 }
 
 /** The reason a token not on an existing device is skipped: {@link mapLooseToken}. */
-function looseTokenReason(a: string, r: string, u: string): string {
-  return `${ownerReason(`${a}.user_id`, u)}${tokenReason(a, r)}${sessionOwnerReason(u)}
+function looseTokenReason(d: SqlDialect, a: string, r: string, u: string): string {
+  return `${ownerReason(d, `${a}.user_id`, u)}${tokenReason(d, a, r)}${sessionOwnerReason(u)}
     WHEN ${a}.device_id IS NOT NULL THEN ${reason("missing_device")}`;
 }
 
@@ -129,30 +121,30 @@ const TOKEN_ROWS = `access_tokens a
     LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id`;
 
 /** Why a token of {@link TOKEN_ROWS} (and its refresh token) is skipped: its device's reason, else its own. */
-const TOKEN_REASON = `CASE WHEN d.user_id IS NOT NULL
-      THEN CASE ${deviceReason("d", "u")}${tokenReason("a", "r")} END
-      ELSE CASE ${looseTokenReason("a", "r", "u")} END
+const TOKEN_REASON = (dialect: SqlDialect): string => `CASE WHEN d.user_id IS NOT NULL
+      THEN CASE ${deviceReason(dialect, "d", "u")}${tokenReason(dialect, "a", "r")} END
+      ELSE CASE ${looseTokenReason(dialect, "a", "r", "u")} END
     END`;
 
 /** `column` is one of the mapped providers, bound as `$2`, `$3`, ... (FALSE when none is mapped). */
-function isMappedProvider(column: string, providers: number): string {
+function isMappedProvider(d: SqlDialect, column: string, providers: number): string {
   if (providers === 0) return "FALSE";
-  return `${column} IN (${Array.from({ length: providers }, (_, i) => `$${i + 2}`).join(", ")})`;
+  return `${column} IN (${Array.from({ length: providers }, (_, i) => d.param(i + 2)).join(", ")})`;
 }
 
 /**
  * One query per entity (threepids: one for both of their entities). Each selects `entity`,
  * `reason` (NULL for a migrated row) and a count, and comes with its bind parameters: $1 is the
  * server name; $2 the run's time in the token queries, $2... the mapped providers in the external
- * ids' query. Plain SQL that SQLite runs too (see source/sqlite-driver.ts toSqliteSql).
+ * ids' query. In the dialect `d`'s spelling.
  */
-function queries(serverName: string, providers: readonly string[], now: number): { sql: string; params: unknown[] }[] {
+function queries(d: SqlDialect, serverName: string, providers: readonly string[], now: number): { sql: string; params: unknown[] }[] {
   const server = [serverName];
   return [
     // mapUser: users (the reader skips rows without a name).
     {
       sql: `SELECT ${entity("users")} AS entity,
-          CASE ${ownerReason("u.name", "u")} END AS reason, count(*) AS n
+          CASE ${ownerReason(d, "u.name", "u")} END AS reason, count(*) AS n
      FROM users u WHERE u.name IS NOT NULL GROUP BY 2`,
       params: server,
     },
@@ -163,7 +155,7 @@ function queries(serverName: string, providers: readonly string[], now: number):
                WHEN NOT has_hash THEN ${reason("no_password_hash")}
                WHEN NOT usable THEN ${reason("unusable_password_hash")} END AS reason,
           count(*) AS n
-     FROM (SELECT CASE ${ownerReason("u.name", "u")} END AS owner_reason,
+     FROM (SELECT CASE ${ownerReason(d, "u.name", "u")} END AS owner_reason,
                   (u.password_hash IS NOT NULL AND u.password_hash <> '') AS has_hash,
                   coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, FALSE) AS usable
              FROM users u WHERE u.name IS NOT NULL) s
@@ -173,7 +165,7 @@ function queries(serverName: string, providers: readonly string[], now: number):
     // mapThreepid: a NULL medium is not 'email'.
     {
       sql: `SELECT CASE WHEN t.medium = 'email' THEN ${entity("emails")} ELSE ${entity("unsupported_threepids")} END AS entity,
-          CASE ${ownerReason("t.user_id", "u")}
+          CASE ${ownerReason(d, "t.user_id", "u")}
                WHEN t.medium IS DISTINCT FROM 'email' AND coalesce(CAST(u.deactivated AS integer), 0) <> 0 THEN ${reason("deactivated_user")}
           END AS reason,
           count(*) AS n
@@ -184,8 +176,8 @@ function queries(serverName: string, providers: readonly string[], now: number):
     // mapExternalId: a NULL auth_provider reads as "null", which is no provider's key.
     {
       sql: `SELECT ${entity("external_ids")} AS entity,
-          CASE ${ownerReason("e.user_id", "u")}
-               WHEN NOT (${isMappedProvider("coalesce(e.auth_provider, 'null')", providers.length)}) THEN ${reason("unmapped_provider")}
+          CASE ${ownerReason(d, "e.user_id", "u")}
+               WHEN NOT (${isMappedProvider(d, "coalesce(e.auth_provider, 'null')", providers.length)}) THEN ${reason("unmapped_provider")}
           END AS reason,
           count(*) AS n
      FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
@@ -194,7 +186,7 @@ function queries(serverName: string, providers: readonly string[], now: number):
     },
     // mapDevice: one count per device.
     {
-      sql: `SELECT ${entity("devices")} AS entity, CASE ${deviceReason("d", "u")} END AS reason, count(*) AS n
+      sql: `SELECT ${entity("devices")} AS entity, CASE ${deviceReason(d, "d", "u")} END AS reason, count(*) AS n
      FROM devices d LEFT JOIN users u ON u.name = d.user_id
     GROUP BY 2`,
       params: server,
@@ -202,16 +194,16 @@ function queries(serverName: string, providers: readonly string[], now: number):
     // mapDevice's tokens and mapLooseToken.
     {
       sql: `SELECT ${entity("access_tokens")} AS entity, reason, count(*) AS n
-     FROM (SELECT ${TOKEN_REASON} AS reason FROM ${TOKEN_ROWS}) s
+     FROM (SELECT ${TOKEN_REASON(d)} AS reason FROM ${TOKEN_ROWS}) s
     GROUP BY reason`,
       params: [serverName, now],
     },
     // The refresh tokens paired with those access tokens, then mapUnpairedRefreshToken.
     {
       sql: `SELECT ${entity("refresh_tokens")} AS entity, reason, count(*) AS n FROM (
-     SELECT ${TOKEN_REASON} AS reason FROM ${TOKEN_ROWS} WHERE r.id IS NOT NULL
+     SELECT ${TOKEN_REASON(d)} AS reason FROM ${TOKEN_ROWS} WHERE r.id IS NOT NULL
      UNION ALL
-     SELECT CASE ${ownerReason("r.user_id", "u")} ELSE ${reason("no_access_token")} END AS reason
+     SELECT CASE ${ownerReason(d, "r.user_id", "u")} ELSE ${reason("no_access_token")} END AS reason
        FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
       WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)
    ) s GROUP BY reason`,
@@ -227,15 +219,15 @@ function queries(serverName: string, providers: readonly string[], now: number):
  * mappers' `startedAt`. Only non-zero counts appear, as in the migration report.
  */
 export async function countSkips(
-  db: Queryable,
+  db: SynapseQueries,
   serverName: string,
   providers: ReadonlyMap<string, string>,
   now: number,
 ): Promise<MigrationReport["skipped"]> {
   const skipped: MigrationReport["skipped"] = {};
-  for (const { sql, params } of queries(serverName, [...providers.keys()], now)) {
-    const result = await db.query<{ entity: Entity; reason: SkipReason | null; n: string }>(`${sql} ORDER BY 1, 3 DESC, 2`, params);
-    for (const row of result.rows) {
+  for (const { sql, params } of queries(db.dialect, serverName, [...providers.keys()], now)) {
+    const rows = await db.rows<{ entity: Entity; reason: SkipReason | null; n: string }>(`${sql} ORDER BY 1, 3 DESC, 2`, params);
+    for (const row of rows) {
       const n = Number(row.n);
       if (row.reason === null || n === 0) continue;
       const byReason = (skipped[row.entity] ??= {});

@@ -1,7 +1,8 @@
 /**
  * Batches of raw rows (the same columns, in the same order, from every engine's reader SQL) to
  * decoded Synapse rows. Shared by the PostgreSQL and SQLite sources: only how batches are fetched
- * differs. Rows are read field by field (see field-reader.ts), in {@link READ_COLUMNS} order.
+ * differs. Rows are read field by field (see field-reader.ts), in the order of their read's columns
+ * (read-columns.ts READS; read-rows.test.ts checks every decoder against it).
  */
 import type {
   SynapseAccessToken,
@@ -15,30 +16,14 @@ import type {
 } from "../model/synapse.ts";
 import { decodeIp } from "./decode.ts";
 import type { FieldReader } from "./field-reader.ts";
+import { DEVICE_COLUMNS, OWNER_COLUMNS, type ReadKind } from "./read-columns.ts";
 import type { CountedTable, SynapseSource } from "./source.ts";
 
 /** Batches of rows to read field by field (one promise per batch, not per row). */
 export type FieldBatches = AsyncIterable<FieldReader>;
 
-/** The owner's columns every read but `users` joins from `users u` (NULLs when no row matched). */
-const OWNER = ["o_name", "o_creation_ts", "o_admin", "o_is_guest", "o_deactivated", "o_appservice_id"] as const;
-/** An access token's columns (`a_`) and its refresh token's (`r_`). */
-const TOKEN = [
-  "a_id", "a_user_id", "a_device_id", "a_token", "a_valid_until_ms", "a_puppets_user_id", "a_last_validated",
-  "r_id", "r_token", "r_superseded_and_used", "r_expiry_ts", "r_ultimate_session_expiry_ts",
-] as const;
-
-/** The reads every source runs, and the columns of each, in the order the decoders read them. */
-export const READ_COLUMNS = {
-  users: [...OWNER, "password_hash", "locked"],
-  threepids: ["user_id", "medium", "address", "added_at", ...OWNER],
-  externalIds: ["user_id", "auth_provider", "external_id", ...OWNER],
-  devices: ["user_id", "device_id", "display_name", "last_seen", "ip", "user_agent", "hidden", ...OWNER, ...TOKEN],
-  looseTokens: [...OWNER, ...TOKEN],
-  unpairedRefreshTokens: ["id", "user_id", ...OWNER],
-} as const satisfies Record<string, readonly string[]>;
-
-export type ReadKind = keyof typeof READ_COLUMNS;
+/** A further token row of the same device: its device's columns after `device_id`, and its owner's, passed over. */
+const DEVICE_AND_OWNER_REST = DEVICE_COLUMNS.length - 2 + OWNER_COLUMNS.length;
 
 /**
  * The owner columns: null when no `users` row matched. The join is on `u.name = user_id`, so
@@ -51,7 +36,7 @@ function readOwner(f: FieldReader, userId: string): SynapseOwner | null {
 /** The owner columns after `o_name` (`name`): null, their fields passed over, when no row matched. */
 function ownerAfterName(f: FieldReader, name: string | null): SynapseOwner | null {
   if (name !== null) return ownerFields(f, name);
-  f.skip(OWNER.length - 1);
+  f.skip(OWNER_COLUMNS.length - 1);
   return null;
 }
 
@@ -150,7 +135,7 @@ export async function* devicesFrom(batches: FieldBatches): AsyncGenerator<Synaps
         if (current !== undefined) out.push(current);
         current = deviceFields(f, userId, deviceId);
       } else {
-        f.skip(5 + OWNER.length);
+        f.skip(DEVICE_AND_OWNER_REST);
       }
       const tokenId = f.int();
       if (tokenId !== null) current.tokens.push(tokenFields(f, tokenId, userId, deviceId));
@@ -181,7 +166,7 @@ export function unpairedRefreshTokensFrom(batches: FieldBatches): AsyncGenerator
 
 /**
  * A Synapse source whose engine only says how to fetch each read's batches (rows with the columns
- * of {@link READ_COLUMNS}); decoding and device grouping are the same for every engine.
+ * of its read in read-columns.ts); decoding and device grouping are the same for every engine.
  */
 export abstract class BatchedSynapseSource implements SynapseSource {
   /** The rows of one read, in batches. */

@@ -1,91 +1,75 @@
-/** Several connections reading one Synapse snapshot, so that independent check queries run in parallel. */
-import type pg from "pg";
+/**
+ * The checks' view of a Synapse database, whatever stores it: queries in one read-only snapshot,
+ * possibly over several connections. Each engine (source/postgres/, source/sqlite/) implements it
+ * and says how its SQL differs ({@link SqlDialect}); the shared queries (findings-sql.ts,
+ * synapse-stats.ts) are written once over it.
+ */
+import type { Engine } from "./read-columns.ts";
 
-/** What the Synapse-side SQL helpers need: one parameterised query at a time, per call. */
-export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+export type { Engine };
+
+/** How one engine spells what the shared SQL needs. */
+export interface SqlDialect {
+  readonly engine: Engine;
+  /** The `n`-th bind parameter (from 1). */
+  param(n: number): string;
+  /** The 1-based character position of `part` in `text`, 0 when absent. */
+  strpos(text: string, part: string): string;
+  /**
+   * A condition: the text `ip` holds a device IP that source/decode.ts decodeIp calls unparsable;
+   * undefined when the engine cannot say it in SQL (then its {@link SynapseQueries.countUnparsableIps}
+   * judges the rows with decodeIp itself).
+   */
+  readonly unparsableIp: ((ip: string) => string) | undefined;
 }
 
-/** A Queryable over several clients in the same snapshot; each query goes to an idle client. */
-export interface SnapshotReaders extends Queryable {
-  /** Backend pids of every client, so that checks can tell them from other sessions. */
+/** A number of rows and a few example ids. */
+export interface CountSample {
+  count: number;
+  examples: string[];
+}
+
+/** A client session of a database, as {@link SynapseQueries.otherSessions} lists it. */
+export interface OtherSession {
+  /** Its application_name ("" when unset, and for SQLite). */
+  applicationName: string;
+  /** E.g. `synapse-main (synapse, pid 42)`. */
+  who: string;
+}
+
+/** Queries in the snapshot, and the questions whose answer lives in an engine's catalog or server. */
+export interface SynapseQueries {
+  readonly dialect: SqlDialect;
+  /** The rows of one SELECT in the dialect's SQL, on an idle connection (numbers may come as strings). */
+  rows<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** `table.column` for every column of `tables` that exists. */
+  presentColumns(tables: readonly string[]): Promise<Set<string>>;
+  tableExists(table: string): Promise<boolean>;
+  /** The column lists of `table`'s unique indexes on plain columns (no expressions, no predicates). */
+  uniqueIndexes(table: string): Promise<string[][]>;
+  /**
+   * Other client sessions of the same database (Synapse itself, workers, admin tools, other
+   * syn2mas runs), not ours (`ownPids`). For SQLite: other processes with the file open, and changes left in its `-wal`.
+   */
+  otherSessions(ownPids: readonly number[]): Promise<OtherSession[]>;
+  /**
+   * The rows of `FROM from WHERE where` (`$1`, in the dialect's spelling, the server name) whose
+   * `d.ip` decodeIp calls unparsable, with up to `limit` distinct `d.device_id`s in byte order.
+   */
+  countUnparsableIps(from: string, where: string, serverName: string, limit: number): Promise<CountSample>;
+}
+
+/** {@link SynapseQueries} over several connections in the same snapshot; each query goes to an idle one. */
+export interface SnapshotReaders extends SynapseQueries {
+  /** Backend pids of every connection, so that checks can tell them from other sessions (none for SQLite). */
   readonly pids: number[];
-  /** How many clients there are besides the main one. */
+  /** How many connections there are besides the main one. */
   readonly extra: number;
   /**
-   * Takes the main client out of the pool (once it is idle), so that its owner can stream from it
-   * while queries still queued here run on the extra clients only. Needs `extra` > 0.
+   * Takes the main connection out of the pool (once it is idle), so that its owner can stream from
+   * it while queries still queued here run on the extra connections only. Needs `extra` > 0.
    */
   detachMain(): Promise<void>;
-  /** Ends the extra clients' transactions and closes them (the main client stays open). */
+  /** Ends the extra connections' transactions and closes them (the main connection stays open). */
   close(): Promise<void>;
-}
-
-/**
- * Exports the snapshot of `main` (already inside REPEATABLE READ) and opens `extra` more clients
- * on it with `connect`: every query sees exactly what `main` sees. With `extra` = 0, only `main`.
- */
-export async function shareSnapshot(
-  main: pg.Client,
-  connect: () => Promise<pg.Client>,
-  extra: number,
-): Promise<SnapshotReaders> {
-  const clients: pg.Client[] = [main];
-  try {
-    if (extra > 0) {
-      const exported = await main.query<{ id: string }>("SELECT pg_export_snapshot() AS id");
-      const id = exported.rows[0]?.id as string;
-      for (let i = 0; i < extra; i++) {
-        const client = await connect();
-        clients.push(client);
-        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        await client.query(`SET TRANSACTION SNAPSHOT '${id.replace(/'/g, "")}'`);
-        await client.query("SET LOCAL jit = off");
-      }
-    }
-  } catch (error) {
-    await Promise.all(clients.slice(1).map((c) => c.end().catch(() => undefined)));
-    throw error;
-  }
-  const pids = await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number));
-  const idle = [...clients];
-  const waiting: ((client: pg.Client) => void)[] = [];
-  const acquire = (): Promise<pg.Client> =>
-    idle.length > 0 ? Promise.resolve(idle.pop() as pg.Client) : new Promise((resolve) => waiting.push(resolve));
-  let onMainReleased: (() => void) | undefined;
-  const release = (client: pg.Client): void => {
-    if (client === main && onMainReleased !== undefined) {
-      const detached = onMainReleased;
-      onMainReleased = undefined;
-      detached();
-      return;
-    }
-    const next = waiting.shift();
-    if (next) next(client);
-    else idle.push(client);
-  };
-  return {
-    pids,
-    extra: clients.length - 1,
-    detachMain(): Promise<void> {
-      if (clients.length === 1) return Promise.reject(new Error("detachMain needs extra clients"));
-      const index = idle.indexOf(main);
-      if (index >= 0) {
-        idle.splice(index, 1);
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => (onMainReleased = resolve));
-    },
-    async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-      const client = await acquire();
-      try {
-        return await client.query<R>(text, values);
-      } finally {
-        release(client);
-      }
-    },
-    async close(): Promise<void> {
-      await Promise.all(clients.slice(1).map((c) => c.end().catch(() => undefined)));
-    },
-  };
 }

@@ -16,7 +16,7 @@ import { GUESTS_OFF, prepareScenario, runCli } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { writeSqliteSynapseConfig } from "../harness/sqlite.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
-import { SQLITE_DRIVER_HINT } from "../../src/source/sqlite-driver.ts";
+import { SQLITE_DRIVER_HINT } from "../../src/source/sqlite/driver.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

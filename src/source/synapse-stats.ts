@@ -1,6 +1,5 @@
-/** Aggregate questions about a Synapse database (PostgreSQL's SQL, which SQLite runs too), for the checks: counts in SQL, a few examples. */
-import type { Queryable } from "./snapshot-readers.ts";
-import { isSqlite } from "./sqlite-queryable.ts";
+/** Aggregate questions about a Synapse database (in the snapshot's SQL dialect), for the checks: counts in SQL, a few examples. */
+import type { SynapseQueries } from "./snapshot-readers.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 
 /** Tables and columns this tool reads from Synapse. */
@@ -32,33 +31,22 @@ export interface RowSample {
   examples: string[];
 }
 
-/** `table.column` for every column of `tables` in the current schema. */
-async function presentColumns(client: Queryable, tables: string[]): Promise<Set<string>> {
-  if (isSqlite(client)) return client.presentColumns(tables);
-  const result = await client.query<{ table_name: string; column_name: string }>(
-    `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = ANY($1)`,
-    [tables],
-  );
-  return new Set(result.rows.map((r) => `${r.table_name}.${r.column_name}`));
-}
-
 /** `table.column` names read by this tool that the Synapse database lacks. */
-export async function missingSynapseColumns(client: Queryable): Promise<string[]> {
-  const have = await presentColumns(client, Object.keys(SYNAPSE_COLUMNS_READ));
+export async function missingSynapseColumns(client: SynapseQueries): Promise<string[]> {
+  const have = await client.presentColumns(Object.keys(SYNAPSE_COLUMNS_READ));
   return Object.entries(SYNAPSE_COLUMNS_READ).flatMap(([table, columns]) =>
     columns.map((c) => `${table}.${c}`).filter((name) => !have.has(name)),
   );
 }
 
 /** Up to `limit` distinct user ids of `table`'s rows matching `where` (on `t`), in order. */
-async function examples(client: Queryable, table: string, where: string, params: unknown[], limit: number): Promise<string[]> {
+async function examples(client: SynapseQueries, table: string, where: string, params: unknown[], limit: number): Promise<string[]> {
   const column = USER_ID_COLUMNS[table] as string;
-  const result = await client.query<{ e: string }>(
+  const rows = await client.rows<{ e: string }>(
     `SELECT DISTINCT ${column} AS e FROM ${table} t WHERE (${where}) AND ${column} IS NOT NULL ORDER BY 1 LIMIT ${limit}`,
     params,
   );
-  return result.rows.map((r) => r.e);
+  return rows.map((r) => r.e);
 }
 
 /** Rows whose user id is malformed or names another server, and rows of a local user with no `users` row. */
@@ -73,18 +61,18 @@ export interface InvalidUserIdRows {
  * hash join (an anti-join per table misjudged the local-id test and probed the index per row).
  * Examples are looked up only for non-zero counts.
  */
-export async function invalidUserIdRows(client: Queryable, serverName: string, limit: number): Promise<InvalidUserIdRows> {
+export async function invalidUserIdRows(client: SynapseQueries, serverName: string, limit: number): Promise<InvalidUserIdRows> {
   const params = [serverName];
   const counted = await Promise.all(
     Object.entries(USER_ID_COLUMNS).map(async ([table, column]) => {
-      const local = sqlIsLocalUserId(`t.${column}`, "$1");
+      const local = sqlIsLocalUserId(`t.${column}`, client.dialect.param(1), client.dialect);
       const orphanCount = table === "users" ? "0" : `count(*) FILTER (WHERE u.name IS NULL AND ${local})`;
       const join = table === "users" ? "" : `LEFT JOIN users u ON u.name = t.${column}`;
-      const result = await client.query<{ n_foreign: string; n_orphans: string }>(
+      const rows = await client.rows<{ n_foreign: string; n_orphans: string }>(
         `SELECT count(*) FILTER (WHERE NOT ${local}) AS n_foreign, ${orphanCount} AS n_orphans FROM ${table} t ${join}`,
         params,
       );
-      const row = result.rows[0];
+      const row = rows[0];
       return { table, column, local, foreign: Number(row?.n_foreign ?? 0), orphans: Number(row?.n_orphans ?? 0) };
     }),
   );
@@ -108,13 +96,13 @@ export async function invalidUserIdRows(client: Queryable, serverName: string, l
 }
 
 /** Answers of {@link authProvidersInUse} per snapshot and server name: two checks ask, at the same time. */
-const providersInUse = new WeakMap<Queryable, Map<string, Promise<Map<string, number>>>>();
+const providersInUse = new WeakMap<SynapseQueries, Map<string, Promise<Map<string, number>>>>();
 
 /**
  * `auth_provider` values of external ids that would be migrated (local, non-appservice owners),
  * with counts. Asked once per snapshot (`client`): a join over every external id and user.
  */
-export function authProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
+export function authProvidersInUse(client: SynapseQueries, serverName: string): Promise<Map<string, number>> {
   let byServer = providersInUse.get(client);
   if (byServer === undefined) providersInUse.set(client, (byServer = new Map()));
   let answer = byServer.get(serverName);
@@ -125,39 +113,13 @@ export function authProvidersInUse(client: Queryable, serverName: string): Promi
   return answer;
 }
 
-async function queryAuthProvidersInUse(client: Queryable, serverName: string): Promise<Map<string, number>> {
-  const result = await client.query<{ auth_provider: string; n: string }>(
+async function queryAuthProvidersInUse(client: SynapseQueries, serverName: string): Promise<Map<string, number>> {
+  const rows = await client.rows<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*) AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
-      WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("u.name", "$1")}
+      WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("u.name", client.dialect.param(1), client.dialect)}
       GROUP BY e.auth_provider ORDER BY e.auth_provider`,
     [serverName],
   );
-  return new Map(result.rows.map((r) => [r.auth_provider, Number(r.n)]));
-}
-
-/** A client session of a database, as {@link otherSessions} lists it. */
-export interface OtherSession {
-  /** Its application_name ("" when unset, and for SQLite). */
-  applicationName: string;
-  /** E.g. `synapse-main (synapse, pid 42)`. */
-  who: string;
-}
-
-/**
- * Other client sessions connected to the same database (Synapse itself, workers, admin tools, other
- * syn2mas runs), not ours. For SQLite: other processes with the file open, and changes left in its `-wal`.
- */
-export async function otherSessions(client: Queryable, ownPids: number[] = []): Promise<OtherSession[]> {
-  if (isSqlite(client)) return (await client.otherSessions()).map((who) => ({ applicationName: "", who }));
-  const result = await client.query<OtherSession>(
-    `SELECT coalesce(application_name, '') AS "applicationName",
-            coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(usename, '?') || ', pid ' || pid || ')' AS who
-       FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND NOT pid = ANY($1::int[])
-        AND backend_type = 'client backend'
-      ORDER BY pid`,
-    [ownPids],
-  );
-  return result.rows;
+  return new Map(rows.map((r) => [r.auth_provider, Number(r.n)]));
 }

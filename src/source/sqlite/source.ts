@@ -1,17 +1,18 @@
 /**
  * Reads a Synapse SQLite database: opened read-only without writing or creating any file (see
- * sqlite-files.ts), every read inside one read transaction (one snapshot), rows streamed in
+ * files.ts), every read inside one read transaction (one snapshot), rows streamed in
  * keyset pages (two pages in memory at most: the one being mapped and the next one, already
  * loading). It yields exactly what the PostgreSQL reader yields for the same rows: the same
  * columns under the same names, decoded by the same functions (SQLite's integers for booleans and
  * flags, and its NULLs in old rows, decode as PostgreSQL's `t`/`f` and `0`/`1` do).
  */
-import { RowObjectBatch, type FieldReader } from "./field-reader.ts";
-import { BatchedSynapseSource, READ_COLUMNS, type ReadKind } from "./read-rows.ts";
-import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./sqlite-driver.ts";
-import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./sqlite-files.ts";
-import { SqliteQueryable } from "./sqlite-queryable.ts";
-import type { CountedTable, SynapseSource } from "./source.ts";
+import { RowObjectBatch, type FieldReader } from "../field-reader.ts";
+import { columnNames, columnSql, READS, type ReadKind } from "../read-columns.ts";
+import { BatchedSynapseSource } from "../read-rows.ts";
+import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./driver.ts";
+import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./files.ts";
+import { SqliteSnapshot } from "./snapshot.ts";
+import type { CountedTable, SynapseSource } from "../source.ts";
 
 /**
  * Keys (rowids) per page. Each page's rows live until the next page is read, long enough to be
@@ -26,73 +27,28 @@ const PAGE_ROWS = 512;
 const MAIN_CACHE_KIB = 8192;
 const EXTRA_CACHE_KIB = 4096;
 
-/** The owner's columns, joined from `users u`, as every reader selects them (see read-rows.ts). */
-const OWNER_COLUMNS: readonly PagedColumn[] = [
-  ["o_name", "u.name"],
-  ["o_creation_ts", "u.creation_ts"],
-  ["o_admin", "u.admin"],
-  ["o_is_guest", "u.is_guest"],
-  ["o_deactivated", "u.deactivated"],
-  ["o_appservice_id", "u.appservice_id"],
-];
-
 /**
- * The token columns of the PostgreSQL reader (read-rows.ts), from `access_tokens a` and its
- * `refresh_tokens r`. Whether the successor of the refresh token was used is an index probe per
- * paired token here (access_tokens_refresh_token_id_idx): the same truth as PostgreSQL's hash join.
+ * Each read's key (`k`, a rowid to page by), FROM and the rest, after its columns (read-columns.ts
+ * READS, the same tables under the same aliases): `?1` is the last key of the previous page, `?2`
+ * the page size; `order` orders a page's rows.
  */
-const TOKEN_COLUMNS: readonly PagedColumn[] = [
-  ["a_id", "a.id"],
-  ["a_user_id", "a.user_id"],
-  ["a_device_id", "a.device_id"],
-  ["a_token", "a.token"],
-  ["a_valid_until_ms", "a.valid_until_ms"],
-  ["a_puppets_user_id", "a.puppets_user_id"],
-  ["a_last_validated", "a.last_validated"],
-  ["r_id", "r.id"],
-  ["r_token", "r.token"],
-  [
-    "r_superseded_and_used",
-    `(r.next_token_id IS NOT NULL AND EXISTS (
-      SELECT 1 FROM access_tokens an WHERE an.refresh_token_id = r.next_token_id AND an.used IS TRUE))`,
-  ],
-  ["r_expiry_ts", "r.expiry_ts"],
-  ["r_ultimate_session_expiry_ts", "r.ultimate_session_expiry_ts"],
-];
-
-/** Columns of a table, each named as its column (`t.user_id` as `user_id`). */
-const own = (...expressions: string[]): PagedColumn[] => expressions.map((e) => [e.slice(e.indexOf(".") + 1), e]);
-
-/**
- * The PostgreSQL reader's queries (the same rows, under the same names), each walking one table
- * by rowid (`k`): `?1` is the last key of the previous page, `?2` the page size.
- */
-export const SQLITE_READS = {
-  users: {
-    columns: [["k", "u.rowid"], ...OWNER_COLUMNS, ...own("u.password_hash", "u.locked")],
-    from: "FROM users u WHERE u.rowid > ?1 ORDER BY u.rowid LIMIT ?2",
-    order: "k",
-  },
+const PAGING: Record<ReadKind, { key: string; from: string; order: string }> = {
+  users: { key: "u.rowid", from: "FROM users u WHERE u.rowid > ?1 ORDER BY u.rowid LIMIT ?2", order: "k" },
   threepids: {
-    columns: [["k", "t.rowid"], ...own("t.user_id", "t.medium", "t.address", "t.added_at"), ...OWNER_COLUMNS],
+    key: "t.rowid",
     from: `FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id
       WHERE t.rowid > ?1 ORDER BY t.rowid LIMIT ?2`,
     order: "k",
   },
   externalIds: {
-    columns: [["k", "e.rowid"], ...own("e.user_id", "e.auth_provider", "e.external_id"), ...OWNER_COLUMNS],
+    key: "e.rowid",
     from: `FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id
       WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2`,
     order: "k",
   },
   // A page of devices with all their tokens: one row per (device, token), a device's rows together.
   devices: {
-    columns: [
-      ["k", "d.k"],
-      ...own("d.user_id", "d.device_id", "d.display_name", "d.last_seen", "d.ip", "d.user_agent", "d.hidden"),
-      ...OWNER_COLUMNS,
-      ...TOKEN_COLUMNS,
-    ],
+    key: "d.k",
     from: `FROM (SELECT rowid AS k, * FROM devices WHERE rowid > ?1 ORDER BY rowid LIMIT ?2) d
       LEFT JOIN users u ON u.name = d.user_id
       LEFT JOIN access_tokens a ON a.user_id = d.user_id AND a.device_id = d.device_id
@@ -101,7 +57,7 @@ export const SQLITE_READS = {
   },
   // A NULL device_id matches no device, so this also keeps deviceless tokens.
   looseTokens: {
-    columns: [["k", "a.rowid"], ...OWNER_COLUMNS, ...TOKEN_COLUMNS],
+    key: "a.rowid",
     from: `FROM access_tokens a
       LEFT JOIN users u ON u.name = a.user_id
       LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
@@ -111,13 +67,25 @@ export const SQLITE_READS = {
     order: "k",
   },
   unpairedRefreshTokens: {
-    columns: [["k", "r.rowid"], ...own("r.id", "r.user_id"), ...OWNER_COLUMNS],
+    key: "r.rowid",
     from: `FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
       WHERE r.rowid > ?1 AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)
       ORDER BY r.rowid LIMIT ?2`,
     order: "k",
   },
-} as const satisfies Record<string, PagedRead>;
+};
+
+/** A read on SQLite, page by page: its key `k`, then its columns (read-columns.ts). */
+export function sqliteRead(kind: ReadKind): PagedRead {
+  const { key, from, order } = PAGING[kind];
+  return { columns: [["k", key], ...READS[kind].map((c): PagedColumn => [c.name, columnSql(c, "sqlite")])], from, order };
+}
+
+/** The paged reads, made once. */
+const SQLITE_READS = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, sqliteRead(kind as ReadKind)])) as Record<ReadKind, PagedRead>;
+
+/** The column names of every read, once (how the pages' rows are read). */
+const NAMES = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, columnNames(kind as ReadKind)])) as Record<ReadKind, string[]>;
 
 /** A Synapse source over an open SQLite snapshot. {@link openSqliteSynapse} makes one. */
 class SqliteSynapseSource extends BatchedSynapseSource {
@@ -128,11 +96,11 @@ class SqliteSynapseSource extends BatchedSynapseSource {
     super();
   }
 
-  /** The pages of one of {@link SQLITE_READS}, read by the PostgreSQL reader's column names. */
+  /** The pages of one read, read by its columns' names. */
   protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
     const read: PagedRead = SQLITE_READS[kind];
     for await (const page of keysetPages(this.connection, read, (after) => [after, PAGE_ROWS])) {
-      yield new RowObjectBatch(page, READ_COLUMNS[kind]);
+      yield new RowObjectBatch(page, NAMES[kind]);
     }
   }
 
@@ -151,7 +119,7 @@ export interface SqliteSynapse {
   files: SqliteFiles;
   mode: SqliteOpenMode;
   source: SynapseSource;
-  readers: SqliteQueryable;
+  readers: SqliteSnapshot;
   /**
    * Ends the snapshot, if the source's `close` did not, and closes the file. Only the source's
    * `close` reports a change of the file during the read: call it before trusting what was read.
@@ -193,7 +161,7 @@ async function startSnapshot(connection: SqliteConnection, cacheKib: number): Pr
  * snapshot checks that the file did not change meanwhile, and fails the run if it did. In the
  * other modes one connection does everything: only it is sure to see the source's snapshot.
  * @throws SqliteFileProblem when the file cannot be read without writing, or is not a database.
- * @throws UserError when the SQLite driver is not installed (see sqlite-driver.ts).
+ * @throws UserError when the SQLite driver is not installed (see driver.ts).
  */
 export async function openSqliteSynapse(path: string, options: { extraConnections?: number } = {}): Promise<SqliteSynapse> {
   const driver = await loadSqliteDriver();
@@ -231,7 +199,7 @@ export async function openSqliteSynapse(path: string, options: { extraConnection
     files,
     mode,
     source: new SqliteSynapseSource(connection, () => endSnapshot(true)),
-    readers: new SqliteQueryable(connection, extras, path),
+    readers: new SqliteSnapshot(connection, extras, path),
     async close(): Promise<void> {
       await endSnapshot(false);
       await Promise.all(opened.map((c) => c.close().catch(() => undefined)));

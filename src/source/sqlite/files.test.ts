@@ -11,7 +11,7 @@ import {
   sqlitePathFromUri,
   sqliteUri,
   type SqliteFiles,
-} from "./sqlite-files.ts";
+} from "./files.ts";
 
 const base: SqliteFiles = { path: "/srv/homeserver.db", walMode: true, walBytes: null, shmExists: false, journalBytes: null, stamp: "" };
 

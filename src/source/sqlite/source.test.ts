@@ -3,11 +3,12 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SynapseDevice, SynapseUser } from "../model/synapse.ts";
-import { synapseSqliteSchema, writeSqlite } from "../../test/harness/sqlite.ts";
-import { RowObjectBatch } from "./field-reader.ts";
-import { devicesFrom, READ_COLUMNS } from "./read-rows.ts";
-import { openSqliteSynapse } from "./sqlite.ts";
+import type { SynapseDevice, SynapseUser } from "../../model/synapse.ts";
+import { synapseSqliteSchema, writeSqlite } from "../../../test/harness/sqlite.ts";
+import { RowObjectBatch } from "../field-reader.ts";
+import { columnNames } from "../read-columns.ts";
+import { devicesFrom } from "../read-rows.ts";
+import { openSqliteSynapse } from "./source.ts";
 
 async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
   const out: T[] = [];
@@ -18,7 +19,7 @@ async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
 /** The devices decoded from driver rows of the devices read. */
 async function devicesOf(...rows: Record<string, string | number | null>[]): Promise<SynapseDevice[]> {
   async function* one(): AsyncGenerator<RowObjectBatch> {
-    yield new RowObjectBatch(rows, READ_COLUMNS.devices);
+    yield new RowObjectBatch(rows, columnNames("devices"));
   }
   return all(devicesFrom(one()));
 }

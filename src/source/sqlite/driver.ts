@@ -8,9 +8,9 @@
  * only when a SQLite database is opened, and typed here by the part this file uses (the build
  * must not need it either).
  */
-import { UserError } from "../errors/user-error.ts";
-import type { SqliteOpenMode } from "./sqlite-files.ts";
-import { sqliteUri } from "./sqlite-files.ts";
+import { UserError } from "../../errors/user-error.ts";
+import type { SqliteOpenMode } from "./files.ts";
+import { sqliteUri } from "./files.ts";
 
 /** A raw SQLite value as node-sqlite3 returns it (integers as numbers, BLOBs as Buffers). */
 export type SqliteValue = string | number | null | Buffer;
@@ -81,7 +81,7 @@ export class SqliteConnection {
 
   private constructor(private readonly db: SqliteDatabase) {}
 
-  /** Opens `path` read-only in `mode` (see sqlite-files.ts) with `driver`; rejects with SQLite's error when it cannot. */
+  /** Opens `path` read-only in `mode` (see files.ts) with `driver`; rejects with SQLite's error when it cannot. */
   static open(driver: SqliteDriver, path: string, mode: SqliteOpenMode): Promise<SqliteConnection> {
     return new Promise((resolve, reject) => {
       const db = new driver.Database(sqliteUri(path, mode), driver.OPEN_READONLY | driver.OPEN_URI, (error) => {
@@ -123,43 +123,6 @@ export class SqliteConnection {
     this.closed = true;
     return new Promise((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
   }
-}
-
-/**
- * The SQL of the shared (PostgreSQL-first) query builders, for SQLite. They are written in the
- * subset both engines understand, except two spellings that this rewrites outside string literals
- * and quoted names: `$n` parameters become `?n`, and `strpos(` becomes `instr(` (same arguments,
- * same 1-based character position, 0 when absent).
- */
-export function toSqliteSql(sql: string): string {
-  let out = "";
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i] as string;
-    if (c === "'" || c === '"') {
-      // A literal or quoted name runs to the next unescaped (undoubled) quote.
-      let j = i + 1;
-      while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    const param = /^\$(\d+)/.exec(sql.slice(i, i + 12));
-    if (param) {
-      out += `?${param[1]}`;
-      i += param[0].length;
-      continue;
-    }
-    const word = /^strpos\s*\(/i.exec(sql.slice(i, i + 16));
-    if (word && (i === 0 || !/[\w.]/.test(sql[i - 1] as string))) {
-      out += "instr(";
-      i += word[0].length;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  return out;
 }
 
 /** One column of a paged read: the name it gets in each row, and its SQL expression. */
