@@ -87,6 +87,7 @@ describe("renderFindings", () => {
     assert.ok(lines[0]!.startsWith(RED), lines[0]);
     assert.ok(lines.some((l) => l.startsWith(YELLOW)));
     // Without the escape codes the text is the plain rendering, re-wrapped.
+    // eslint-disable-next-line no-control-regex -- matching the escape character is the point
     const plain = text.replace(/\u001b\[[0-9;]*m/g, "");
     for (const line of plain.split("\n")) assert.ok(line.length <= 60, line);
     assert.deepEqual(plain.split(/\s+/).filter(Boolean), renderFindings(findings, PLAIN).split(/\s+/).filter(Boolean));

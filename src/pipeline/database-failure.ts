@@ -3,7 +3,7 @@
  * database (Synapse or MAS), what happened, that nothing was written, and what to do. Errors that
  * are not about a connection or a lock pass through unchanged (they are bugs, reported as such).
  */
-import pg from "pg";
+import type pg from "pg";
 import { describeConnection } from "../config/connection.ts";
 import { connectionLoss, isLockTimeout, type ConnectionLoss } from "../errors/database-errors.ts";
 import { UserError } from "../errors/user-error.ts";

@@ -61,7 +61,7 @@ describe("decoding the reads", () => {
     });
     assert.equal(d1?.tokens[1]?.refresh, null);
     assert.deepEqual(d1?.tokens[2]?.refresh, {
-      id: 6, token: "syr_6", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 9223372036854775807,
+      id: 6, token: "syr_6", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 2 ** 63, // bigint max, as the nearest double
     });
     assert.deepEqual([d1?.displayName, d1?.lastSeen, d1?.ip, d1?.ipUnparsable, d1?.hidden], ["phone", 1795406856636, "10.0.0.1", false, false]);
     assert.deepEqual([d3?.owner, d3?.ip, d3?.ipUnparsable, d3?.hidden], [null, null, true, true]);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { synapseSqliteDb } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { describeRun } from "../harness/background.ts";
-import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { GUESTS_OFF, prepareScenario, runCli, type Scenario } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, writeSqlite } from "../harness/sqlite.ts";
 

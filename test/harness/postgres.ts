@@ -147,7 +147,7 @@ class Server {
 
   private killPostmaster(): void {
     const pidFile = join(this.dataDir, "postmaster.pid");
-    let pid = Number.NaN;
+    let pid: number;
     try {
       pid = Number.parseInt(readFileSync(pidFile, "utf8"), 10);
     } catch {

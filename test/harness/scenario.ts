@@ -1,5 +1,4 @@
 /** A ready migration scenario: fresh Synapse and MAS databases cloned from fixture templates, configs beside them. */
-import { fileURLToPath } from "node:url";
 import { masEmptySql, masProvidersSql, synapseSmallSql, type MasVersion } from "./fixtures.ts";
 import type { Cluster } from "./postgres.ts";
 import { startCli, type CliResult } from "./background.ts";

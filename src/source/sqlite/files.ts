@@ -71,7 +71,7 @@ export function fileStamp(path: string): string {
  */
 export function inspectSqliteFiles(path: string): SqliteFiles {
   const header = Buffer.alloc(100);
-  let read = 0;
+  let read: number;
   try {
     // Looked at before it is opened: opening a FIFO would wait for a writer.
     if (!statSync(path).isFile()) throw new SqliteFileProblem(`${path} is not a file`, "give the path of Synapse's homeserver.db");
