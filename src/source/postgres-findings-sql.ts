@@ -10,7 +10,15 @@ import { isSqlite } from "./sqlite-queryable.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
 import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../mapping/time.ts";
-import { sqlSessionEnded } from "./postgres-skip-counts.ts";
+
+/**
+ * mapping/devices.ts sessionEnded in SQL: refresh token `r`'s expiry or its session's hard limit
+ * lies before `now`. Never NULL (a NULL expiry is "never"), so that it can be negated.
+ */
+function sqlSessionEnded(r: string, now: string): string {
+  return `((${r}.expiry_ts IS NOT NULL AND ${r}.expiry_ts < ${now})
+      OR (${r}.ultimate_session_expiry_ts IS NOT NULL AND ${r}.ultimate_session_expiry_ts < ${now}))`;
+}
 
 /** A number of rows and a few example ids. */
 export interface CountSample {
