@@ -4,8 +4,9 @@
  * the other findings run beside them; then those findings; then the warning policy, once.
  */
 import type pg from "pg";
+import type { CheckContext } from "../checks/context.ts";
 import type { Finding } from "../checks/finding.ts";
-import { runPreconditions } from "../checks/preconditions.ts";
+import { runAdvisoryChecks, runBlockingChecks } from "../checks/preconditions.ts";
 import { judge } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
@@ -72,18 +73,27 @@ function schemaReadable(findings: readonly Finding[]): boolean {
  */
 export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcome> {
   const { setup, readers, destination } = run;
-  const background = !setup.policy.strict && readers.extra > 0;
   // The run's "now", fixed before the checks: they judge ended sessions at the same time as the mappers.
   const now = Date.now();
-  const checks = await runPreconditions(
-    {
-      ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb: run.masDb,
-      realRun: destination.realRun, writesMas: destination.writesMas, now,
-    },
-    // The main connection streams the rows: the background checks keep to the others.
-    { advisoryInBackground: background, beforeBackground: () => readers.detachMain() },
-  );
-  const streams = destination.stopsWhenBlocked ? !judge(checks.findings, setup.policy).blocks : schemaReadable(checks.findings);
+  const input: CheckContext = {
+    ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb: run.masDb,
+    realRun: destination.realRun, writesMas: destination.writesMas, now,
+  };
+  // 1. The checks that can block.
+  const blocking = await runBlockingChecks(input);
+  // 2. The advisory ones: up front with --strict (or with no extra connection), else beside the rows.
+  let advisory: Promise<Finding[]> = Promise.resolve([]);
+  if (blocking.advisoryApplies && !setup.policy.strict && readers.extra > 0) {
+    // The main connection streams the rows: the advisory checks keep to the others.
+    await readers.detachMain();
+    advisory = runAdvisoryChecks(input);
+    // Handled now: if the run fails first (an error elsewhere), this failure is not left unhandled.
+    advisory.catch(() => undefined);
+  } else if (blocking.advisoryApplies) {
+    advisory = Promise.resolve(await runAdvisoryChecks(input));
+  }
+  // 3. The rows, through the mappers into the sink: not at all for migrate when a finding blocks.
+  const streams = destination.stopsWhenBlocked ? !judge(blocking.findings, setup.policy).blocks : schemaReadable(blocking.findings);
   let report: ReportBuilder | undefined;
   if (streams) {
     report = new ReportBuilder(run.dryRun);
@@ -93,10 +103,11 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       async (sink) => {
         for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink });
       },
-      checks.presentOptionalColumns,
+      blocking.presentOptionalColumns,
       report,
     );
   }
-  const { findings, blocks } = judge(await checks.complete, setup.policy);
+  // 4. Every finding, in report order, and the policy, once.
+  const { findings, blocks } = judge([...blocking.findings, ...(await advisory)], setup.policy);
   return { findings, blocked: blocks, report: report?.report ?? null };
 }
