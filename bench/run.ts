@@ -3,6 +3,8 @@
  *  - the limit: the same MAS rows made by SQL and piped table by table with COPY, in parallel,
  *    target indexes and constraints dropped before and rebuilt after (rebuild included);
  *  - the tool: a real `syn2mas migrate` into a fresh copy of the MAS schema;
+ *  - `syn2mas check` on the same databases, just before that migrate (what migrate would skip: the
+ *    same reads and mappers, nothing written);
  *  - with `--source sqlite`, also the tool reading the same rows from a SQLite file (Synapse's
  *    SQLite schema) into another fresh copy, printed next to the PostgreSQL figure;
  * and prints the times, their ratio, rows per second and the tool's peak RSS.
@@ -41,6 +43,9 @@ export interface BenchResult {
   limitRowsPerSecond: number;
   toolRowsPerSecond: number;
   toolPeakRssMb: number;
+  /** `syn2mas check` on the same Synapse and the still empty MAS, its wall time and peak RSS. */
+  checkSeconds: number;
+  checkPeakRssMb: number;
   limitRows: Record<string, number>;
   toolRows: Record<string, number>;
   /** Per table, an md5 of every row's non-id columns in order: equal when both wrote the same rows. */
@@ -115,8 +120,8 @@ function peakRssKb(pid: number): number | undefined {
   }
 }
 
-/** The tool: a real migrate, timed, its peak RSS sampled until it exits. */
-async function runTool(args: string[]): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
+/** The tool: a real run (migrate, or check), timed, its peak RSS sampled until it exits with one of `exitCodes`. */
+async function runTool(args: string[], exitCodes: readonly number[] = [0]): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
   const start = performance.now();
   const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -125,7 +130,7 @@ async function runTool(args: string[]): Promise<{ seconds: number; peakRssMb: nu
   const timer = setInterval(() => (peak = Math.max(peak, peakRssKb(child.pid as number) ?? 0)), 20);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(timer);
-  if (code !== 0) throw new Error(`syn2mas migrate exited ${code}:\n${stderr}`);
+  if (code === null || !exitCodes.includes(code)) throw new Error(`syn2mas ${args[0]} exited ${code}:\n${stderr}`);
   return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr };
 }
 
@@ -196,9 +201,12 @@ export async function bench(
     const limitSeconds = await runLimit(cluster, "synapse", "mas_limit", options.connections ?? 4);
     await cluster.sql("postgres", "CHECKPOINT");
 
-    log("running syn2mas migrate ...");
     const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
     const masConfig = await writeMasConfig(dir, { uri: cluster.uri("mas_tool") });
+    log("running syn2mas check ...");
+    // Exit 11 (unaccepted warnings) is a finished check as much as 0.
+    const checked = await runTool(["check", "--config", masConfig, "--synapse-config", synapseConfig], [0, 11]);
+    log("running syn2mas migrate ...");
     const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
     const sqlite = options.source === "sqlite" ? await runToolFromSqlite(cluster, dir, log) : undefined;
 
@@ -214,6 +222,8 @@ export async function bench(
       limitRowsPerSecond: Object.values(limitRows).reduce((a, b) => a + b, 0) / limitSeconds,
       toolRowsPerSecond: rowsWritten / tool.seconds,
       toolPeakRssMb: tool.peakRssMb,
+      checkSeconds: checked.seconds,
+      checkPeakRssMb: checked.peakRssMb,
       limitRows,
       toolRows,
       limitFingerprints: await fingerprints(cluster, "mas_limit"),
@@ -248,6 +258,8 @@ async function main(): Promise<void> {
     `syn2mas migrate       ${result.toolSeconds.toFixed(2)} s  (${Math.round(result.toolRowsPerSecond)} rows/s)`,
     `ratio tool/limit      ${result.ratio.toFixed(2)}`,
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
+    `syn2mas check         ${result.checkSeconds.toFixed(2)} s  (check/migrate ${(result.checkSeconds / result.toolSeconds).toFixed(2)}; ` +
+      `peak RSS ${result.checkPeakRssMb.toFixed(1)} MB)`,
   ];
   const { sqlite } = result;
   if (sqlite) {

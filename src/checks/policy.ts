@@ -44,3 +44,9 @@ export function applyPolicy(findings: Finding[], policy: FindingPolicy): Finding
 export function blocksMigration(f: Finding, policy: FindingPolicy): boolean {
   return f.severity === "error" || (policy.strict && f.severity === "warning" && f.accepted !== true);
 }
+
+/** The findings marked with the policy ({@link applyPolicy}), and whether any of them stops `migrate`. */
+export function judge(findings: Finding[], policy: FindingPolicy): { findings: Finding[]; blocks: boolean } {
+  const marked = applyPolicy(findings, policy);
+  return { findings: marked, blocks: marked.some((f) => blocksMigration(f, policy)) };
+}

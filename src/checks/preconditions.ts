@@ -9,30 +9,17 @@ import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from ".
 
 export type { CheckContext as PreconditionInput } from "./context.ts";
 
-export interface PreconditionResult {
-  /**
-   * The findings known when {@link runPreconditions} returns: all of them, or, with
-   * `advisoryInBackground`, all but the warnings and information about Synapse's data.
-   */
+/** The checks that can block, and what the run needs from them. */
+export interface BlockingResult {
+  /** Every finding but the warnings and information about Synapse's data ({@link runAdvisoryChecks}). */
   findings: Finding[];
   /** Optional MAS columns present in the target (e.g. `user_emails.confirmed_at`). */
   presentOptionalColumns: Set<string>;
   /**
-   * Every finding, in report order, once the checks left running in the background finish
-   * (`findings` itself when none were). Rejects when a background check could not run.
+   * The advisory checks apply: no finding made the others beside the point (a database this tool
+   * cannot read, MAS's settings pointing at Synapse's database, a Synapse schema it does not know).
    */
-  complete: Promise<Finding[]>;
-}
-
-/** How {@link runPreconditions} runs. */
-export interface PreconditionOptions {
-  /**
-   * Leave the warnings and information about Synapse's data (which cannot block a migration
-   * without --strict) running on the snapshot's connections, and hand them back in `complete`.
-   */
-  advisoryInBackground?: boolean;
-  /** Awaited before the background checks start (e.g. to take a connection out of their pool). */
-  beforeBackground?: () => Promise<void>;
+  advisoryApplies: boolean;
 }
 
 /** The rules that need no database. */
@@ -41,38 +28,33 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
 }
 
 /**
- * Runs every precondition. Never throws for a finding; throws only when it could not check.
- * The checks that can block (errors) always finish before this returns, so that a migration
- * writes nothing when one fires; the MAS checks (on their own connection) run alongside them.
- * The warnings and information about Synapse's data start after them (they scan every table and
- * would slow them down), and with `advisoryInBackground` are left running: see {@link PreconditionOptions}.
+ * Runs every check that can block a migration. Never throws for a finding; throws only when it
+ * could not check. These checks (errors, and the MAS checks, on their own connection alongside)
+ * finish before a migration writes anything, so that it writes nothing when one fires. Then
+ * {@link runAdvisoryChecks}, up front or beside the load.
  */
-export async function runPreconditions(input: CheckContext, options: PreconditionOptions = {}): Promise<PreconditionResult> {
+export async function runBlockingChecks(input: CheckContext): Promise<BlockingResult> {
   const early = configRules(input.synapse, input.mas);
-  const done = (findings: Finding[], presentOptionalColumns = new Set<string>()): PreconditionResult => ({
-    findings,
-    presentOptionalColumns,
-    complete: Promise.resolve(findings),
-  });
-  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return done(early);
+  const stop = (findings: Finding[]): BlockingResult => ({ findings, presentOptionalColumns: new Set(), advisoryApplies: false });
+  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return stop(early);
   // MAS's settings pointing at Synapse's database make every other database finding beside the point.
   const wrongMas = await masIsSynapseRule(input);
-  if (wrongMas.length > 0) return done([...wrongMas, ...early]);
+  if (wrongMas.length > 0) return stop([...wrongMas, ...early]);
   const schema = await synapseSchemaRule(input);
   early.push(...schema);
-  if (schema.length > 0) return done(early);
+  if (schema.length > 0) return stop(early);
   const [blocking, mas] = await Promise.all([synapseBlockingRules(input), masDbRules(input)]);
   // Another run can show on both sides (MAS's lock, its sessions on Synapse): reported once, as MAS's lock has it.
   const masSaysRunning = mas.findings.some((f) => f.code === "MIGRATION_RUNNING");
   const synapseSide = masSaysRunning ? blocking.filter((f) => f.code !== "MIGRATION_RUNNING") : blocking;
-  const findings = [...early, ...synapseSide, ...mas.findings];
-  if (options.advisoryInBackground) {
-    await options.beforeBackground?.();
-    const complete = synapseAdvisoryRules(input).then((advisory) => [...findings, ...advisory]);
-    // Mark it handled now: if the caller gives up first (an error elsewhere), its failure is not unhandled.
-    complete.catch(() => undefined);
-    return { findings, presentOptionalColumns: mas.presentOptionalColumns, complete };
-  }
-  findings.push(...(await synapseAdvisoryRules(input)));
-  return done(findings, mas.presentOptionalColumns);
+  return { findings: [...early, ...synapseSide, ...mas.findings], presentOptionalColumns: mas.presentOptionalColumns, advisoryApplies: true };
+}
+
+/**
+ * The warnings and information about Synapse's data, reported after the blocking findings. They
+ * scan every table, so they start only after {@link runBlockingChecks} (they would slow those
+ * down); without --strict they cannot block a migration, which may then run them beside its load.
+ */
+export function runAdvisoryChecks(input: CheckContext): Promise<Finding[]> {
+  return synapseAdvisoryRules(input);
 }

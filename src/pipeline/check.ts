@@ -1,10 +1,10 @@
 /** `check`: the preconditions and what `migrate` would skip, writing nothing anywhere. */
 import type { Finding } from "../checks/finding.ts";
-import { runPreconditions } from "../checks/preconditions.ts";
-import { applyPolicy } from "../checks/policy.ts";
+import type { Entity } from "../mapping/skip.ts";
 import type { MigrationReport } from "../report/report.ts";
-import { countSkips } from "../source/postgres-skip-counts.ts";
+import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
+import { CountingSink } from "./counting-sink.ts";
 import { withSynapseAndMas } from "./open-source.ts";
 
 /** What `check` found, and what `migrate` would skip (null when Synapse's schema could not be read). */
@@ -13,10 +13,35 @@ export interface CheckOutcome {
   wouldSkip: MigrationReport["skipped"] | null;
 }
 
+/** Check's destination: the mapped rows are counted, never written; blocking findings do not stop the count. */
+const COUNT_ONLY: RowDestination = {
+  stopsWhenBlocked: false,
+  writesMas: false,
+  realRun: false,
+  receive: (stream) => stream(new CountingSink()),
+};
+
+/** The order `check` prints its counts in: entities as the report's phases meet them. */
+const ENTITY_ORDER: readonly Entity[] = [
+  "users", "passwords", "emails", "unsupported_threepids", "external_ids", "devices", "access_tokens", "refresh_tokens",
+];
+
+/** The skip counts in a stable order: entities as {@link ENTITY_ORDER}, then reasons by count, largest first, then by name. */
+export function inCheckOrder(skipped: MigrationReport["skipped"]): MigrationReport["skipped"] {
+  const ordered: MigrationReport["skipped"] = {};
+  for (const entity of ENTITY_ORDER) {
+    const reasons = skipped[entity];
+    if (reasons === undefined) continue;
+    const sorted = Object.entries(reasons).sort(([ra, a], [rb, b]) => (b as number) - (a as number) || (ra < rb ? -1 : ra > rb ? 1 : 0));
+    ordered[entity] = Object.fromEntries(sorted);
+  }
+  return ordered;
+}
+
 /**
- * Runs the preconditions alone, writing nothing: both sides are read in read-only transactions.
- * When Synapse's schema is readable, also counts in SQL, in the same snapshot, what `migrate`
- * would skip, with the same reasons as its report.
+ * Runs the preconditions, writing nothing: both sides are read in read-only transactions. When
+ * Synapse's schema is readable, also streams every row, in the same snapshot, through the same
+ * mappers as `migrate` into a counter: what `migrate` would skip, with the same reasons as its report.
  */
 export async function check(setup: RunSetup): Promise<CheckOutcome> {
   const unreadable = unreadableSource(setup);
@@ -27,15 +52,8 @@ export async function check(setup: RunSetup): Promise<CheckOutcome> {
     try {
       const readers = await synapse.openReaders();
       try {
-        // The time sessions are judged ended at, by the findings and the skip counts alike.
-        const now = Date.now();
-        const result = await runPreconditions({
-          ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb, realRun: false, writesMas: false, now,
-        });
-        const findings = applyPolicy(result.findings, setup.policy);
-        const schemaReadable = !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
-        const wouldSkip = schemaReadable ? await countSkips(readers, setup.synapse.serverName, setup.providers, now) : null;
-        return { findings, wouldSkip };
+        const { findings, report } = await checkThenStream({ setup, readers, source, masDb, destination: COUNT_ONLY, dryRun: true });
+        return { findings, wouldSkip: report === null ? null : inCheckOrder(report.skipped) };
       } finally {
         await readers.close();
       }

@@ -1,22 +1,15 @@
-/** The only module that joins source -> mapping -> target. Owns the MAS transaction of a migration. */
+/** `migrate`: the checked run (check-then-stream.ts) into MAS, in one transaction that this module owns. */
 import type { Finding } from "../checks/finding.ts";
-import { runPreconditions } from "../checks/preconditions.ts";
-import { applyPolicy, blocksMigration } from "../checks/policy.ts";
-import type { MappingContext } from "../mapping/context.ts";
-import { ReportBuilder, type MigrationReport } from "../report/report.ts";
-import type { SnapshotReaders } from "../source/snapshot-readers.ts";
-import type { SynapseSource } from "../source/source.ts";
+import type { MigrationReport, ReportBuilder } from "../report/report.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { connect } from "./connect.ts";
+import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas, type SynapseSide } from "./open-source.ts";
-import { PHASES } from "./phases.ts";
 import type { ProgressListener } from "./progress.ts";
-import { runIdDeriver } from "./run-ids.ts";
-import { runPhase } from "./run-phase.ts";
 
 export interface MigrateOptions extends RunSetup {
   dryRun: boolean;
@@ -46,6 +39,28 @@ async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load
   report.addPhase({ name: "rebuild_indexes", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
 }
 
+/** Migrate's destination: the COPY loader inside the transaction, the indexes rebuilt after it. */
+function copyInto(tx: TxClient, dryRun: boolean): RowDestination {
+  return {
+    stopsWhenBlocked: true,
+    writesMas: true,
+    realRun: !dryRun,
+    receive: (stream, optionalColumns, report) =>
+      withIndexesRebuiltAfter(tx, report, async () => {
+        const loader = new ChunkLoader(tx, optionalColumns);
+        try {
+          await stream(loader);
+          const started = performance.now();
+          await loader.finish();
+          report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+        } catch (error) {
+          loader.discard();
+          throw error;
+        }
+      }),
+  };
+}
+
 async function migrateWithin(
   options: MigrateOptions,
   synapse: SynapseSide,
@@ -56,68 +71,18 @@ async function migrateWithin(
   try {
     const readers = await synapse.openReaders();
     try {
-      return await checkThenLoad(options, readers, source, tx, started);
+      const { findings, blocked, report } = await checkThenStream({
+        setup: options, readers, source, masDb: tx, destination: copyInto(tx, options.dryRun), dryRun: options.dryRun, progress: options.progress,
+      });
+      if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
+      report.totalSeconds = (performance.now() - started) / 1000;
+      return { value: { status: "done", findings, report }, commit: !options.dryRun };
     } finally {
       await readers.close();
     }
   } finally {
     await source.close();
   }
-}
-
-/**
- * Runs the checks, then loads everything. Errors block before anything is written. Without
- * --strict, warnings cannot block: the ones about Synapse's data (they scan every table) run on the
- * snapshot's extra connections while rows load, and are reported at the end.
- */
-async function checkThenLoad(
-  options: MigrateOptions,
-  readers: SnapshotReaders,
-  source: SynapseSource,
-  tx: TxClient,
-  started: number,
-): Promise<{ value: MigrateOutcome; commit: boolean }> {
-  const blocked = (findings: Finding[]): { value: MigrateOutcome; commit: boolean } => ({
-    value: { status: "blocked", findings: applyPolicy(findings, options.policy) },
-    commit: false,
-  });
-  const blocks = (findings: Finding[]): boolean =>
-    applyPolicy(findings, options.policy).some((f) => blocksMigration(f, options.policy));
-  const background = !options.policy.strict && readers.extra > 0;
-  // The migration's "now": the checks judge ended sessions at the same time as the mappers.
-  const startedAt = Date.now();
-  const checks = await runPreconditions(
-    { ...options, synapseDb: readers, ownSynapsePids: readers.pids, masDb: tx, realRun: !options.dryRun, writesMas: true, now: startedAt },
-    // The main connection streams the rows: the background checks keep to the others.
-    { advisoryInBackground: background, beforeBackground: () => readers.detachMain() },
-  );
-  if (blocks(checks.findings)) return blocked(await checks.complete);
-  const ctx: MappingContext = {
-    serverName: options.synapse.serverName,
-    startedAt,
-    providers: options.providers,
-    deriveId: runIdDeriver(),
-  };
-  const report = new ReportBuilder(options.dryRun);
-  await withIndexesRebuiltAfter(tx, report, async () => {
-    const loader = new ChunkLoader(tx);
-    try {
-      const run = { source, loader, ctx, optionalColumns: checks.presentOptionalColumns, report, progress: options.progress };
-      for (const phase of PHASES) await runPhase(phase, run);
-      const started = performance.now();
-      await loader.finish();
-      report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-    } catch (error) {
-      loader.discard();
-      throw error;
-    }
-  });
-  const findings = await checks.complete;
-  // Only warnings and information ran in the background, and they block only with --strict, which
-  // runs them up front; checked anyway, so that nothing a check blocks is ever committed.
-  if (blocks(findings)) return blocked(findings);
-  report.report.totalSeconds = (performance.now() - started) / 1000;
-  return { value: { status: "done", findings: applyPolicy(findings, options.policy), report: report.report }, commit: !options.dryRun };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { MappingContext } from "../mapping/context.ts";
 import { skipped } from "../mapping/skip.ts";
 import { ReportBuilder } from "../report/report.ts";
 import type { SynapseSource } from "../source/source.ts";
-import type { ChunkLoader } from "../target/loader.ts";
+import { CountingSink } from "./counting-sink.ts";
 import type { Phase } from "./phases.ts";
 import { runPhase } from "./run-phase.ts";
 
@@ -26,9 +26,8 @@ function countingPhase(mapped: number[]): Phase {
 const ctx: MappingContext = { serverName: "example.com", startedAt: 0, providers: new Map(), deriveId: () => { throw new Error("unused"); } };
 const io = (report: ReportBuilder) => ({
   source: {} as SynapseSource,
-  loader: {} as ChunkLoader,
+  sink: new CountingSink(),
   ctx,
-  optionalColumns: new Set<string>(),
   report,
 });
 

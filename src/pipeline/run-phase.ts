@@ -1,32 +1,30 @@
-/** One phase: stream a Synapse read through its mapper into the MAS tables, counting as it goes. */
+/** One phase: stream a Synapse read through its mapper into a sink (the MAS tables, or a counter), counting as it goes. */
 import type { MappingContext } from "../mapping/context.ts";
 import type { ReportBuilder } from "../report/report.ts";
 import type { SynapseSource } from "../source/source.ts";
-import type { ChunkLoader } from "../target/loader.ts";
-import { PhaseWriter } from "../target/writer.ts";
+import type { PhaseSink, RowSink } from "../target/sink.ts";
 import type { Phase } from "./phases.ts";
 import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
 
-/** What every phase of one migration shares. */
+/** What every phase of one run shares. */
 export interface PhaseRun {
   source: SynapseSource;
-  loader: ChunkLoader;
+  /** Where the mapped rows go: `migrate`'s COPY loader, or `check`'s counter. */
+  sink: RowSink;
   ctx: MappingContext;
-  /** Optional MAS columns present in the target. */
-  optionalColumns: ReadonlySet<string>;
   report: ReportBuilder;
   progress?: ProgressListener | undefined;
 }
 
 /**
- * Runs `phase`, handing its rows to the loader in chunks; returns the number of Synapse rows read.
+ * Runs `phase`, handing its rows to the sink; returns the number of Synapse rows read.
  * The phase's time covers reading and mapping; loading overlaps with the next phases.
  */
 export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
-  const { source, loader, ctx, optionalColumns, report, progress } = run;
+  const { source, sink, ctx, report, progress } = run;
   const startedAt = performance.now();
   progress?.phaseStart(phase.name, phase.total ? await phase.total(source) : undefined);
-  const writer = phase.tables.length > 0 ? new PhaseWriter(phase.tables, optionalColumns, loader) : undefined;
+  const rows = phase.tables.length > 0 ? sink.openPhase(phase.tables) : undefined;
   let sourceRows = 0;
   let lastUpdate = startedAt;
   try {
@@ -35,7 +33,7 @@ export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
         const result = phase.map(row, ctx);
         report.tally(result);
         if (result.rows.length > 0) {
-          const flushing = (writer as PhaseWriter).add(result.rows);
+          const flushing = (rows as PhaseSink).add(result.rows);
           if (flushing !== undefined) await flushing;
         }
       }
@@ -46,11 +44,11 @@ export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
       }
     }
   } catch (error) {
-    writer?.discard();
+    rows?.discard();
     throw error;
   }
-  if (writer !== undefined) {
-    for (const [table, rows] of await writer.finish()) report.addWritten(table, rows);
+  if (rows !== undefined) {
+    for (const [table, written] of await rows.finish()) report.addWritten(table, written);
   }
   const seconds = (performance.now() - startedAt) / 1000;
   report.addPhase({ name: phase.name, sourceRows, seconds });

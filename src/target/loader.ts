@@ -2,9 +2,11 @@
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import type { MasTableName } from "../model/mas.ts";
+import type { PhaseSink, RowSink } from "./sink.ts";
 import type { Spool } from "./spool.ts";
 import type { ColumnSpec } from "./tables.ts";
 import type { TxClient } from "./transaction.ts";
+import { PhaseWriter } from "./writer.ts";
 
 /** A finished chunk of one table's COPY text. */
 export interface SealedChunk {
@@ -18,16 +20,23 @@ export interface SealedChunk {
  * mapping (CPU in this process) and loading (CPU in PostgreSQL) overlap. At most `maxQueued`
  * chunks wait, so a slow database holds the mapper back instead of filling the disk.
  */
-export class ChunkLoader {
+export class ChunkLoader implements RowSink {
   private readonly queue: SealedChunk[] = [];
   private draining: Promise<void> | undefined;
   private failure: unknown;
   private readonly spaceWaiters: (() => void)[] = [];
 
+  /** `optionalColumns`: the optional MAS columns present in the target, written when a phase has them. */
   constructor(
     private readonly tx: TxClient,
+    private readonly optionalColumns: ReadonlySet<string>,
     private readonly maxQueued = 4,
   ) {}
+
+  /** A phase's rows become COPY text in spool chunks (src/target/writer.ts), queued here as each fills. */
+  openPhase(tables: readonly MasTableName[]): PhaseSink {
+    return new PhaseWriter(tables, this.optionalColumns, this);
+  }
 
   /** Queues a chunk; waits while the queue is full. Rethrows a failure of an earlier load. */
   async enqueue(chunk: SealedChunk): Promise<void> {

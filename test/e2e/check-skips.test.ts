@@ -1,4 +1,4 @@
-/** `check` counts in SQL exactly what `migrate` skips, with the same reasons: compared on the fixture and on edge rows. */
+/** `check` counts, with migrate's own mappers, exactly what `migrate` skips, with the same reasons: compared on the fixture and on edge rows. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { EDGE_ROWS_SQL } from "../harness/edge-rows.ts";

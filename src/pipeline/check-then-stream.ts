@@ -1,0 +1,113 @@
+/**
+ * The one order of a run, `check` and `migrate` alike: the checks that can block; then Synapse's
+ * rows streamed through the mappers into a sink (migrate's COPY loader, check's counter) while
+ * the other findings run beside them; then those findings; then the warning policy, once.
+ */
+import type pg from "pg";
+import type { CheckContext } from "../checks/context.ts";
+import type { Finding } from "../checks/finding.ts";
+import { runAdvisoryChecks, runBlockingChecks } from "../checks/preconditions.ts";
+import { judge } from "../checks/policy.ts";
+import type { MappingContext } from "../mapping/context.ts";
+import { ReportBuilder, type MigrationReport } from "../report/report.ts";
+import type { SnapshotReaders } from "../source/snapshot-readers.ts";
+import type { SynapseSource } from "../source/source.ts";
+import type { RowSink } from "../target/sink.ts";
+import type { RunSetup } from "./connections.ts";
+import { PHASES } from "./phases.ts";
+import type { ProgressListener } from "./progress.ts";
+import { runIdDeriver } from "./run-ids.ts";
+import { runPhase } from "./run-phase.ts";
+
+/** Where a run's mapped rows go, and what surrounds their streaming. */
+export interface RowDestination {
+  /**
+   * A finding that blocks stops the run before any row is read: `migrate`'s (nothing is written).
+   * `check` reads the rows anyway, to count what would be skipped, whenever Synapse's schema is readable.
+   */
+  stopsWhenBlocked: boolean;
+  /** Writes to MAS (`migrate`, even a dry run): the checks then take the migration lock. */
+  writesMas: boolean;
+  /** A real migration (not a dry run, not `check`): Synapse must not be running. */
+  realRun: boolean;
+  /**
+   * Runs `stream`, which sends every phase's rows into the sink given to it, with what must
+   * surround it (migrate: the indexes dropped before and rebuilt after, the loader drained).
+   */
+  receive(stream: (sink: RowSink) => Promise<void>, optionalColumns: ReadonlySet<string>, report: ReportBuilder): Promise<void>;
+}
+
+export interface CheckedRun {
+  setup: RunSetup;
+  /** The checks' readers and the source, in one Synapse snapshot. */
+  readers: SnapshotReaders;
+  source: SynapseSource;
+  /** MAS, inside the run's transaction (read-only for `check`). */
+  masDb: pg.ClientBase;
+  destination: RowDestination;
+  /** Marks the report (a dry run's, or check's). */
+  dryRun: boolean;
+  progress?: ProgressListener | undefined;
+}
+
+export interface CheckedRunOutcome {
+  /** Every finding, in report order, the policy applied. */
+  findings: Finding[];
+  /** A finding stops `migrate` (then nothing may be committed). */
+  blocked: boolean;
+  /** What the streamed rows made; null when none were read (blocked first, or Synapse's schema unreadable). */
+  report: MigrationReport | null;
+}
+
+/** Synapse's rows can be read: its schema is one the readers know. */
+function schemaReadable(findings: readonly Finding[]): boolean {
+  return !findings.some((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
+}
+
+/**
+ * Checks, then streams every row through the mappers into the destination's sink. Errors are
+ * known before any row is read. With --strict, every check runs up front; without it, the
+ * warnings and information about Synapse's data (they scan every table, and cannot block) run on
+ * the snapshot's extra connections while the main one streams the rows, and join the findings at
+ * the end. `blocked` covers them all, so that nothing a check blocks is ever committed.
+ */
+export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcome> {
+  const { setup, readers, destination } = run;
+  // The run's "now", fixed before the checks: they judge ended sessions at the same time as the mappers.
+  const now = Date.now();
+  const input: CheckContext = {
+    ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb: run.masDb,
+    realRun: destination.realRun, writesMas: destination.writesMas, now,
+  };
+  // 1. The checks that can block.
+  const blocking = await runBlockingChecks(input);
+  // 2. The advisory ones: up front with --strict (or with no extra connection), else beside the rows.
+  let advisory: Promise<Finding[]> = Promise.resolve([]);
+  if (blocking.advisoryApplies && !setup.policy.strict && readers.extra > 0) {
+    // The main connection streams the rows: the advisory checks keep to the others.
+    await readers.detachMain();
+    advisory = runAdvisoryChecks(input);
+    // Handled now: if the run fails first (an error elsewhere), this failure is not left unhandled.
+    advisory.catch(() => undefined);
+  } else if (blocking.advisoryApplies) {
+    advisory = Promise.resolve(await runAdvisoryChecks(input));
+  }
+  // 3. The rows, through the mappers into the sink: not at all for migrate when a finding blocks.
+  const streams = destination.stopsWhenBlocked ? !judge(blocking.findings, setup.policy).blocks : schemaReadable(blocking.findings);
+  let report: ReportBuilder | undefined;
+  if (streams) {
+    report = new ReportBuilder(run.dryRun);
+    const ctx: MappingContext = { serverName: setup.synapse.serverName, startedAt: now, providers: setup.providers, deriveId: runIdDeriver() };
+    const phaseRun = { source: run.source, ctx, report, progress: run.progress };
+    await destination.receive(
+      async (sink) => {
+        for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink });
+      },
+      blocking.presentOptionalColumns,
+      report,
+    );
+  }
+  // 4. Every finding, in report order, and the policy, once.
+  const { findings, blocks } = judge([...blocking.findings, ...(await advisory)], setup.policy);
+  return { findings, blocked: blocks, report: report?.report ?? null };
+}
