@@ -80,8 +80,15 @@ export function limitQueries(providers: ProviderIds): Record<string, { columns: 
     },
     compat_sessions: {
       columns: [
-        "compat_session_id", "user_id", "device_id", "created_at", "is_synapse_admin",
-        "last_active_at", "last_active_ip", "user_agent", "human_name",
+        "compat_session_id",
+        "user_id",
+        "device_id",
+        "created_at",
+        "is_synapse_admin",
+        "last_active_at",
+        "last_active_ip",
+        "user_agent",
+        "human_name",
       ],
       sql: `SELECT ${ulid(DEVICE_SESSION_MS, "d.user_id || d.device_id")}, ${USER_ID}, d.device_id, ${ts(DEVICE_SESSION_MS)},
               u.admin <> 0, ${ts("d.last_seen")}, ${IP}, d.user_agent, d.display_name

@@ -121,7 +121,10 @@ function peakRssKb(pid: number): number | undefined {
 }
 
 /** The tool: a real run (migrate, or check), timed, its peak RSS sampled until it exits with one of `exitCodes`. */
-async function runTool(args: string[], exitCodes: readonly number[] = [0]): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
+async function runTool(
+  args: string[],
+  exitCodes: readonly number[] = [0],
+): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
   const start = performance.now();
   const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -158,7 +161,11 @@ async function countRows(cluster: Cluster, db: string): Promise<Record<string, n
 }
 
 /** Copies the synthetic Synapse into a SQLite file (not timed), then times the tool reading it into a fresh MAS. */
-async function runToolFromSqlite(cluster: Cluster, dir: string, log: (s: string) => void): Promise<NonNullable<BenchResult["sqlite"]>> {
+async function runToolFromSqlite(
+  cluster: Cluster,
+  dir: string,
+  log: (s: string) => void,
+): Promise<NonNullable<BenchResult["sqlite"]>> {
   log("copying the synthetic Synapse into SQLite ...");
   const file = join(dir, "homeserver.db");
   await sqliteCopyOf(cluster, "synapse", file);
@@ -245,7 +252,8 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
-  if (values.source !== "postgres" && values.source !== "sqlite") throw new Error(`--source ${values.source}: postgres or sqlite`);
+  if (values.source !== "postgres" && values.source !== "sqlite")
+    throw new Error(`--source ${values.source}: postgres or sqlite`);
   const result = await bench(Number(values.users), { connections: Number(values.connections), source: values.source });
   if (values.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + "\n");

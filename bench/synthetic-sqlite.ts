@@ -36,11 +36,14 @@ export async function sqliteCopyOf(cluster: Cluster, source: string, path: strin
   await pgClient.connect();
   try {
     await new Promise<void>((resolve, reject) =>
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; ${schema} BEGIN;`, (error) => (error ? reject(error) : resolve())),
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; ${schema} BEGIN;`, (error) =>
+        error ? reject(error) : resolve(),
+      ),
     );
     for (const table of SYNAPSE_SQLITE_TABLES) {
       const columns = (await all<{ name: string }>(db, `SELECT name FROM pragma_table_info('${table}')`)).map((c) => c.name);
-      const rows = (await pgClient.query({ text: `SELECT ${columns.join(", ")} FROM ${table}`, rowMode: "array" })).rows as unknown[][];
+      const rows = (await pgClient.query({ text: `SELECT ${columns.join(", ")} FROM ${table}`, rowMode: "array" }))
+        .rows as unknown[][];
       const picks = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
       for (let i = 0; i < rows.length; i += BATCH_ROWS) {
         const batch = rows.slice(i, i + BATCH_ROWS).map((row) => row.map(sqliteValue));

@@ -137,9 +137,7 @@ export function looseToken(
 }
 
 /** A refresh token that no access token points at. */
-export function unpairedRefreshToken(
-  overrides: Partial<SynapseUnpairedRefreshToken> = {},
-): SynapseUnpairedRefreshToken {
+export function unpairedRefreshToken(overrides: Partial<SynapseUnpairedRefreshToken> = {}): SynapseUnpairedRefreshToken {
   return { id: 301, userId: userIdFor(overrides), owner: owner(), ...overrides };
 }
 
@@ -202,10 +200,7 @@ export interface Expected {
 }
 
 /** The expected compat access token `id` for {@link accessToken}'s defaults, on session `#0` unless changed. */
-export function accessTokenRow(
-  id: string,
-  changes: Partial<Labelled<MasRowOf<"compat_access_tokens">>> = {},
-): ExpectedRow {
+export function accessTokenRow(id: string, changes: Partial<Labelled<MasRowOf<"compat_access_tokens">>> = {}): ExpectedRow {
   return {
     table: "compat_access_tokens",
     row: {

@@ -34,6 +34,9 @@ describe("the configurations config generate writes, checked", () => {
     const before = loadSynapseConfig(writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": SYNAPSE_CONFLICTS_YAML }));
     const text = synapseAfterYaml(before, DELEGATION, new ConversionReport());
     const reloaded = loadSynapseConfig(writeScratchFiles("syn2mas-synapse-after-", { "after.yaml": text }));
-    assert.deepEqual(synapseConfigRules(reloaded).map((f) => f.code), []);
+    assert.deepEqual(
+      synapseConfigRules(reloaded).map((f) => f.code),
+      [],
+    );
   });
 });

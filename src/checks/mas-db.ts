@@ -1,7 +1,13 @@
 /** Rules over the MAS database: its schema, emptiness, the migration lock, synced providers. */
 import { uuidToUlidText } from "../model/ids.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
-import { MAS_MIGRATIONS, MAS_RELEASES, readMigrationHistory, type MasMigration, type MigrationHistory } from "../target/mas-migrations.ts";
+import {
+  MAS_MIGRATIONS,
+  MAS_RELEASES,
+  readMigrationHistory,
+  type MasMigration,
+  type MigrationHistory,
+} from "../target/mas-migrations.ts";
 import {
   countNonEmptyTargets,
   existingProviderIds,
@@ -132,7 +138,9 @@ function describeMigration(m: Pick<MasMigration, "version" | "description">): st
  */
 function partialHistoryFinding(history: MigrationHistory, recordedRows: number): Finding | undefined {
   if (history.failed.length > 0) {
-    const failed = history.failed.map((v) => MAS_MIGRATIONS.find((m) => m.version === v) ?? { version: v, description: "(unknown)" });
+    const failed = history.failed.map(
+      (v) => MAS_MIGRATIONS.find((m) => m.version === v) ?? { version: v, description: "(unknown)" },
+    );
     return finding(
       "MAS_SCHEMA_UNSUPPORTED",
       `MAS's _sqlx_migrations records ${failed.length} migrations as failed (success = false), first ` +
@@ -163,7 +171,10 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
     const id = input.providers.get(p);
     return id === undefined ? [] : [{ authProvider: p, id }];
   });
-  const present = await existingProviderIds(input.masDb, targets.map((t) => t.id));
+  const present = await existingProviderIds(
+    input.masDb,
+    targets.map((t) => t.id),
+  );
   for (const target of targets.filter((t) => !present.has(t.id))) {
     findings.push(
       finding(
@@ -175,4 +186,3 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
     );
   }
 }
-

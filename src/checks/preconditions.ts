@@ -47,7 +47,11 @@ export async function runBlockingChecks(input: CheckContext): Promise<BlockingRe
   // Another run can show on both sides (MAS's lock, its sessions on Synapse): reported once, as MAS's lock has it.
   const masSaysRunning = mas.findings.some((f) => f.code === "MIGRATION_RUNNING");
   const synapseSide = masSaysRunning ? blocking.filter((f) => f.code !== "MIGRATION_RUNNING") : blocking;
-  return { findings: [...early, ...synapseSide, ...mas.findings], presentOptionalColumns: mas.presentOptionalColumns, advisoryApplies: true };
+  return {
+    findings: [...early, ...synapseSide, ...mas.findings],
+    presentOptionalColumns: mas.presentOptionalColumns,
+    advisoryApplies: true,
+  };
 }
 
 /**

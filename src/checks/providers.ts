@@ -14,7 +14,9 @@ export function parseProviderMappingFlag(value: string): ProviderMappingFlag {
   const colon = value.lastIndexOf(":");
   const authProvider = value.slice(0, colon);
   const idText = value.slice(colon + 1);
-  const providerId = ulidTextToUuid(idText) ?? (/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(idText) ? (idText.toLowerCase() as MasId) : undefined);
+  const providerId =
+    ulidTextToUuid(idText) ??
+    (/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(idText) ? (idText.toLowerCase() as MasId) : undefined);
   if (colon <= 0 || providerId === undefined) {
     throw new UserError(
       `--upstream-provider-mapping "${value}" is not SYNAPSE_IDP_ID:MAS_PROVIDER_ULID`,

@@ -36,50 +36,180 @@ interface Case extends ExpectedFinding {
   config: ConfigOverrides | string;
 }
 
-const LDAP_MODULE = { module: "ldap_auth_provider.LdapAuthProviderModule", config: { uri: "ldap://ldap.example.com", bind_password: "ldap-bind-pw" } };
+const LDAP_MODULE = {
+  module: "ldap_auth_provider.LdapAuthProviderModule",
+  config: { uri: "ldap://ldap.example.com", bind_password: "ldap-bind-pw" },
+};
 
 const cases: Case[] = [
-  { name: "registration on", config: { enable_registration: true }, code: "REGISTRATION_ENABLED", severity: "warning", mentions: ["`enable_registration: false`"] },
-  { name: "registration as a string, read by strtobool", config: { enable_registration: "yes" }, code: "REGISTRATION_ENABLED", severity: "warning" },
+  {
+    name: "registration on",
+    config: { enable_registration: true },
+    code: "REGISTRATION_ENABLED",
+    severity: "warning",
+    mentions: ["`enable_registration: false`"],
+  },
+  {
+    name: "registration as a string, read by strtobool",
+    config: { enable_registration: "yes" },
+    code: "REGISTRATION_ENABLED",
+    severity: "warning",
+  },
   { name: "registration off", config: { enable_registration: false }, code: "REGISTRATION_ENABLED", severity: null },
-  { name: "registration \"false\" string", config: { enable_registration: "false" }, code: "REGISTRATION_ENABLED", severity: null },
+  { name: 'registration "false" string', config: { enable_registration: "false" }, code: "REGISTRATION_ENABLED", severity: null },
 
-  { name: "consent section", config: { user_consent: { version: "1.0", template_dir: "/data/consent" } }, code: "USER_CONSENT", severity: "warning", mentions: ["`user_consent`", "`branding.tos_uri`"] },
+  {
+    name: "consent section",
+    config: { user_consent: { version: "1.0", template_dir: "/data/consent" } },
+    code: "USER_CONSENT",
+    severity: "warning",
+    mentions: ["`user_consent`", "`branding.tos_uri`"],
+  },
   { name: "empty consent section", config: "user_consent:\n", code: "USER_CONSENT", severity: null },
 
-  { name: "CAS with content", config: { cas_config: { server_url: "https://cas.example.com" } }, code: "CAS_CONFIGURED", severity: "warning", mentions: ["`cas_config.enabled: false`", "`synapse_idp_id: cas`"] },
-  { name: "CAS enabled: true", config: { cas_config: { enabled: true, server_url: "https://cas.example.com" } }, code: "CAS_CONFIGURED", severity: "warning" },
+  {
+    name: "CAS with content",
+    config: { cas_config: { server_url: "https://cas.example.com" } },
+    code: "CAS_CONFIGURED",
+    severity: "warning",
+    mentions: ["`cas_config.enabled: false`", "`synapse_idp_id: cas`"],
+  },
+  {
+    name: "CAS enabled: true",
+    config: { cas_config: { enabled: true, server_url: "https://cas.example.com" } },
+    code: "CAS_CONFIGURED",
+    severity: "warning",
+  },
   { name: "empty cas_config:", config: "cas_config:\n", code: "CAS_CONFIGURED", severity: null },
   { name: "cas_config: {}", config: { cas_config: {} }, code: "CAS_CONFIGURED", severity: null },
-  { name: "CAS enabled: false", config: { cas_config: { enabled: false, server_url: "https://cas.example.com" } }, code: "CAS_CONFIGURED", severity: null },
+  {
+    name: "CAS enabled: false",
+    config: { cas_config: { enabled: false, server_url: "https://cas.example.com" } },
+    code: "CAS_CONFIGURED",
+    severity: null,
+  },
 
-  { name: "SAML with content", config: { saml2_config: { sp_config: { key_file: "/k", key_password: "saml-key-pw" } } }, code: "SAML_CONFIGURED", severity: "warning", mentions: ["`saml2_config.enabled: false`"] },
+  {
+    name: "SAML with content",
+    config: { saml2_config: { sp_config: { key_file: "/k", key_password: "saml-key-pw" } } },
+    code: "SAML_CONFIGURED",
+    severity: "warning",
+    mentions: ["`saml2_config.enabled: false`"],
+  },
   { name: "empty saml2_config:", config: "saml2_config:\n", code: "SAML_CONFIGURED", severity: null },
-  { name: "SAML enabled: false", config: { saml2_config: { enabled: false, sp_config: {} } }, code: "SAML_CONFIGURED", severity: null },
+  {
+    name: "SAML enabled: false",
+    config: { saml2_config: { enabled: false, sp_config: {} } },
+    code: "SAML_CONFIGURED",
+    severity: null,
+  },
 
-  { name: "JWT enabled", config: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } }, code: "JWT_CONFIGURED", severity: "warning", mentions: ["`jwt_config.enabled: false`"] },
-  { name: "JWT without enabled", config: { jwt_config: { secret: "jwt-secret-xyz", algorithm: "HS256" } }, code: "JWT_CONFIGURED", severity: null },
-  { name: "JWT enabled: false", config: { jwt_config: { enabled: false, secret: "jwt-secret-xyz" } }, code: "JWT_CONFIGURED", severity: null },
+  {
+    name: "JWT enabled",
+    config: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } },
+    code: "JWT_CONFIGURED",
+    severity: "warning",
+    mentions: ["`jwt_config.enabled: false`"],
+  },
+  {
+    name: "JWT without enabled",
+    config: { jwt_config: { secret: "jwt-secret-xyz", algorithm: "HS256" } },
+    code: "JWT_CONFIGURED",
+    severity: null,
+  },
+  {
+    name: "JWT enabled: false",
+    config: { jwt_config: { enabled: false, secret: "jwt-secret-xyz" } },
+    code: "JWT_CONFIGURED",
+    severity: null,
+  },
   { name: "empty jwt_config:", config: "jwt_config:\n", code: "JWT_CONFIGURED", severity: null },
 
-  { name: "LDAP module", config: { modules: [LDAP_MODULE] }, code: "PASSWORD_PROVIDER", severity: "warning", mentions: ["`ldap_auth_provider.LdapAuthProviderModule`", "`modules`"] },
-  { name: "a module with auth in its name", config: { modules: [{ module: "synapse_token_authenticator.TokenAuthenticator" }] }, code: "PASSWORD_PROVIDER", severity: "warning", mentions: ["synapse_token_authenticator.TokenAuthenticator"] },
-  { name: "localdb off", config: { password_config: { enabled: true, localdb_enabled: false, pepper: "peppery-pepper-123" } }, code: "PASSWORD_PROVIDER", severity: "warning", mentions: ["`password_config.localdb_enabled: false`"] },
-  { name: "legacy password_providers", config: { password_providers: [{ module: "ldap_auth_provider.LdapAuthProvider", config: { bind_password: "legacy-pw" } }] }, code: "PASSWORD_PROVIDER", severity: "warning", mentions: ["`password_providers`", "ldap_auth_provider.LdapAuthProvider"] },
-  { name: "a module that is not about auth", config: { modules: [{ module: "synapse_spamcheck_badlist.BadListFilter", config: {} }] }, code: "PASSWORD_PROVIDER", severity: null },
+  {
+    name: "LDAP module",
+    config: { modules: [LDAP_MODULE] },
+    code: "PASSWORD_PROVIDER",
+    severity: "warning",
+    mentions: ["`ldap_auth_provider.LdapAuthProviderModule`", "`modules`"],
+  },
+  {
+    name: "a module with auth in its name",
+    config: { modules: [{ module: "synapse_token_authenticator.TokenAuthenticator" }] },
+    code: "PASSWORD_PROVIDER",
+    severity: "warning",
+    mentions: ["synapse_token_authenticator.TokenAuthenticator"],
+  },
+  {
+    name: "localdb off",
+    config: { password_config: { enabled: true, localdb_enabled: false, pepper: "peppery-pepper-123" } },
+    code: "PASSWORD_PROVIDER",
+    severity: "warning",
+    mentions: ["`password_config.localdb_enabled: false`"],
+  },
+  {
+    name: "legacy password_providers",
+    config: { password_providers: [{ module: "ldap_auth_provider.LdapAuthProvider", config: { bind_password: "legacy-pw" } }] },
+    code: "PASSWORD_PROVIDER",
+    severity: "warning",
+    mentions: ["`password_providers`", "ldap_auth_provider.LdapAuthProvider"],
+  },
+  {
+    name: "a module that is not about auth",
+    config: { modules: [{ module: "synapse_spamcheck_badlist.BadListFilter", config: {} }] },
+    code: "PASSWORD_PROVIDER",
+    severity: null,
+  },
   { name: "empty password_providers list", config: { password_providers: [] }, code: "PASSWORD_PROVIDER", severity: null },
-  { name: "localdb on", config: { password_config: { enabled: true, localdb_enabled: true, pepper: "peppery-pepper-123" } }, code: "PASSWORD_PROVIDER", severity: null },
+  {
+    name: "localdb on",
+    config: { password_config: { enabled: true, localdb_enabled: true, pepper: "peppery-pepper-123" } },
+    code: "PASSWORD_PROVIDER",
+    severity: null,
+  },
 
-  { name: "3pid changes true", config: { enable_3pid_changes: true }, code: "THREEPID_CHANGES_ENABLED", severity: "error", mentions: ["`enable_3pid_changes: false`", "`account.email_change_allowed: true`"] },
+  {
+    name: "3pid changes true",
+    config: { enable_3pid_changes: true },
+    code: "THREEPID_CHANGES_ENABLED",
+    severity: "error",
+    mentions: ["`enable_3pid_changes: false`", "`account.email_change_allowed: true`"],
+  },
   { name: "3pid changes false", config: { enable_3pid_changes: false }, code: "THREEPID_CHANGES_ENABLED", severity: null },
   { name: "3pid changes unset", config: {}, code: "THREEPID_CHANGES_ENABLED", severity: null },
 
-  { name: "login via existing session", config: { login_via_existing_session: { enabled: true } }, code: "LOGIN_VIA_EXISTING_SESSION", severity: "error", mentions: ["`login_via_existing_session.enabled: false`"] },
-  { name: "login via existing session off", config: { login_via_existing_session: { enabled: false, require_ui_auth: true } }, code: "LOGIN_VIA_EXISTING_SESSION", severity: null },
-  { name: "empty login_via_existing_session:", config: "login_via_existing_session:\n", code: "LOGIN_VIA_EXISTING_SESSION", severity: null },
+  {
+    name: "login via existing session",
+    config: { login_via_existing_session: { enabled: true } },
+    code: "LOGIN_VIA_EXISTING_SESSION",
+    severity: "error",
+    mentions: ["`login_via_existing_session.enabled: false`"],
+  },
+  {
+    name: "login via existing session off",
+    config: { login_via_existing_session: { enabled: false, require_ui_auth: true } },
+    code: "LOGIN_VIA_EXISTING_SESSION",
+    severity: null,
+  },
+  {
+    name: "empty login_via_existing_session:",
+    config: "login_via_existing_session:\n",
+    code: "LOGIN_VIA_EXISTING_SESSION",
+    severity: null,
+  },
 
-  { name: "sqlite3", config: { database: { name: "sqlite3", args: { database: "/data/homeserver.db" } } }, code: "UNSUPPORTED_DATABASE", severity: null },
-  { name: "another engine", config: { database: { name: "mysql", args: { database: "synapse" } } }, code: "UNSUPPORTED_DATABASE", severity: "error", mentions: ["mysql", "psycopg2", "sqlite3"] },
+  {
+    name: "sqlite3",
+    config: { database: { name: "sqlite3", args: { database: "/data/homeserver.db" } } },
+    code: "UNSUPPORTED_DATABASE",
+    severity: null,
+  },
+  {
+    name: "another engine",
+    config: { database: { name: "mysql", args: { database: "synapse" } } },
+    code: "UNSUPPORTED_DATABASE",
+    severity: "error",
+    mentions: ["mysql", "psycopg2", "sqlite3"],
+  },
   { name: "psycopg2", config: {}, code: "UNSUPPORTED_DATABASE", severity: null },
 ];
 

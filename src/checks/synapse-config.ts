@@ -97,7 +97,10 @@ const SSO_SECTIONS: SsoSection[] = [
 
 function ssoSections(synapse: SynapseConfig): Finding[] {
   return SSO_SECTIONS.filter((s) => s.enabled(synapse.raw[s.key])).map((s) =>
-    finding(s.code, `Synapse's \`${s.key}\` is enabled: users who log in through it cannot log in to MAS until MAS has an upstream provider for them. ${s.advice}`),
+    finding(
+      s.code,
+      `Synapse's \`${s.key}\` is enabled: users who log in through it cannot log in to MAS until MAS has an upstream provider for them. ${s.advice}`,
+    ),
   );
 }
 
@@ -108,7 +111,9 @@ function externalPasswordSources(synapse: SynapseConfig): string[] {
   const legacy = synapse.raw["password_providers"];
   if (Array.isArray(legacy) && legacy.length > 0) {
     const names = moduleNames(legacy);
-    sources.push(`\`password_providers\` (${names.length > 0 ? names.map((n) => `\`${n}\``).join(", ") : `${legacy.length} entries`})`);
+    sources.push(
+      `\`password_providers\` (${names.length > 0 ? names.map((n) => `\`${n}\``).join(", ") : `${legacy.length} entries`})`,
+    );
   }
   for (const name of moduleNames(synapse.raw["modules"]).filter(isAuthModule)) sources.push(`the \`modules\` entry \`${name}\``);
   return sources;

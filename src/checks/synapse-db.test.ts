@@ -18,7 +18,11 @@ function synapse(extra: Partial<SynapseConfig> = {}): SynapseConfig {
     pepper: undefined,
     bcryptRounds: undefined,
     oidcProviders: [
-      { authProviderId: "oidc-keycloak", idpId: "keycloak", raw: { idp_id: "keycloak", issuer: "https://id.example.com/realms/matrix" } },
+      {
+        authProviderId: "oidc-keycloak",
+        idpId: "keycloak",
+        raw: { idp_id: "keycloak", issuer: "https://id.example.com/realms/matrix" },
+      },
       { authProviderId: "oidc", idpId: undefined, raw: {} },
     ],
     raw: {},
@@ -45,11 +49,47 @@ function sqlSaysIp(text: string): boolean {
 }
 
 const IP_CASES = [
-  "1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "0.0.0.0", "192.0.2.10",
-  "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7::8", "1:2:3:4:5:6:7:8:9",
-  "2001:db8::1", "2001:DB8::A", "fe80::1%eth0", ":::", "1::2::3", "00000::1", "::0001", "::ffff:192.0.2.1",
-  "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5::1.2.3.4", "1:2:3:4:5:6::1.2.3.4", "::1.2.3.4", "1::2:3:4:5:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4",
-  "::ffff:256.1.1.1", "g::1", "1:", ":1", "not-an-ip", "-", "", "localhost", "[::1]", "1.2.3.4:8008",
+  "1.2.3.4",
+  "255.255.255.255",
+  "256.1.1.1",
+  "01.2.3.4",
+  "1.2.3",
+  "1.2.3.4.5",
+  "1..2.3",
+  "0.0.0.0",
+  "192.0.2.10",
+  "::",
+  "::1",
+  "1::",
+  "1:2:3:4:5:6:7:8",
+  "1:2:3:4:5:6:7::",
+  "::2:3:4:5:6:7:8",
+  "1:2:3:4:5:6:7::8",
+  "1:2:3:4:5:6:7:8:9",
+  "2001:db8::1",
+  "2001:DB8::A",
+  "fe80::1%eth0",
+  ":::",
+  "1::2::3",
+  "00000::1",
+  "::0001",
+  "::ffff:192.0.2.1",
+  "1:2:3:4:5:6:1.2.3.4",
+  "1:2:3:4:5::1.2.3.4",
+  "1:2:3:4:5:6::1.2.3.4",
+  "::1.2.3.4",
+  "1::2:3:4:5:1.2.3.4",
+  "1:2:3:4:5:6:7:1.2.3.4",
+  "::ffff:256.1.1.1",
+  "g::1",
+  "1:",
+  ":1",
+  "not-an-ip",
+  "-",
+  "",
+  "localhost",
+  "[::1]",
+  "1.2.3.4:8008",
 ];
 
 describe("device IP patterns", () => {
@@ -70,7 +110,8 @@ describe("device IP patterns", () => {
     for (let i = 0; i < 20000; i++) {
       const base = samples[next(samples.length)] as string;
       const chars = [...base];
-      for (let edits = next(4); edits >= 0; edits--) chars.splice(next(chars.length + 1), next(2), alphabet[next(alphabet.length)] as string);
+      for (let edits = next(4); edits >= 0; edits--)
+        chars.splice(next(chars.length + 1), next(2), alphabet[next(alphabet.length)] as string);
       const text = chars.join("");
       assert.equal(sqlSaysIp(text), isIP(text) !== 0, JSON.stringify(text));
     }
@@ -87,24 +128,41 @@ describe("synapseAuthProviders", () => {
   it("lists the OIDC providers, then cas, saml and jwt when their sections are present (even empty)", () => {
     assert.deepEqual(synapseAuthProviders(synapse()), ["oidc-keycloak", "oidc"]);
     assert.deepEqual(
-      synapseAuthProviders(synapse({ raw: { cas_config: null, saml2_config: { sp_config: {} }, jwt_config: { enabled: true } } })),
+      synapseAuthProviders(
+        synapse({ raw: { cas_config: null, saml2_config: { sp_config: {} }, jwt_config: { enabled: true } } }),
+      ),
       ["oidc-keycloak", "oidc", "cas", "saml", "jwt"],
     );
   });
 });
 
 describe("providerAdvice", () => {
-  const keycloak = { id: "01JSHPZHAXC50QBKH67MH33TNF", synapseIdpId: undefined, issuer: "https://id.example.com/realms/matrix", humanName: "Keycloak" };
+  const keycloak = {
+    id: "01JSHPZHAXC50QBKH67MH33TNF",
+    synapseIdpId: undefined,
+    issuer: "https://id.example.com/realms/matrix",
+    humanName: "Keycloak",
+  };
 
   it("names the MAS provider with Synapse's issuer", () => {
     const advice = providerAdvice("oidc-keycloak", synapse(), mas([keycloak]));
-    assert.match(advice, /add `synapse_idp_id: oidc-keycloak` to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix/i);
+    assert.match(
+      advice,
+      /add `synapse_idp_id: oidc-keycloak` to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix/i,
+    );
     assert.match(advice, /01JSHPZHAXC50QBKH67MH33TNF/);
   });
 
   it("ignores a trailing slash and says which synapse_idp_id it replaces", () => {
-    const advice = providerAdvice("oidc-keycloak", synapse(), mas([{ ...keycloak, issuer: `${keycloak.issuer}/`, synapseIdpId: "keycloak" }]));
-    assert.match(advice, /to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix\/ \(id \w+, replacing synapse_idp_id: keycloak\)/);
+    const advice = providerAdvice(
+      "oidc-keycloak",
+      synapse(),
+      mas([{ ...keycloak, issuer: `${keycloak.issuer}/`, synapseIdpId: "keycloak" }]),
+    );
+    assert.match(
+      advice,
+      /to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix\/ \(id \w+, replacing synapse_idp_id: keycloak\)/,
+    );
     assert.match(advice, /--upstream-provider-mapping oidc-keycloak:01JSHPZHAXC50QBKH67MH33TNF/);
   });
 
@@ -116,7 +174,10 @@ describe("providerAdvice", () => {
   it("falls back to the generic advice when Synapse has no issuer for it", () => {
     for (const authProvider of ["oidc", "saml"]) {
       const advice = providerAdvice(authProvider, synapse(), mas([keycloak]));
-      assert.match(advice, new RegExp(`Add \`synapse_idp_id: ${authProvider}\` to that provider under upstream_oauth2\\.providers`));
+      assert.match(
+        advice,
+        new RegExp(`Add \`synapse_idp_id: ${authProvider}\` to that provider under upstream_oauth2\\.providers`),
+      );
       assert.match(advice, new RegExp(`--upstream-provider-mapping ${authProvider}:<ULID>`));
     }
   });

@@ -45,7 +45,11 @@ function quoted(id: string): string {
 /** The `auth_provider` values the Synapse configuration defines: its OIDC providers, `cas`, `saml`, `jwt`. */
 export function synapseAuthProviders(synapse: SynapseConfig): string[] {
   const ids = synapse.oidcProviders.map((p) => p.authProviderId);
-  const sections: [string, string][] = [["cas_config", "cas"], ["saml2_config", "saml"], ["jwt_config", "jwt"]];
+  const sections: [string, string][] = [
+    ["cas_config", "cas"],
+    ["saml2_config", "saml"],
+    ["jwt_config", "jwt"],
+  ];
   for (const [key, id] of sections) if (Object.hasOwn(synapse.raw, key)) ids.push(id);
   return ids;
 }
@@ -132,11 +136,11 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   }
   if (orphans.length > 0) {
     findings.push(
-      finding(
-        "ORPHAN_ROWS",
-        `Rows whose user has no row in Synapse's users table (${describeSamples(orphans)}). ${skipHint}`,
-        { severity, count: orphans.reduce((a, s) => a + s.count, 0), examples: sampleExamples(orphans) },
-      ),
+      finding("ORPHAN_ROWS", `Rows whose user has no row in Synapse's users table (${describeSamples(orphans)}). ${skipHint}`, {
+        severity,
+        count: orphans.reduce((a, s) => a + s.count, 0),
+        examples: sampleExamples(orphans),
+      }),
     );
   }
 }

@@ -42,9 +42,19 @@ describe("hintText", () => {
 
 describe("describeFailure, failureLine and failureJson", () => {
   it("a UserError: its message and its hint in the printed form", () => {
-    const failure = describeFailure(new UserError("mas.yaml: the file does not exist", "Pass MAS's configuration with --config."), "check");
-    assert.deepEqual(failure, { message: "mas.yaml: the file does not exist", fix: "pass MAS's configuration with --config", internal: false });
-    assert.equal(failureLine(failure!), "syn2mas: error: mas.yaml: the file does not exist (fix: pass MAS's configuration with --config)");
+    const failure = describeFailure(
+      new UserError("mas.yaml: the file does not exist", "Pass MAS's configuration with --config."),
+      "check",
+    );
+    assert.deepEqual(failure, {
+      message: "mas.yaml: the file does not exist",
+      fix: "pass MAS's configuration with --config",
+      internal: false,
+    });
+    assert.equal(
+      failureLine(failure!),
+      "syn2mas: error: mas.yaml: the file does not exist (fix: pass MAS's configuration with --config)",
+    );
     assert.deepEqual(failureJson(failure!, "check"), {
       command: "check",
       status: "error",
@@ -54,9 +64,18 @@ describe("describeFailure, failureLine and failureJson", () => {
   });
 
   it("a usage error from commander: the cause and the command's --help", () => {
-    const failure = describeFailure(new CommanderError(1, "commander.unknownOption", "error: unknown option '--bogus'"), "migrate");
-    assert.equal(failureLine(failure!), "syn2mas: error: unknown option '--bogus' (fix: see syn2mas migrate --help for the commands, their options and examples)");
-    assert.equal(describeFailure(new CommanderError(1, "commander.help", "(outputHelp)"), undefined)?.message, "no command given");
+    const failure = describeFailure(
+      new CommanderError(1, "commander.unknownOption", "error: unknown option '--bogus'"),
+      "migrate",
+    );
+    assert.equal(
+      failureLine(failure!),
+      "syn2mas: error: unknown option '--bogus' (fix: see syn2mas migrate --help for the commands, their options and examples)",
+    );
+    assert.equal(
+      describeFailure(new CommanderError(1, "commander.help", "(outputHelp)"), undefined)?.message,
+      "no command given",
+    );
   });
 
   it("--help and --version are not failures", () => {
@@ -66,7 +85,10 @@ describe("describeFailure, failureLine and failureJson", () => {
   it("anything else is a bug, reported as one", () => {
     const failure = describeFailure(new TypeError("x is undefined\n    at somewhere"), undefined);
     assert.equal(failure?.internal, true);
-    assert.equal(failureLine(failure!), "syn2mas: internal error: x is undefined. This is a bug: rerun with --debug and report it.");
+    assert.equal(
+      failureLine(failure!),
+      "syn2mas: internal error: x is undefined. This is a bug: rerun with --debug and report it.",
+    );
     assert.deepEqual(failureJson(failure!, undefined), {
       command: null,
       status: "error",
@@ -119,7 +141,10 @@ describe("every hint has the one form", () => {
     ["a sqlite: URI with parameters", () => setup({ synapseDatabaseUri: "sqlite:///x.db?mode=ro" })],
     ["a YAML syntax error", () => setup({ synapseConfig: [write("bad.yaml", 'server_name: "x\n')] })],
     ["a top level that is a list", () => setup({ config: [write("list.yaml", "- a\n")] })],
-    ["a provider id that YAML reads as a number", () => setup({ config: [write("p.yaml", "upstream_oauth2:\n  providers: [{id: 00000000000000000000000004}]\n")] })],
+    [
+      "a provider id that YAML reads as a number",
+      () => setup({ config: [write("p.yaml", "upstream_oauth2:\n  providers: [{id: 00000000000000000000000004}]\n")] }),
+    ],
   ];
   for (const [name, fn] of cases) {
     it(name, () => {

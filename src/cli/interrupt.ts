@@ -17,7 +17,8 @@ const SAID: Record<Ending, string> = {
   "in progress":
     "MAS is still committing the migration (COMMIT has not finished, e.g. waiting for a synchronous standby): it completes or fails on its own; see whether MAS's users table holds the migrated users before running again",
   "rolled back": "the migration was rolled back: nothing was written to MAS; run again to migrate",
-  unknown: "MAS did not say whether the migration committed: see whether its users table holds the migrated users; if it is empty, run again",
+  unknown:
+    "MAS did not say whether the migration committed: see whether its users table holds the migrated users; if it is empty, run again",
   "nothing written": "nothing was written to MAS; run again",
 };
 
@@ -37,7 +38,13 @@ function say(signal: NodeJS.Signals, text: string): void {
 function finish(signal: NodeJS.Signals, ending: Ending, options: InterruptOptions, text = SAID[ending]): never {
   say(signal, text);
   if (options.json) {
-    const result = { command: options.command() ?? null, status: "interrupted", exitCode: EXIT_INTERRUPTED, signal, migration: ending };
+    const result = {
+      command: options.command() ?? null,
+      status: "interrupted",
+      exitCode: EXIT_INTERRUPTED,
+      signal,
+      migration: ending,
+    };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   }
   process.exit(EXIT_INTERRUPTED);

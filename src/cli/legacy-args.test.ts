@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { translateLegacyArgs } from "./legacy-args.ts";
 
 const cases: { name: string; args: string[]; expect: string[] }[] = [
-  { name: "new-style arguments pass unchanged", args: ["migrate", "--config", "m.yaml"], expect: ["migrate", "--config", "m.yaml"] },
+  {
+    name: "new-style arguments pass unchanged",
+    args: ["migrate", "--config", "m.yaml"],
+    expect: ["migrate", "--config", "m.yaml"],
+  },
   {
     name: "advisor becomes check",
     args: ["--command=advisor", "--synapseConfigFile", "hs.yaml"],

@@ -12,7 +12,10 @@ function setupFor(homeserverYaml: string) {
   const mas = path.join(dir, "mas.yaml");
   fs.writeFileSync(synapse, `server_name: example.com\n${homeserverYaml}`);
   fs.writeFileSync(mas, "matrix: {homeserver: example.com}\ndatabase: {uri: 'postgresql://mas@127.0.0.1/mas'}\n");
-  return { synapse, setup: loadSetup({ config: [mas], synapseConfig: [synapse], upstreamProviderMapping: [], synapseConnections: "3" }) };
+  return {
+    synapse,
+    setup: loadSetup({ config: [mas], synapseConfig: [synapse], upstreamProviderMapping: [], synapseConnections: "3" }),
+  };
 }
 
 describe("the Synapse database's settings source", () => {
@@ -27,7 +30,10 @@ describe("the Synapse database's settings source", () => {
 
   it("SQLite in a database section: names database.args.database", () => {
     const { synapse, setup } = setupFor("database: {name: sqlite3, args: {database: hs.db}}\n");
-    assert.ok(setup.synapseTarget.settingsSource.startsWith(`database.args.database in ${synapse}`), setup.synapseTarget.settingsSource);
+    assert.ok(
+      setup.synapseTarget.settingsSource.startsWith(`database.args.database in ${synapse}`),
+      setup.synapseTarget.settingsSource,
+    );
   });
 
   it("PostgreSQL in the databases form: names that entry's args", () => {

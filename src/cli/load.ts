@@ -95,5 +95,12 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     settings: mas.database,
     settingsSource: `database in ${mas.files.join(", ")}`,
   };
-  return { synapse, mas, synapseTarget, masTarget, providers, extraSynapseConnections: parseConnections(options.synapseConnections) - 1 };
+  return {
+    synapse,
+    mas,
+    synapseTarget,
+    masTarget,
+    providers,
+    extraSynapseConnections: parseConnections(options.synapseConnections) - 1,
+  };
 }

@@ -52,19 +52,28 @@ function configureHelp(command: Command): Command {
 
 /** The configuration options of every command that reads both configurations, listed first in its help. */
 function withConfigOptions(command: Command): Command {
-  return configureHelp(command)
-    .usage("--synapse-config <path> [--config <file>] [options]")
-    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
-    .option("--config <file>", "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)", collect)
-    .option("--synapse-database-uri <uri>", "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section")
-    .option(
-      "--upstream-provider-mapping <IDP:ULID>",
-      "map a Synapse auth_provider (e.g. oidc-keycloak) to a MAS provider's ULID (repeatable); rarely needed: " +
-        "MAS providers with synapse_idp_id are mapped automatically",
-      collect,
-    )
-    // The old TypeScript tool's spelling; commander stores both under the same attribute.
-    .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect));
+  return (
+    configureHelp(command)
+      .usage("--synapse-config <path> [--config <file>] [options]")
+      .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
+      .option(
+        "--config <file>",
+        "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)",
+        collect,
+      )
+      .option(
+        "--synapse-database-uri <uri>",
+        "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section",
+      )
+      .option(
+        "--upstream-provider-mapping <IDP:ULID>",
+        "map a Synapse auth_provider (e.g. oidc-keycloak) to a MAS provider's ULID (repeatable); rarely needed: " +
+          "MAS providers with synapse_idp_id are mapped automatically",
+        collect,
+      )
+      // The old TypeScript tool's spelling; commander stores both under the same attribute.
+      .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
+  );
 }
 
 /** The options of every command that reads both configurations that shape the run and its output, listed last. */
@@ -141,7 +150,9 @@ ${exitCodesHelp("migrate")}`,
     });
   configureHelp(program.command("config").description("work with configuration files"))
     .command("generate")
-    .description("write MAS's configuration (and Synapse's for after the migration) from Synapse's; reports what could not be carried over")
+    .description(
+      "write MAS's configuration (and Synapse's for after the migration) from Synapse's; reports what could not be carried over",
+    )
     .usage("--synapse-config <path> [options]")
     .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
     .option("--output <file>", "write the MAS configuration here (default: stdout)")
@@ -169,11 +180,15 @@ Exit codes:
 }
 
 /** Prints a failure (one line on stderr; with --json, one object on stdout unless a result was already printed). Returns the exit code. */
-function report(error: unknown, context: { debug: boolean; json: boolean; jsonWritten: boolean; command: string | undefined }): number {
+function report(
+  error: unknown,
+  context: { debug: boolean; json: boolean; jsonWritten: boolean; command: string | undefined },
+): number {
   const failure = describeFailure(error, context.command);
   if (failure === undefined) return 0;
   const line = failureLine(failure);
-  const label = processOutput.style?.colour === true ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
+  const label =
+    processOutput.style?.colour === true ? line.replace(/^syn2mas: (error|internal error)/, (m) => paint(m, "red")) : line;
   process.stderr.write(label + "\n");
   if (context.debug && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
   if (context.json && !context.jsonWritten) processOutput.json(failureJson(failure, context.command));

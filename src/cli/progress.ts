@@ -76,7 +76,9 @@ function lineRenderer(stream: NodeJS.WriteStream): ProgressListener {
       const now = performance.now();
       if (now - lastLog < LOG_INTERVAL_MS) return;
       lastLog = now;
-      stream.write(`${phase}: ${rows}${total !== undefined ? `/${total}` : ""} rows (${speedText(rows, total, elapsed(startedAt))})\n`);
+      stream.write(
+        `${phase}: ${rows}${total !== undefined ? `/${total}` : ""} rows (${speedText(rows, total, elapsed(startedAt))})\n`,
+      );
     },
     phaseEnd(phase, rows, seconds) {
       stream.write(`${phase}: ${rows} rows in ${seconds.toFixed(2)} s\n`);

@@ -39,11 +39,14 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
  */
 export function checkVerdict(findings: Finding[]): CheckVerdict {
   const errors = findings.filter((f) => f.severity === "error").length;
-  const unacceptedWarnings = [...new Set(findings.filter((f) => f.severity === "warning" && f.accepted !== true).map((f) => f.code))];
+  const unacceptedWarnings = [
+    ...new Set(findings.filter((f) => f.severity === "warning" && f.accepted !== true).map((f) => f.code)),
+  ];
   const acceptedWarnings = findings.filter((f) => f.severity === "warning" && f.accepted === true).length;
   const flags = unacceptedWarnings.map((code) => `--accept-warning ${code}`).join(" ");
   if (errors > 0) {
-    const alsoWarnings = unacceptedWarnings.length === 0 ? "" : ` (and ${plural(unacceptedWarnings.length, "unaccepted warning")}: ${flags})`;
+    const alsoWarnings =
+      unacceptedWarnings.length === 0 ? "" : ` (and ${plural(unacceptedWarnings.length, "unaccepted warning")}: ${flags})`;
     return {
       status: "blocked",
       errors,
@@ -97,7 +100,8 @@ export function renderReport(report: MigrationReport): string {
     }
   }
   lines.push("", "Phases:");
-  for (const p of report.phases) lines.push(`  ${pad(p.name, 24)} ${pad(String(p.sourceRows), 10)} rows read  ${p.seconds.toFixed(2)} s`);
+  for (const p of report.phases)
+    lines.push(`  ${pad(p.name, 24)} ${pad(String(p.sourceRows), 10)} rows read  ${p.seconds.toFixed(2)} s`);
   lines.push(`  ${pad("total", 24)} ${pad("", 10)}            ${report.totalSeconds.toFixed(2)} s`);
   return lines.join("\n") + "\n";
 }

@@ -10,10 +10,22 @@ const YELLOW = "\u001b[33m";
 const ESC = "\u001b[";
 
 describe("textStyleFor", () => {
-  const cases: { name: string; stream: { isTTY?: boolean; columns?: number }; env: NodeJS.ProcessEnv; colour: boolean; width: number | undefined }[] = [
+  const cases: {
+    name: string;
+    stream: { isTTY?: boolean; columns?: number };
+    env: NodeJS.ProcessEnv;
+    colour: boolean;
+    width: number | undefined;
+  }[] = [
     { name: "a terminal", stream: { isTTY: true, columns: 120 }, env: {}, colour: true, width: 120 },
     { name: "a terminal, NO_COLOR=1", stream: { isTTY: true, columns: 120 }, env: { NO_COLOR: "1" }, colour: false, width: 120 },
-    { name: "a terminal, NO_COLOR empty (does not count)", stream: { isTTY: true, columns: 90 }, env: { NO_COLOR: "" }, colour: true, width: 90 },
+    {
+      name: "a terminal, NO_COLOR empty (does not count)",
+      stream: { isTTY: true, columns: 90 },
+      env: { NO_COLOR: "" },
+      colour: true,
+      width: 90,
+    },
     { name: "a dumb terminal", stream: { isTTY: true, columns: 90 }, env: { TERM: "dumb" }, colour: false, width: 90 },
     { name: "a terminal of unknown width", stream: { isTTY: true }, env: {}, colour: true, width: 80 },
     { name: "a pipe or file", stream: { isTTY: false, columns: 120 }, env: {}, colour: false, width: undefined },
@@ -41,7 +53,7 @@ describe("severityLabel", () => {
 
 describe("wrapWords", () => {
   const text =
-    "ERROR PROVIDER_NOT_IN_MAS (3): 3 external ids use Synapse's auth_provider \"oidc-github\", but no MAS provider has " +
+    'ERROR PROVIDER_NOT_IN_MAS (3): 3 external ids use Synapse\'s auth_provider "oidc-github", but no MAS provider has ' +
     "synapse_idp_id: oidc-github; add `synapse_idp_id: oidc-github` to the provider under upstream_oauth2.providers";
   for (const width of [30, 40, 57, 80, 100]) {
     it(`at ${width} columns: no line longer, no word cut, the words unchanged`, () => {
@@ -49,7 +61,9 @@ describe("wrapWords", () => {
       const lines = wrapped.split("\n");
       assert.ok(lines.length > 1);
       for (const line of lines) assert.ok(line.length <= width, `${JSON.stringify(line)} is longer than ${width}`);
-      lines.slice(1).forEach((line) => assert.ok(line.startsWith("    ") && line[4] !== " ", `continuation indented by 4: ${line}`));
+      lines
+        .slice(1)
+        .forEach((line) => assert.ok(line.startsWith("    ") && line[4] !== " ", `continuation indented by 4: ${line}`));
       // Every word of the original appears whole, in order.
       assert.deepEqual(wrapped.split(/\s+/), text.split(" "));
     });
@@ -63,14 +77,23 @@ describe("wrapWords", () => {
     assert.equal(wrapWords(`see ${long} now`, 20, 2), `see\n  ${long}\n  now`);
   });
   it("keeps the leading indentation of the first line", () => {
-    assert.equal(wrapWords("    e.g. @alice:example.com, @bob:example.com", 30, 9), "    e.g. @alice:example.com,\n         @bob:example.com");
+    assert.equal(
+      wrapWords("    e.g. @alice:example.com, @bob:example.com", 30, 9),
+      "    e.g. @alice:example.com,\n         @bob:example.com",
+    );
   });
 });
 
 describe("renderFindings", () => {
   const findings = [
-    finding("GUEST_ACCESS_ENABLED", "Synapse has `allow_guest_access: true`, but MAS has no guest accounts and Synapse cannot offer guest access once MAS handles authentication."),
-    finding("GUEST_USERS", "guest accounts are migrated with is_guest, which MAS cannot serve", { count: 2, examples: ["@guest1:example.com", "@guest2:example.com"] }),
+    finding(
+      "GUEST_ACCESS_ENABLED",
+      "Synapse has `allow_guest_access: true`, but MAS has no guest accounts and Synapse cannot offer guest access once MAS handles authentication.",
+    ),
+    finding("GUEST_USERS", "guest accounts are migrated with is_guest, which MAS cannot serve", {
+      count: 2,
+      examples: ["@guest1:example.com", "@guest2:example.com"],
+    }),
   ];
   it("off a terminal: one plain line per finding, no escape codes", () => {
     const text = renderFindings(findings, PLAIN);

@@ -18,7 +18,11 @@ export function textStyleFor(stream: { isTTY?: boolean; columns?: number }, env:
 }
 
 /** SGR codes, written directly: node:util's styleText decides on its own whether to colour, from the process's streams. */
-const SGR = { red: ["\u001b[31m", "\u001b[39m"], yellow: ["\u001b[33m", "\u001b[39m"], bold: ["\u001b[1m", "\u001b[22m"] } as const;
+const SGR = {
+  red: ["\u001b[31m", "\u001b[39m"],
+  yellow: ["\u001b[33m", "\u001b[39m"],
+  bold: ["\u001b[1m", "\u001b[22m"],
+} as const;
 
 /** `text` in `colour` (and bold), for a terminal. */
 export function paint(text: string, colour: "red" | "yellow"): string {

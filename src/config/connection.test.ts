@@ -43,7 +43,10 @@ function tls(value: unknown): ConnectionOptions {
 describe("toPgClientConfig", () => {
   it("passes the settings through and leaves unset ones for PG* variables", () => {
     const config = withEnv({}, () =>
-      toPgClientConfig({ host: "db", port: 5433, user: "u", password: "pw", database: "d", options: "-c search_path=s" }, "syn2mas"),
+      toPgClientConfig(
+        { host: "db", port: 5433, user: "u", password: "pw", database: "d", options: "-c search_path=s" },
+        "syn2mas",
+      ),
     );
     assert.deepEqual(config, {
       application_name: "syn2mas",
@@ -82,7 +85,9 @@ describe("toPgClientConfig", () => {
   it("verifies CA and name for verify-full, with client certificate and key", () => {
     const files = pemFiles();
     const ssl = tls(
-      withEnv({}, () => toPgClientConfig({ sslmode: "verify-full", sslrootcert: files.ca, sslcert: files.cert, sslkey: files.key }, "t")).ssl,
+      withEnv({}, () =>
+        toPgClientConfig({ sslmode: "verify-full", sslrootcert: files.ca, sslcert: files.cert, sslkey: files.key }, "t"),
+      ).ssl,
     );
     assert.equal(ssl.rejectUnauthorized, true);
     assert.equal(ssl.checkServerIdentity, undefined);
@@ -104,32 +109,49 @@ describe("toPgClientConfig", () => {
   });
 
   it("reports a missing certificate file by its setting", () => {
-    assertUserError(() => withEnv({}, () => toPgClientConfig({ sslmode: "verify-full", sslrootcert: "/nonexistent/ca.pem" }, "t")), [
-      "sslrootcert",
-      "/nonexistent/ca.pem",
-    ]);
-    assertUserError(() => withEnv({}, () => toPgClientConfig({ sslmode: "require", sslkey: "/nonexistent/key.pem" }, "t")), ["sslkey"]);
+    assertUserError(
+      () => withEnv({}, () => toPgClientConfig({ sslmode: "verify-full", sslrootcert: "/nonexistent/ca.pem" }, "t")),
+      ["sslrootcert", "/nonexistent/ca.pem"],
+    );
+    assertUserError(
+      () => withEnv({}, () => toPgClientConfig({ sslmode: "require", sslkey: "/nonexistent/key.pem" }, "t")),
+      ["sslkey"],
+    );
   });
 });
 
 describe("describeConnection", () => {
   it("shows user, host, port and database, never the password", () => {
-    const text = withEnv({}, () => describeConnection({ host: "127.0.0.1", port: 5432, user: "postgres", password: "pw-secret", database: "synapse" }));
+    const text = withEnv({}, () =>
+      describeConnection({ host: "127.0.0.1", port: 5432, user: "postgres", password: "pw-secret", database: "synapse" }),
+    );
     assert.equal(text, "postgres@127.0.0.1:5432/synapse");
   });
 
   it("fills unset values from PG* variables", () => {
     const vars = { PGHOST: "envhost", PGPORT: "6543", PGUSER: "envuser", PGDATABASE: "envdb" };
-    assert.equal(withEnv(vars, () => describeConnection({})), "envuser@envhost:6543/envdb");
+    assert.equal(
+      withEnv(vars, () => describeConnection({})),
+      "envuser@envhost:6543/envdb",
+    );
   });
 
   it("falls back to libpq's defaults: localhost, 5432, the OS user, a database named after the user", () => {
-    assert.equal(withEnv({ USER: "alice" }, () => describeConnection({})), "alice@localhost:5432/alice");
+    assert.equal(
+      withEnv({ USER: "alice" }, () => describeConnection({})),
+      "alice@localhost:5432/alice",
+    );
   });
 
   it("brackets IPv6 addresses and shows socket directories as they are", () => {
-    assert.equal(withEnv({}, () => describeConnection({ host: "::1", user: "u", database: "d" })), "u@[::1]:5432/d");
-    assert.equal(withEnv({}, () => describeConnection({ host: "/run/postgresql", user: "u", database: "d" })), "u@/run/postgresql:5432/d");
+    assert.equal(
+      withEnv({}, () => describeConnection({ host: "::1", user: "u", database: "d" })),
+      "u@[::1]:5432/d",
+    );
+    assert.equal(
+      withEnv({}, () => describeConnection({ host: "/run/postgresql", user: "u", database: "d" })),
+      "u@/run/postgresql:5432/d",
+    );
   });
 });
 
@@ -146,12 +168,20 @@ describe("parsePostgresUri", () => {
   });
 
   it("takes a socket directory from ?host= or a percent-encoded host", () => {
-    assert.deepEqual(parsePostgresUri("postgresql:///synapse?host=/run/postgresql"), { host: "/run/postgresql", database: "synapse" });
-    assert.deepEqual(parsePostgresUri("postgresql://u@%2Frun%2Fpostgresql/d"), { host: "/run/postgresql", user: "u", database: "d" });
+    assert.deepEqual(parsePostgresUri("postgresql:///synapse?host=/run/postgresql"), {
+      host: "/run/postgresql",
+      database: "synapse",
+    });
+    assert.deepEqual(parsePostgresUri("postgresql://u@%2Frun%2Fpostgresql/d"), {
+      host: "/run/postgresql",
+      user: "u",
+      database: "d",
+    });
   });
 
   it("keeps TLS settings as file paths without reading them, plus options and dbname", () => {
-    const uri = "postgresql://h/ignored?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem&sslcert=/c&sslkey=/k&options=-c%20search_path%3Ds&dbname=real";
+    const uri =
+      "postgresql://h/ignored?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem&sslcert=/c&sslkey=/k&options=-c%20search_path%3Ds&dbname=real";
     assert.deepEqual(parsePostgresUri(uri), {
       host: "h",
       database: "real",
@@ -168,7 +198,11 @@ describe("parsePostgresUri", () => {
   });
 
   it("refuses other schemes, bad ports and sslmodes, without showing the URI", () => {
-    assertUserError(() => parsePostgresUri("mysql://u:pw-secret@h/d"), ["--synapse-database-uri", "mysql:", "postgresql://"], ["pw-secret"]);
+    assertUserError(
+      () => parsePostgresUri("mysql://u:pw-secret@h/d"),
+      ["--synapse-database-uri", "mysql:", "postgresql://"],
+      ["pw-secret"],
+    );
     assertUserError(() => parsePostgresUri("u:pw-secret@h/d"), ["--synapse-database-uri"], ["pw-secret"]);
     assertUserError(() => parsePostgresUri("postgresql://u:pw-secret@h:99999/d"), ["--synapse-database-uri"], ["pw-secret"]);
     assertUserError(() => parsePostgresUri("postgresql://u:pw-secret@h/d?sslmode=always"), ["sslmode"], ["pw-secret"]);

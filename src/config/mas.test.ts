@@ -51,18 +51,32 @@ describe("loadMasConfig with the fixture", () => {
 describe("loadMasConfig's merge of several files", () => {
   it("deep-merges mappings, appends lists and lets later scalars win", () => {
     const files = writeScratchFiles("syn2mas-mas-config-", {
-      "a.yaml": "matrix: {homeserver: a.org, endpoint: http://a/}\npasswords:\n  schemes: [{version: 1, algorithm: bcrypt}]\nupstream_oauth2:\n  providers: [{id: 01JSHPZHAXC50QBKH67MH33TNF, synapse_idp_id: oidc-a}]\n",
-      "b.yaml": "matrix: {endpoint: http://b/}\npasswords:\n  enabled: true\n  schemes: [{version: 2, algorithm: argon2id}]\nupstream_oauth2:\n  providers: [{id: 01JSHQ3M8W5V0X7T2NPRB6KD4C}]\n",
+      "a.yaml":
+        "matrix: {homeserver: a.org, endpoint: http://a/}\npasswords:\n  schemes: [{version: 1, algorithm: bcrypt}]\nupstream_oauth2:\n  providers: [{id: 01JSHPZHAXC50QBKH67MH33TNF, synapse_idp_id: oidc-a}]\n",
+      "b.yaml":
+        "matrix: {endpoint: http://b/}\npasswords:\n  enabled: true\n  schemes: [{version: 2, algorithm: argon2id}]\nupstream_oauth2:\n  providers: [{id: 01JSHQ3M8W5V0X7T2NPRB6KD4C}]\n",
     });
     const config = loadMasConfig(files);
     assert.equal(config.homeserver, "a.org");
     assert.equal(config.endpoint, "http://b/");
-    assert.deepEqual(config.passwordSchemes.map((s) => s.version), [1, 2]);
-    assert.deepEqual(config.upstreamProviders.map((p) => [p.id, p.synapseIdpId]), [["01JSHPZHAXC50QBKH67MH33TNF", "oidc-a"], ["01JSHQ3M8W5V0X7T2NPRB6KD4C", undefined]]);
+    assert.deepEqual(
+      config.passwordSchemes.map((s) => s.version),
+      [1, 2],
+    );
+    assert.deepEqual(
+      config.upstreamProviders.map((p) => [p.id, p.synapseIdpId]),
+      [
+        ["01JSHPZHAXC50QBKH67MH33TNF", "oidc-a"],
+        ["01JSHQ3M8W5V0X7T2NPRB6KD4C", undefined],
+      ],
+    );
   });
 
   it("reads MAS_CONFIG when no path is given", () => {
-    const [a, b] = writeScratchFiles("syn2mas-mas-config-", { "a.yaml": "matrix: {homeserver: a.org}\n", "b.yaml": "matrix: {homeserver: b.org}\n" });
+    const [a, b] = writeScratchFiles("syn2mas-mas-config-", {
+      "a.yaml": "matrix: {homeserver: a.org}\n",
+      "b.yaml": "matrix: {homeserver: b.org}\n",
+    });
     const config = withMasConfigEnv(`${a!}:${b!}`, () => loadMasConfig([]));
     assert.equal(config.homeserver, "b.org");
     assert.deepEqual(config.files, [a, b]);
@@ -88,7 +102,13 @@ describe("loadMasConfig's merge of several files", () => {
 describe("loadMasConfig's database section", () => {
   it("parses a URI with sslmode and a socket host", () => {
     const config = load("database:\n  uri: postgresql://mas:pw@/mas?host=/run/postgresql&sslmode=require\n");
-    assert.deepEqual(config.database, { host: "/run/postgresql", user: "mas", password: "pw", database: "mas", sslmode: "require" });
+    assert.deepEqual(config.database, {
+      host: "/run/postgresql",
+      user: "mas",
+      password: "pw",
+      database: "mas",
+      sslmode: "require",
+    });
   });
 
   it("reads the separate fields", () => {
@@ -110,11 +130,14 @@ describe("loadMasConfig's database section", () => {
 
   it("maps socket to the host directory, and a socket file's name to the port", () => {
     assert.deepEqual(load("database: {socket: /run/postgresql, host: ignored}\n").database, { host: "/run/postgresql" });
-    assert.deepEqual(load("database: {socket: /run/postgresql/.s.PGSQL.5433}\n").database, { host: "/run/postgresql", port: 5433 });
+    assert.deepEqual(load("database: {socket: /run/postgresql/.s.PGSQL.5433}\n").database, {
+      host: "/run/postgresql",
+      port: 5433,
+    });
   });
 
   it("reads password_file without its trailing newline", () => {
-    const [pwFile] = writeScratchFiles("syn2mas-mas-config-", { "pw": "db-password\n" });
+    const [pwFile] = writeScratchFiles("syn2mas-mas-config-", { pw: "db-password\n" });
     assert.equal(load(`database: {password_file: ${pwFile!}}\n`).database.password, "db-password");
   });
 
@@ -123,7 +146,11 @@ describe("loadMasConfig's database section", () => {
   });
 
   it("refuses a URI together with separate fields, and a bad ssl_mode", () => {
-    assertUserError(() => load("database: {uri: 'postgresql://u:pw-secret@h/d', host: h}\n"), ["database.uri", "database.host"], ["pw-secret"]);
+    assertUserError(
+      () => load("database: {uri: 'postgresql://u:pw-secret@h/d', host: h}\n"),
+      ["database.uri", "database.host"],
+      ["pw-secret"],
+    );
     assertUserError(() => load("database: {ssl_mode: sometimes}\n"), ["database.ssl_mode", "verify-full"]);
   });
 
@@ -141,8 +168,10 @@ describe("loadMasConfig's passwords", () => {
   });
 
   it("reads a secret_file byte for byte, as MAS does", () => {
-    const [secretFile] = writeScratchFiles("syn2mas-mas-config-", { "pepper": "file-pepper\n" });
-    const config = load(`passwords:\n  enabled: false\n  schemes:\n    - {version: 1, algorithm: bcrypt, cost: 10, secret_file: ${secretFile!}}\n`);
+    const [secretFile] = writeScratchFiles("syn2mas-mas-config-", { pepper: "file-pepper\n" });
+    const config = load(
+      `passwords:\n  enabled: false\n  schemes:\n    - {version: 1, algorithm: bcrypt, cost: 10, secret_file: ${secretFile!}}\n`,
+    );
     assert.equal(config.passwordsEnabled, false);
     assert.deepEqual(config.passwordSchemes, [
       { version: 1, algorithm: "bcrypt", cost: 10, secret: "file-pepper\n", secretFile, unicodeNormalization: false },
@@ -150,8 +179,13 @@ describe("loadMasConfig's passwords", () => {
   });
 
   it("reports a missing secret_file by key and path", () => {
-    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret_file: /nonexistent/pepper}]\n" });
-    assertUserError(() => loadMasConfig([file!]), [file!, "passwords.schemes[0].secret_file", "/nonexistent/pepper", "does not exist"]);
+    const [file] = writeScratchFiles("syn2mas-mas-config-", {
+      "config.yaml": "passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret_file: /nonexistent/pepper}]\n",
+    });
+    assertUserError(
+      () => loadMasConfig([file!]),
+      [file!, "passwords.schemes[0].secret_file", "/nonexistent/pepper", "does not exist"],
+    );
   });
 
   it("refuses secret with secret_file, repeated versions and a missing version, without the secret", () => {
@@ -161,7 +195,10 @@ describe("loadMasConfig's passwords", () => {
       ["s3cret-pepper"],
     );
     assertUserError(
-      () => load("passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret: s3cret-pepper}, {version: 1, algorithm: argon2id}]\n"),
+      () =>
+        load(
+          "passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret: s3cret-pepper}, {version: 1, algorithm: argon2id}]\n",
+        ),
       ["passwords.schemes[1].version"],
       ["s3cret-pepper"],
     );
@@ -170,7 +207,11 @@ describe("loadMasConfig's passwords", () => {
 
   it("refuses schemes that are not a list and a secret that is not a string", () => {
     assertUserError(() => load("passwords: {schemes: x}\n"), ["passwords.schemes", "must be a list"]);
-    assertUserError(() => load("passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret: [pepper-secret]}]\n"), ["passwords.schemes[0].secret"], ["pepper-secret"]);
+    assertUserError(
+      () => load("passwords:\n  schemes: [{version: 1, algorithm: bcrypt, secret: [pepper-secret]}]\n"),
+      ["passwords.schemes[0].secret"],
+      ["pepper-secret"],
+    );
   });
 });
 
@@ -190,16 +231,24 @@ describe("loadMasConfig's other errors", () => {
   });
 
   it("a provider without id, and providers that are not a list", () => {
-    assertUserError(() => load("upstream_oauth2:\n  providers: [{synapse_idp_id: oidc-a}]\n"), ["upstream_oauth2.providers[0].id", "missing"]);
+    assertUserError(
+      () => load("upstream_oauth2:\n  providers: [{synapse_idp_id: oidc-a}]\n"),
+      ["upstream_oauth2.providers[0].id", "missing"],
+    );
     assertUserError(() => load("upstream_oauth2: {providers: {id: x}}\n"), ["upstream_oauth2.providers", "must be a list"]);
   });
 
   it("malformed YAML: the hint names the file and the line to correct, not where to pass the file", () => {
-    const [file] = writeScratchFiles("syn2mas-mas-config-", { "config.yaml": "matrix:\n  homeserver: example.com\n  secret: [unclosed-secret\nsecrets: {\n" });
+    const [file] = writeScratchFiles("syn2mas-mas-config-", {
+      "config.yaml": "matrix:\n  homeserver: example.com\n  secret: [unclosed-secret\nsecrets: {\n",
+    });
     const err = assertUserError(() => loadMasConfig([file!]), [file!, "invalid YAML at line"], ["unclosed-secret"]);
     const line = /line (\d+)/.exec(err.message)?.[1];
     assert.ok(line !== undefined);
-    assert.match(err.hint, new RegExp(`^correct the YAML syntax at or just before line ${line} of ${file!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+    assert.match(
+      err.hint,
+      new RegExp(`^correct the YAML syntax at or just before line ${line} of ${file!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
+    );
     assert.doesNotMatch(err.hint, /--config/);
   });
 });
@@ -232,7 +281,11 @@ describe("loadMasConfig's provider ids", () => {
       yaml: providers("    - id: 81JSHPZHAXC50QBKH67MH33TNF\n"),
       parts: ["providers[0].id", "not a ULID"],
     },
-    { name: "a list", yaml: providers("    - id: [01JSHPZHAXC50QBKH67MH33TNF]\n"), parts: ["providers[0].id", "must be a ULID, not a list"] },
+    {
+      name: "a list",
+      yaml: providers("    - id: [01JSHPZHAXC50QBKH67MH33TNF]\n"),
+      parts: ["providers[0].id", "must be a ULID, not a list"],
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.name}, naming the provider and the id`, () => {
@@ -243,6 +296,9 @@ describe("loadMasConfig's provider ids", () => {
 
   it("accepts a quoted ULID, and one in lower case (MAS reads ULIDs case-insensitively)", () => {
     const config = load(providers('    - id: "01JSHPZHAXC50QBKH67MH33TNF"\n    - id: 01jshq3m8w5v0x7t2nprb6kd4c\n'));
-    assert.deepEqual(config.upstreamProviders.map((p) => p.id), ["01JSHPZHAXC50QBKH67MH33TNF", "01jshq3m8w5v0x7t2nprb6kd4c"]);
+    assert.deepEqual(
+      config.upstreamProviders.map((p) => p.id),
+      ["01JSHPZHAXC50QBKH67MH33TNF", "01jshq3m8w5v0x7t2nprb6kd4c"],
+    );
   });
 });

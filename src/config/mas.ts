@@ -99,9 +99,14 @@ function readDatabase(view: ConfigView): PgConnectionSettings {
   const uri = view.string([...db, "uri"]);
   const split = SPLIT_DB_FIELDS.filter((f) => view.value([...db, f]) != null);
   if (uri !== undefined && split.length > 0) {
-    view.fail([...db, "uri"], `cannot be combined with database.${split[0]}; MAS refuses both`, "keep either database.uri or the separate fields");
+    view.fail(
+      [...db, "uri"],
+      `cannot be combined with database.${split[0]}; MAS refuses both`,
+      "keep either database.uri or the separate fields",
+    );
   }
-  const settings = uri !== undefined ? parsePostgresUri(uri, `${view.fileOf([...db, "uri"])}: database.uri`) : splitFields(view, db);
+  const settings =
+    uri !== undefined ? parsePostgresUri(uri, `${view.fileOf([...db, "uri"])}: database.uri`) : splitFields(view, db);
   return withoutUndefined({ ...settings, ...sslFields(view, db) });
 }
 
@@ -120,7 +125,10 @@ function splitFields(view: ConfigView, db: KeyPath): PgConnectionSettings {
     password:
       passwordFile === undefined
         ? view.text(k("password"))
-        : readTextFile(passwordFile, HINTS.key, `${view.fileOf(k("password_file"))}: database.password_file`).replace(/\r?\n$/, ""),
+        : readTextFile(passwordFile, HINTS.key, `${view.fileOf(k("password_file"))}: database.password_file`).replace(
+            /\r?\n$/,
+            "",
+          ),
     database: view.string(k("database")),
   };
 }
@@ -152,10 +160,14 @@ function readPasswords(view: ConfigView): Pick<MasConfig, "passwordsEnabled" | "
   view.mapping(["passwords"]);
   const passwordsEnabled = view.boolean(["passwords", "enabled"]) ?? true;
   const list = view.list(["passwords", "schemes"]);
-  const passwordSchemes = list === undefined ? DEFAULT_SCHEMES.map((s) => ({ ...s })) : list.map((_, i) => readScheme(view, ["passwords", "schemes", i]));
+  const passwordSchemes =
+    list === undefined
+      ? DEFAULT_SCHEMES.map((s) => ({ ...s }))
+      : list.map((_, i) => readScheme(view, ["passwords", "schemes", i]));
   const seen = new Set<number>();
   passwordSchemes.forEach((s, i) => {
-    if (seen.has(s.version)) view.fail(["passwords", "schemes", i, "version"], `repeats version ${s.version}; MAS requires distinct versions`);
+    if (seen.has(s.version))
+      view.fail(["passwords", "schemes", i, "version"], `repeats version ${s.version}; MAS requires distinct versions`);
     seen.add(s.version);
   });
   return { passwordsEnabled, passwordSchemes };
@@ -167,7 +179,8 @@ function readScheme(view: ConfigView, at: KeyPath): MasPasswordScheme {
   const version = view.integer(k("version"), 0, 65535);
   if (version === undefined) view.fail(k("version"), "is missing");
   const algorithm = view.string(k("algorithm"));
-  if (algorithm === undefined || !ALGORITHMS.includes(algorithm)) view.fail(k("algorithm"), `must be one of ${ALGORITHMS.join(", ")}`);
+  if (algorithm === undefined || !ALGORITHMS.includes(algorithm))
+    view.fail(k("algorithm"), `must be one of ${ALGORITHMS.join(", ")}`);
   const secretFile = view.string(k("secret_file"));
   if (secretFile !== undefined && view.value(k("secret")) != null) {
     view.fail(k("secret_file"), "cannot be combined with secret; MAS refuses both");
@@ -185,7 +198,11 @@ function readScheme(view: ConfigView, at: KeyPath): MasPasswordScheme {
 /** MAS uses the file's bytes as they are, so a trailing newline is kept: it is part of MAS's pepper. */
 function readSecretFile(view: ConfigView, at: KeyPath, file: string): string {
   const label = `${view.fileOf(at)}: ${formatKey(at)}`;
-  return readTextFile(file, "point secret_file at a readable file holding the pepper (MAS reads it from its own working directory)", label);
+  return readTextFile(
+    file,
+    "point secret_file at a readable file holding the pepper (MAS reads it from its own working directory)",
+    label,
+  );
 }
 
 /**
@@ -196,9 +213,14 @@ function readProviderId(view: ConfigView, at: KeyPath, synapseIdpId: string | un
   const which = synapseIdpId === undefined ? "" : `(the provider with synapse_idp_id ${synapseIdpId}) `;
   const hint = 'quote the id and make it the provider\'s 26-character ULID, e.g. id: "01JSHPZHAXC50QBKH67MH33TNF"';
   const value = view.value(at);
-  if (value === undefined || value === null) return view.fail(at, `${which}is missing; MAS requires a ULID for every provider`, hint);
+  if (value === undefined || value === null)
+    return view.fail(at, `${which}is missing; MAS requires a ULID for every provider`, hint);
   if (typeof value === "number") {
-    return view.fail(at, `${which}is the number ${value}, not a ULID: YAML reads an unquoted id made of digits as a number`, hint);
+    return view.fail(
+      at,
+      `${which}is the number ${value}, not a ULID: YAML reads an unquoted id made of digits as a number`,
+      hint,
+    );
   }
   if (typeof value !== "string") return view.fail(at, `${which}must be a ULID, not ${describeKind(value)}`, hint);
   if (ulidTextToUuid(value) === undefined) {

@@ -33,7 +33,10 @@ describe("loadSynapseConfig with the fixtures", () => {
     assert.deepEqual(config.database, { host: "127.0.0.1", port: 5432, database: "synapse", user: "postgres" });
     assert.deepEqual(
       config.oidcProviders.map((p) => [p.authProviderId, p.idpId]),
-      [["oidc-keycloak", "keycloak"], ["oidc-github", "github"]],
+      [
+        ["oidc-keycloak", "keycloak"],
+        ["oidc-github", "github"],
+      ],
     );
     assert.equal(config.oidcProviders[0]?.raw["client_id"], "synapse");
     assert.equal(config.raw["allow_guest_access"], true);
@@ -59,7 +62,9 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
   });
 
   it("an OIDC provider without scopes", () => {
-    const config = load(`${BASE}oidc_providers:\n  - idp_id: gitlab\n    issuer: https://gitlab.example.com/\n    client_id: x\n`);
+    const config = load(
+      `${BASE}oidc_providers:\n  - idp_id: gitlab\n    issuer: https://gitlab.example.com/\n    client_id: x\n`,
+    );
     assert.equal(config.oidcProviders[0]?.authProviderId, "oidc-gitlab");
     assert.equal(config.oidcProviders[0]?.raw["scopes"], undefined);
   });
@@ -74,13 +79,16 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
   });
 
   it("unknown keys, pool sizes and unknown database arguments", () => {
-    const config = load(`${BASE}some_future_option: {a: 1}\ndatabase:\n  name: psycopg2\n  args: {cp_min: 5, cp_max: 10, keepalives_idle: 10, user: syn}\n`);
+    const config = load(
+      `${BASE}some_future_option: {a: 1}\ndatabase:\n  name: psycopg2\n  args: {cp_min: 5, cp_max: 10, keepalives_idle: 10, user: syn}\n`,
+    );
     assert.deepEqual(config.database, { user: "syn" });
     assert.deepEqual(config.raw["some_future_option"], { a: 1 });
   });
 
   it("every libpq keyword, and an empty password as unset", () => {
-    const args = "{host: /run/postgresql, port: 5432, user: u, password: '', dbname: d, sslmode: verify-full, sslrootcert: /ca.pem, sslcert: /c.pem, sslkey: /k.pem, options: '-c search_path=s'}";
+    const args =
+      "{host: /run/postgresql, port: 5432, user: u, password: '', dbname: d, sslmode: verify-full, sslrootcert: /ca.pem, sslcert: /c.pem, sslkey: /k.pem, options: '-c search_path=s'}";
     assert.deepEqual(load(`${BASE}database: {name: psycopg2, args: ${args}}\n`).database, {
       host: "/run/postgresql",
       port: 5432,
@@ -102,7 +110,9 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
   });
 
   it("the multi-database form, taking the main store", () => {
-    const config = load(`${BASE}databases:\n  state_db: {name: psycopg2, data_stores: [state], args: {dbname: state}}\n  main_db: {name: psycopg2, data_stores: [main], args: {dbname: main}}\n`);
+    const config = load(
+      `${BASE}databases:\n  state_db: {name: psycopg2, data_stores: [state], args: {dbname: state}}\n  main_db: {name: psycopg2, data_stores: [main], args: {dbname: main}}\n`,
+    );
     assert.equal(config.database.database, "main");
     assert.equal(config.databaseKey, "databases.main_db");
   });
@@ -127,7 +137,9 @@ describe("loadSynapseConfig accepts what Synapse accepts", () => {
   });
 
   it("an empty file among others", () => {
-    const config = loadSynapseConfig(writeScratchFiles("syn2mas-synapse-config-", { "a.yaml": BASE, "b.yaml": "# nothing here\n" }));
+    const config = loadSynapseConfig(
+      writeScratchFiles("syn2mas-synapse-config-", { "a.yaml": BASE, "b.yaml": "# nothing here\n" }),
+    );
     assert.equal(config.serverName, "example.org");
   });
 });
@@ -161,7 +173,10 @@ describe("loadSynapseConfig with several files", () => {
 describe("loadSynapseConfig's OIDC providers", () => {
   it("reads the legacy oidc_config as oidc, after the list", () => {
     const config = load(`${BASE}oidc_providers: [{idp_id: a}]\noidc_config:\n  enabled: true\n  issuer: https://legacy/\n`);
-    assert.deepEqual(config.oidcProviders.map((p) => p.authProviderId), ["oidc-a", "oidc"]);
+    assert.deepEqual(
+      config.oidcProviders.map((p) => p.authProviderId),
+      ["oidc-a", "oidc"],
+    );
     assert.equal(config.oidcProviders[1]?.idpId, undefined);
   });
 
@@ -182,7 +197,10 @@ describe("loadSynapseConfig's OIDC providers", () => {
 
 describe("loadSynapseConfig's errors", () => {
   it("a missing file", () => {
-    assertUserError(() => loadSynapseConfig(["/nonexistent/homeserver.yaml"]), ["/nonexistent/homeserver.yaml", "does not exist"]);
+    assertUserError(
+      () => loadSynapseConfig(["/nonexistent/homeserver.yaml"]),
+      ["/nonexistent/homeserver.yaml", "does not exist"],
+    );
   });
 
   it("an unreadable file", { skip: process.getuid?.() === 0 ? "root reads anything" : false }, () => {
@@ -202,9 +220,14 @@ describe("loadSynapseConfig's errors", () => {
   });
 
   it("malformed YAML, with its line and without the line's content", () => {
-    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": `${BASE}database:\n  args:\n    password: "hunter2-secret\n` });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", {
+      "homeserver.yaml": `${BASE}database:\n  args:\n    password: "hunter2-secret\n`,
+    });
     const err = assertUserError(() => loadSynapseConfig([file!]), [file!, "line 4"], ["hunter2-secret"]);
-    assert.equal(err.hint, `correct the YAML syntax at or just before line 4 of ${file!} (an unclosed quote or bracket, a tab, a misaligned indentation), then run again`);
+    assert.equal(
+      err.hint,
+      `correct the YAML syntax at or just before line 4 of ${file!} (an unclosed quote or bracket, a tab, a misaligned indentation), then run again`,
+    );
   });
 
   it("a top level that is not a mapping", () => {
@@ -219,7 +242,9 @@ describe("loadSynapseConfig's errors", () => {
   });
 
   it("a port of the wrong type", () => {
-    const [file] = writeScratchFiles("syn2mas-synapse-config-", { "homeserver.yaml": `${BASE}database: {name: psycopg2, args: {port: [1], password: s3cr3t}}\n` });
+    const [file] = writeScratchFiles("syn2mas-synapse-config-", {
+      "homeserver.yaml": `${BASE}database: {name: psycopg2, args: {port: [1], password: s3cr3t}}\n`,
+    });
     assertUserError(() => loadSynapseConfig([file!]), [file!, "database.args.port", "a list"], ["s3cr3t"]);
     assertUserError(() => load(`${BASE}database: {name: psycopg2, args: {port: "x"}}\n`), ["database.args.port"]);
   });
@@ -240,17 +265,30 @@ describe("loadSynapseConfig's errors", () => {
 
   it("password_config.enabled of the wrong kind, and a pepper that is not a string, without its value", () => {
     assertUserError(() => load(`${BASE}password_config: {enabled: sometimes}\n`), ["password_config.enabled", "only_for_reauth"]);
-    assertUserError(() => load(`${BASE}password_config: {pepper: [pepper-secret]}\n`), ["password_config.pepper"], ["pepper-secret"]);
+    assertUserError(
+      () => load(`${BASE}password_config: {pepper: [pepper-secret]}\n`),
+      ["password_config.pepper"],
+      ["pepper-secret"],
+    );
   });
 
   it("an invalid sslmode, a missing engine name, and both dbname and database", () => {
-    assertUserError(() => load(`${BASE}database: {name: psycopg2, args: {sslmode: always}}\n`), ["database.args.sslmode", "verify-full"]);
+    assertUserError(
+      () => load(`${BASE}database: {name: psycopg2, args: {sslmode: always}}\n`),
+      ["database.args.sslmode", "verify-full"],
+    );
     assertUserError(() => load(`${BASE}database: {args: {}}\n`), ["database.name", "missing"]);
-    assertUserError(() => load(`${BASE}database: {name: psycopg2, args: {dbname: a, database: b}}\n`), ["database.args.database"]);
+    assertUserError(
+      () => load(`${BASE}database: {name: psycopg2, args: {dbname: a, database: b}}\n`),
+      ["database.args.database"],
+    );
   });
 
   it("names the file that set the faulty key", () => {
-    const [first, second] = writeScratchFiles("syn2mas-synapse-config-", { "a.yaml": BASE, "b.yaml": "database: {name: psycopg2, args: {port: true}}\n" });
+    const [first, second] = writeScratchFiles("syn2mas-synapse-config-", {
+      "a.yaml": BASE,
+      "b.yaml": "database: {name: psycopg2, args: {port: true}}\n",
+    });
     const err = assertUserError(() => loadSynapseConfig([first!, second!]), [second!, "database.args.port"]);
     assert.ok(!err.message.includes(first!));
   });

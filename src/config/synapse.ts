@@ -59,7 +59,11 @@ export function loadSynapseConfig(paths: string[]): SynapseConfig {
 function readServerName(view: ConfigView): string {
   const name = view.string(["server_name"]);
   if (name === undefined || name.trim() === "") {
-    return view.fail(["server_name"], "is missing or empty; Synapse requires it", "set server_name to the homeserver's name, as Synapse runs with it");
+    return view.fail(
+      ["server_name"],
+      "is missing or empty; Synapse requires it",
+      "set server_name to the homeserver's name, as Synapse runs with it",
+    );
   }
   return name;
 }
@@ -90,9 +94,15 @@ function readDatabase(view: ConfigView): DatabasePart {
   if (engine === undefined) return view.fail([...section, "name"], "is missing; it must be psycopg2 or sqlite3");
   const args: KeyPath = [...section, "args"];
   view.mapping(args);
-  if (engine === "psycopg2") return { databaseEngine: engine, database: libpqSettings(view, args), sqlitePath: undefined, databaseKey };
+  if (engine === "psycopg2")
+    return { databaseEngine: engine, database: libpqSettings(view, args), sqlitePath: undefined, databaseKey };
   if (engine === "sqlite3") {
-    return { databaseEngine: engine, database: {}, sqlitePath: view.text([...args, "database"]) ?? DEFAULT_SQLITE_PATH, databaseKey };
+    return {
+      databaseEngine: engine,
+      database: {},
+      sqlitePath: view.text([...args, "database"]) ?? DEFAULT_SQLITE_PATH,
+      databaseKey,
+    };
   }
   // Left for the checks to report as unsupported.
   return { databaseEngine: engine, database: {}, sqlitePath: undefined, databaseKey };
@@ -153,7 +163,11 @@ function readOidcProviders(view: ConfigView): SynapseOidcProvider[] {
   const seen = new Set<string>();
   for (const p of providers) {
     if (seen.has(p.authProviderId)) {
-      view.fail(["oidc_providers"], `has two providers with the id ${p.authProviderId}; Synapse refuses this`, "give each OIDC provider a distinct idp_id");
+      view.fail(
+        ["oidc_providers"],
+        `has two providers with the id ${p.authProviderId}; Synapse refuses this`,
+        "give each OIDC provider a distinct idp_id",
+      );
     }
     seen.add(p.authProviderId);
   }

@@ -121,9 +121,13 @@ export function readYamlMapping(file: string, version: "1.1" | "1.2", hints: Sou
   try {
     value = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
-    throw new UserError(`${file}: invalid YAML: ${(err as Error).message}`, `correct the YAML of ${file} (its aliases and anchors), then run again`, {
-      cause: err,
-    });
+    throw new UserError(
+      `${file}: invalid YAML: ${(err as Error).message}`,
+      `correct the YAML of ${file} (its aliases and anchors), then run again`,
+      {
+        cause: err,
+      },
+    );
   }
   if (value === null || value === undefined) return {};
   if (!isMapping(value)) {

@@ -9,11 +9,23 @@ function driverError(message: string, code?: string): Error {
 
 describe("connectFailure", () => {
   const cases: { name: string; error: Error; role?: DatabaseRole; passwordGiven?: boolean; reason: string; fix?: RegExp }[] = [
-    { name: "refused", error: driverError("connect ECONNREFUSED 127.0.0.1:1", "ECONNREFUSED"), reason: "connection refused (is PostgreSQL running there?)" },
+    {
+      name: "refused",
+      error: driverError("connect ECONNREFUSED 127.0.0.1:1", "ECONNREFUSED"),
+      reason: "connection refused (is PostgreSQL running there?)",
+    },
     { name: "unknown host", error: driverError("getaddrinfo ENOTFOUND db", "ENOTFOUND"), reason: "host name not found" },
-    { name: "wrong password", error: driverError('password authentication failed for user "u"', "28P01"), reason: "password authentication failed" },
+    {
+      name: "wrong password",
+      error: driverError('password authentication failed for user "u"', "28P01"),
+      reason: "password authentication failed",
+    },
     { name: "unknown role", error: driverError('role "x" does not exist', "28000"), reason: "the role (user) does not exist" },
-    { name: "pg_hba rejection", error: driverError("no pg_hba.conf entry for host", "28000"), reason: "the server refused this user (pg_hba.conf)" },
+    {
+      name: "pg_hba rejection",
+      error: driverError("no pg_hba.conf entry for host", "28000"),
+      reason: "the server refused this user (pg_hba.conf)",
+    },
     {
       name: "missing MAS database",
       error: driverError('database "mas" does not exist', "3D000"),
@@ -21,7 +33,12 @@ describe("connectFailure", () => {
       reason: "the database does not exist",
       fix: /^create it .*`mas-cli database migrate` and `mas-cli config sync`/,
     },
-    { name: "missing Synapse database", error: driverError('database "s" does not exist', "3D000"), role: "Synapse", reason: "the database does not exist" },
+    {
+      name: "missing Synapse database",
+      error: driverError('database "s" does not exist', "3D000"),
+      role: "Synapse",
+      reason: "the database does not exist",
+    },
     {
       name: "no password for SCRAM",
       error: driverError("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string"),
@@ -35,10 +52,26 @@ describe("connectFailure", () => {
       passwordGiven: true,
       reason: "the connection failed",
     },
-    { name: "server starting", error: driverError("the database system is starting up", "57P03"), reason: "the server is starting up or shutting down" },
-    { name: "no TLS on the server", error: driverError("The server does not support SSL connections"), reason: "the server does not accept TLS, which sslmode requires" },
-    { name: "untrusted certificate", error: driverError("self-signed certificate in certificate chain"), reason: "the server's TLS certificate could not be verified" },
-    { name: "connect timeout", error: driverError("Connection terminated due to connection timeout"), reason: "connection timed out" },
+    {
+      name: "server starting",
+      error: driverError("the database system is starting up", "57P03"),
+      reason: "the server is starting up or shutting down",
+    },
+    {
+      name: "no TLS on the server",
+      error: driverError("The server does not support SSL connections"),
+      reason: "the server does not accept TLS, which sslmode requires",
+    },
+    {
+      name: "untrusted certificate",
+      error: driverError("self-signed certificate in certificate chain"),
+      reason: "the server's TLS certificate could not be verified",
+    },
+    {
+      name: "connect timeout",
+      error: driverError("Connection terminated due to connection timeout"),
+      reason: "connection timed out",
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -53,8 +86,16 @@ describe("connectFailure", () => {
 
 describe("connectionLoss", () => {
   const cases: [string, unknown, ConnectionLoss | undefined][] = [
-    ["pg_terminate_backend or fast shutdown", driverError("terminating connection due to administrator command", "57P01"), "terminated"],
-    ["crash of another backend", driverError("terminating connection because of crash of another server process", "57P02"), "crashed"],
+    [
+      "pg_terminate_backend or fast shutdown",
+      driverError("terminating connection due to administrator command", "57P01"),
+      "terminated",
+    ],
+    [
+      "crash of another backend",
+      driverError("terminating connection because of crash of another server process", "57P02"),
+      "crashed",
+    ],
     ["shutting down", driverError("the database system is shutting down", "57P03"), "unavailable"],
     ["protocol-level connection failure", driverError("connection failure", "08006"), "broken"],
     ["socket reset", driverError("read ECONNRESET", "ECONNRESET"), "broken"],

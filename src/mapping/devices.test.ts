@@ -103,10 +103,7 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
   {
     name: "the session starts at the earliest token",
     input: device({
-      tokens: [
-        accessToken(),
-        accessToken({ id: 102, token: "syt_older", lastValidated: 1_690_000_000_000 }),
-      ],
+      tokens: [accessToken(), accessToken({ id: 102, token: "syt_older", lastValidated: 1_690_000_000_000 })],
     }),
     expect: {
       rows: [
@@ -174,7 +171,10 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
   },
   ...[
     { what: "its refresh token expired", refresh: { expiryTs: STARTED_AT - 1 } },
-    { what: "its session's hard limit passed", refresh: { expiryTs: STARTED_AT + 60_000, ultimateSessionExpiryTs: STARTED_AT - 1 } },
+    {
+      what: "its session's hard limit passed",
+      refresh: { expiryTs: STARTED_AT + 60_000, ultimateSessionExpiryTs: STARTED_AT - 1 },
+    },
     { what: "both passed", refresh: { expiryTs: 0, ultimateSessionExpiryTs: -5 } },
   ].map(({ what, refresh }) => ({
     name: `a refresh pair whose session Synapse ended (${what}) is dropped, both counted; the device stays`,
@@ -201,7 +201,9 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
   {
     name: "a live pair whose session has a hard limit ahead is migrated and noted: MAS cannot enforce the limit",
     input: device({
-      tokens: [accessToken({ refresh: refreshToken({ expiryTs: STARTED_AT + 1, ultimateSessionExpiryTs: STARTED_AT + 86_400_000 }) })],
+      tokens: [
+        accessToken({ refresh: refreshToken({ expiryTs: STARTED_AT + 1, ultimateSessionExpiryTs: STARTED_AT + 86_400_000 }) }),
+      ],
     }),
     expect: {
       rows: [
@@ -217,7 +219,11 @@ const cases: { name: string; input: SynapseDevice; ctx?: MappingContext; expect:
     input: device({
       tokens: [
         accessToken({ lastValidated: 1_700_000_000_000, refresh: refreshToken({ expiryTs: STARTED_AT - 1 }) }),
-        accessToken({ id: 102, token: "syt_next", refresh: refreshToken({ id: 202, token: "syr_next", expiryTs: STARTED_AT + 1 }) }),
+        accessToken({
+          id: 102,
+          token: "syt_next",
+          refresh: refreshToken({ id: 202, token: "syr_next", expiryTs: STARTED_AT + 1 }),
+        }),
       ],
     }),
     expect: {

@@ -3,14 +3,7 @@ import type { MasRow } from "../model/mas.ts";
 
 /** What the report counts, one name per kind of Synapse row. */
 export type Entity =
-  | "users"
-  | "passwords"
-  | "emails"
-  | "unsupported_threepids"
-  | "external_ids"
-  | "devices"
-  | "access_tokens"
-  | "refresh_tokens";
+  "users" | "passwords" | "emails" | "unsupported_threepids" | "external_ids" | "devices" | "access_tokens" | "refresh_tokens";
 
 /** Why a Synapse row is not migrated. Stable strings: they appear in the JSON report. */
 export type SkipReason =

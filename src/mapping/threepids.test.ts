@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import type { SynapseThreepid } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { mapThreepid } from "./threepids.ts";
-import { ALICE_CREATED_MS, assertMapped, mappedUserId, owner, testContext, threepid, type Expected } from "../../test/builders.ts";
+import {
+  ALICE_CREATED_MS,
+  assertMapped,
+  mappedUserId,
+  owner,
+  testContext,
+  threepid,
+  type Expected,
+} from "../../test/builders.ts";
 
 const ADDED_AT = 1_650_000_000_000;
 /** The id `mapUser` gave alice: every row of hers must reference it. */
@@ -45,7 +53,9 @@ const cases: { name: string; input: SynapseThreepid; ctx?: MappingContext; expec
   {
     name: "an added_at MAS cannot hold (the int64 limit) is unknown: the user's creation time",
     input: threepid({ addedAt: Number("9223372036854775807") }),
-    expect: { rows: [{ table: "user_emails", row: { ...aliceEmail, createdAt: ALICE_CREATED_MS, confirmedAt: ALICE_CREATED_MS } }] },
+    expect: {
+      rows: [{ table: "user_emails", row: { ...aliceEmail, createdAt: ALICE_CREATED_MS, confirmedAt: ALICE_CREATED_MS } }],
+    },
   },
   {
     name: "a negative added_at of a phone number is unknown too",
@@ -61,9 +71,7 @@ const cases: { name: string; input: SynapseThreepid; ctx?: MappingContext; expec
     name: "any other medium becomes an unsupported third-party id",
     input: threepid({ medium: "x-legacy", address: "alice#1" }),
     expect: {
-      rows: [
-        { table: "user_unsupported_third_party_ids", row: { ...alicePhone, medium: "x-legacy", address: "alice#1" } },
-      ],
+      rows: [{ table: "user_unsupported_third_party_ids", row: { ...alicePhone, medium: "x-legacy", address: "alice#1" } }],
     },
   },
   {

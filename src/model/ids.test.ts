@@ -12,10 +12,7 @@ describe("ids", () => {
 
   it("builds the same id from words as from hex parts", () => {
     for (const time of [0, 1, 1795406856000, 2 ** 48 - 1, 4294967296, 4294967295]) {
-      assert.equal(
-        ulidFromWords(time, 0x01234567, 0x89abcdef, 0xfedc0000 | 0x1234),
-        ulidFromParts(time, "0123456789abcdeffedc"),
-      );
+      assert.equal(ulidFromWords(time, 0x01234567, 0x89abcdef, 0xfedc0000 | 0x1234), ulidFromParts(time, "0123456789abcdeffedc"));
     }
     assert.equal(ulidFromWords(0, 0, 0, 0), "00000000-0000-0000-0000-000000000000");
   });

@@ -54,6 +54,9 @@ describe("usable password hashes", () => {
   }
 
   it("the SQL predicate agrees with the function on every case", async () => {
-    assert.deepEqual(await sqliteVerdicts(cases.map(([h]) => h)), cases.map(([, usable]) => usable));
+    assert.deepEqual(
+      await sqliteVerdicts(cases.map(([h]) => h)),
+      cases.map(([, usable]) => usable),
+    );
   });
 });

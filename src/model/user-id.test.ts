@@ -25,7 +25,11 @@ const cases: { name: string; input: { userId: string; serverName?: string }; exp
     input: { userId: "@alice:Example.com" },
     expect: { kind: "foreign", server: "Example.com" },
   },
-  { name: "split at the first colon: '@a:b:c' is on server 'b:c'", input: { userId: "@a:b:c" }, expect: { kind: "foreign", server: "b:c" } },
+  {
+    name: "split at the first colon: '@a:b:c' is on server 'b:c'",
+    input: { userId: "@a:b:c" },
+    expect: { kind: "foreign", server: "b:c" },
+  },
   {
     name: "split at the first colon: '@a:b:c' is local on server 'b:c'",
     input: { userId: "@a:b:c", serverName: "b:c" },

@@ -1,10 +1,7 @@
 /** Matrix user ids: `@<localpart>:<server_name>`, split at the first `:`. */
 
 /** The result of reading a Synapse user id against the server being migrated. */
-export type UserIdCheck =
-  | { kind: "local"; localpart: string }
-  | { kind: "foreign"; server: string }
-  | { kind: "malformed" };
+export type UserIdCheck = { kind: "local"; localpart: string } | { kind: "foreign"; server: string } | { kind: "malformed" };
 
 /**
  * Classifies a user id. The localpart is kept verbatim (no case folding); MAS usernames are

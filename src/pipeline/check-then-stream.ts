@@ -76,8 +76,13 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
   // The run's "now", fixed before the checks: they judge ended sessions at the same time as the mappers.
   const now = Date.now();
   const input: CheckContext = {
-    ...setup, synapseDb: readers, ownSynapsePids: readers.pids, masDb: run.masDb,
-    realRun: destination.realRun, writesMas: destination.writesMas, now,
+    ...setup,
+    synapseDb: readers,
+    ownSynapsePids: readers.pids,
+    masDb: run.masDb,
+    realRun: destination.realRun,
+    writesMas: destination.writesMas,
+    now,
   };
   // 1. The checks that can block.
   const blocking = await runBlockingChecks(input);
@@ -93,11 +98,18 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
     advisory = Promise.resolve(await runAdvisoryChecks(input));
   }
   // 3. The rows, through the mappers into the sink: not at all for migrate when a finding blocks.
-  const streams = destination.stopsWhenBlocked ? !judge(blocking.findings, setup.policy).blocks : schemaReadable(blocking.findings);
+  const streams = destination.stopsWhenBlocked
+    ? !judge(blocking.findings, setup.policy).blocks
+    : schemaReadable(blocking.findings);
   let report: ReportBuilder | undefined;
   if (streams) {
     report = new ReportBuilder(run.dryRun);
-    const ctx: MappingContext = { serverName: setup.synapse.serverName, startedAt: now, providers: setup.providers, deriveId: runIdDeriver() };
+    const ctx: MappingContext = {
+      serverName: setup.synapse.serverName,
+      startedAt: now,
+      providers: setup.providers,
+      deriveId: runIdDeriver(),
+    };
     const phaseRun = { source: run.source, ctx, report, progress: run.progress };
     await destination.receive(
       async (sink) => {

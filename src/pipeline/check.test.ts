@@ -17,7 +17,10 @@ describe("the order check prints its skip counts in", () => {
       ["foreign_user_id", 1],
       ["malformed_user_id", 1],
     ]);
-    assert.deepEqual(Object.entries(ordered.refresh_tokens ?? {}), [["ended_session", 3], ["no_access_token", 2]]);
+    assert.deepEqual(Object.entries(ordered.refresh_tokens ?? {}), [
+      ["ended_session", 3],
+      ["no_access_token", 2],
+    ]);
   });
 
   it("leaves nothing out and adds nothing", () => {

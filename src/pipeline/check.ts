@@ -23,7 +23,14 @@ const COUNT_ONLY: RowDestination = {
 
 /** The order `check` prints its counts in: entities as the report's phases meet them. */
 const ENTITY_ORDER: readonly Entity[] = [
-  "users", "passwords", "emails", "unsupported_threepids", "external_ids", "devices", "access_tokens", "refresh_tokens",
+  "users",
+  "passwords",
+  "emails",
+  "unsupported_threepids",
+  "external_ids",
+  "devices",
+  "access_tokens",
+  "refresh_tokens",
 ];
 
 /** The skip counts in a stable order: entities as {@link ENTITY_ORDER}, then reasons by count, largest first, then by name. */
@@ -32,7 +39,9 @@ export function inCheckOrder(skipped: MigrationReport["skipped"]): MigrationRepo
   for (const entity of ENTITY_ORDER) {
     const reasons = skipped[entity];
     if (reasons === undefined) continue;
-    const sorted = Object.entries(reasons).sort(([ra, a], [rb, b]) => (b as number) - (a as number) || (ra < rb ? -1 : ra > rb ? 1 : 0));
+    const sorted = Object.entries(reasons).sort(
+      ([ra, a], [rb, b]) => (b as number) - (a as number) || (ra < rb ? -1 : ra > rb ? 1 : 0),
+    );
     ordered[entity] = Object.fromEntries(sorted);
   }
   return ordered;
@@ -52,7 +61,14 @@ export async function check(setup: RunSetup): Promise<CheckOutcome> {
     try {
       const readers = await synapse.openReaders();
       try {
-        const { findings, report } = await checkThenStream({ setup, readers, source, masDb, destination: COUNT_ONLY, dryRun: true });
+        const { findings, report } = await checkThenStream({
+          setup,
+          readers,
+          source,
+          masDb,
+          destination: COUNT_ONLY,
+          dryRun: true,
+        });
         return { findings, wouldSkip: report === null ? null : inCheckOrder(report.skipped) };
       } finally {
         await readers.close();

@@ -12,11 +12,24 @@ describe("check's counting sink", () => {
     const sessions = sink.openPhase(["compat_sessions", "compat_access_tokens", "compat_refresh_tokens"]);
     assert.equal(sessions.add(rowsOf("compat_sessions", "compat_access_tokens", "compat_access_tokens")), undefined);
     assert.equal(sessions.add(rowsOf("compat_sessions")), undefined);
-    assert.deepEqual(await sessions.finish(), new Map([["compat_sessions", 2], ["compat_access_tokens", 2], ["compat_refresh_tokens", 0]]));
+    assert.deepEqual(
+      await sessions.finish(),
+      new Map([
+        ["compat_sessions", 2],
+        ["compat_access_tokens", 2],
+        ["compat_refresh_tokens", 0],
+      ]),
+    );
     // Each phase counts on its own.
     const users = sink.openPhase(["users", "user_passwords"]);
     users.add(rowsOf("users"));
-    assert.deepEqual(await users.finish(), new Map([["users", 1], ["user_passwords", 0]]));
+    assert.deepEqual(
+      await users.finish(),
+      new Map([
+        ["users", 1],
+        ["user_passwords", 0],
+      ]),
+    );
   });
 
   it("rejects a row for a table outside its phase, as the COPY writer does", () => {

@@ -86,7 +86,10 @@ function lossWords(loss: ConnectionLoss, serverUp: boolean): { what: string; fix
         fix: "make sure nothing ends the tool's sessions while it runs (administrators, session timeouts, poolers), then run again",
       };
     case "crashed":
-      return { what: "the database server crashed and restarted", fix: "see the server's log for why it crashed, then run again" };
+      return {
+        what: "the database server crashed and restarted",
+        fix: "see the server's log for why it crashed, then run again",
+      };
     case "unavailable":
       return { what: "the database server was restarting", fix: "run again once the server is up" };
     case "broken":

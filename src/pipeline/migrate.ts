@@ -18,8 +18,7 @@ export interface MigrateOptions extends RunSetup {
 }
 
 export type MigrateOutcome =
-  | { status: "blocked"; findings: Finding[] }
-  | { status: "done"; findings: Finding[]; report: MigrationReport };
+  { status: "blocked"; findings: Finding[] } | { status: "done"; findings: Finding[]; report: MigrationReport };
 
 /** How long the DDL of the bulk load waits for a table lock before giving up (MAS must be stopped). */
 const LOCK_TIMEOUT = "15s";
@@ -72,7 +71,13 @@ async function migrateWithin(
     const readers = await synapse.openReaders();
     try {
       const { findings, blocked, report } = await checkThenStream({
-        setup: options, readers, source, masDb: tx, destination: copyInto(tx, options.dryRun), dryRun: options.dryRun, progress: options.progress,
+        setup: options,
+        readers,
+        source,
+        masDb: tx,
+        destination: copyInto(tx, options.dryRun),
+        dryRun: options.dryRun,
+        progress: options.progress,
       });
       if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
       report.totalSeconds = (performance.now() - started) / 1000;
@@ -94,6 +99,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> 
   if (unreadable) return { status: "blocked", findings: unreadable };
   const named = connectionsFor(options, options.dryRun ? "dry-run" : "migrate");
   return withSynapseAndMas(named, (synapse, masDb) =>
-    withTransaction(masDb, (tx) => migrateWithin(options, synapse, tx), () => connect(named.masTarget)),
+    withTransaction(
+      masDb,
+      (tx) => migrateWithin(options, synapse, tx),
+      () => connect(named.masTarget),
+    ),
   );
 }

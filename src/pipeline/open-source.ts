@@ -59,9 +59,13 @@ function postgresSide(setup: Setup, synapseDb: pg.Client): SynapseSide {
 /** A SQLite file problem (unreadable, or changed while read) as a UserError naming the setting to check. */
 function asUserError(error: unknown, setup: Pick<RunSetup, "synapseTarget">): unknown {
   if (!(error instanceof SqliteFileProblem)) return error;
-  return new UserError(`Synapse's SQLite database: ${error.message}`, `${error.hint} (the file is set in ${setup.synapseTarget.settingsSource})`, {
-    cause: error,
-  });
+  return new UserError(
+    `Synapse's SQLite database: ${error.message}`,
+    `${error.hint} (the file is set in ${setup.synapseTarget.settingsSource})`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /**

@@ -36,7 +36,13 @@ const SESSION_TABLES = ["compat_sessions", "compat_access_tokens", "compat_refre
 /** Every phase, parents before children so that foreign keys hold row by row. */
 export const PHASES: readonly Phase[] = [
   phase("users", ["users", "user_passwords"], (s) => s.readUsers(), mapUser, "users"),
-  phase("threepids", ["user_emails", "user_unsupported_third_party_ids"], (s) => s.readThreepids(), mapThreepid, "user_threepids"),
+  phase(
+    "threepids",
+    ["user_emails", "user_unsupported_third_party_ids"],
+    (s) => s.readThreepids(),
+    mapThreepid,
+    "user_threepids",
+  ),
   phase("external_ids", ["upstream_oauth_links"], (s) => s.readExternalIds(), mapExternalId, "user_external_ids"),
   phase("devices", SESSION_TABLES, (s) => s.readDevices(), mapDevice, "devices"),
   phase("deviceless_tokens", SESSION_TABLES, (s) => s.readLooseTokens(), mapLooseToken),

@@ -14,7 +14,12 @@ function countingPhase(mapped: number[]): Phase {
     name: "numbers",
     tables: [],
     async *read() {
-      for (const batch of [[1, 2], [3, 4], [5, 6]]) yield batch;
+      for (const batch of [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ])
+        yield batch;
     },
     map(row) {
       mapped.push(row as number);
@@ -23,7 +28,14 @@ function countingPhase(mapped: number[]): Phase {
   };
 }
 
-const ctx: MappingContext = { serverName: "example.com", startedAt: 0, providers: new Map(), deriveId: () => { throw new Error("unused"); } };
+const ctx: MappingContext = {
+  serverName: "example.com",
+  startedAt: 0,
+  providers: new Map(),
+  deriveId: () => {
+    throw new Error("unused");
+  },
+};
 const io = (report: ReportBuilder) => ({
   source: {} as SynapseSource,
   sink: new CountingSink(),

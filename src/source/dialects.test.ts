@@ -11,7 +11,10 @@ describe("each engine spells the shared SQL its own way", () => {
   ];
   for (const { dialect, params, strpos } of cases) {
     it(`${dialect.engine}: parameters ${params.join(", ")}, ${strpos}`, () => {
-      assert.deepEqual([1, 2, 10].map((n) => dialect.param(n)), params);
+      assert.deepEqual(
+        [1, 2, 10].map((n) => dialect.param(n)),
+        params,
+      );
       assert.equal(dialect.strpos("u.name", "':'"), strpos);
     });
   }
@@ -27,7 +30,9 @@ describe("each engine spells the shared SQL its own way", () => {
   it("SQLite: the device IPs are the engine's to judge, everything else in SQL with ?n parameters", () => {
     const queries = findingQueries(SQLITE_DIALECT);
     assert.deepEqual(
-      Object.entries(queries).filter(([, q]) => q.judgedByEngine).map(([name]) => name),
+      Object.entries(queries)
+        .filter(([, q]) => q.judgedByEngine)
+        .map(([name]) => name),
       ["unparsableDeviceIps"],
     );
     assert.match(queries.guestUsers.where, /instr\(u\.name, ':'\) > 2 AND substr\(u\.name, instr\(u\.name, ':'\) \+ 1\) = \?1/);

@@ -126,13 +126,49 @@ describe("both engines, the same answers", () => {
       it("reads users, devices with their tokens, loose tokens, unpaired refresh tokens, threepids and external ids", async () => {
         const { source } = opened;
         assert.deepEqual(await all(source.readUsers()), [
-          { name: "@alice:example.com", creationTs: 1795406856, admin: true, isGuest: false, deactivated: false, appserviceId: null, passwordHash: "$2b$12$hash", locked: true },
-          { name: "@bob:example.com", creationTs: null, admin: false, isGuest: true, deactivated: false, appserviceId: null, passwordHash: null, locked: false },
-          { name: "@bridge:example.com", creationTs: 1795406000, admin: false, isGuest: false, deactivated: false, appserviceId: "bridge", passwordHash: "", locked: false },
+          {
+            name: "@alice:example.com",
+            creationTs: 1795406856,
+            admin: true,
+            isGuest: false,
+            deactivated: false,
+            appserviceId: null,
+            passwordHash: "$2b$12$hash",
+            locked: true,
+          },
+          {
+            name: "@bob:example.com",
+            creationTs: null,
+            admin: false,
+            isGuest: true,
+            deactivated: false,
+            appserviceId: null,
+            passwordHash: null,
+            locked: false,
+          },
+          {
+            name: "@bridge:example.com",
+            creationTs: 1795406000,
+            admin: false,
+            isGuest: false,
+            deactivated: false,
+            appserviceId: "bridge",
+            passwordHash: "",
+            locked: false,
+          },
         ]);
         const devices = await all<SynapseDevice>(source.readDevices());
         assert.deepEqual(
-          devices.map((d) => [d.deviceId, d.ip, d.ipUnparsable, d.hidden, d.lastSeen, d.displayName, d.owner?.name ?? null, d.tokens.map((t) => t.token)]),
+          devices.map((d) => [
+            d.deviceId,
+            d.ip,
+            d.ipUnparsable,
+            d.hidden,
+            d.lastSeen,
+            d.displayName,
+            d.owner?.name ?? null,
+            d.tokens.map((t) => t.token),
+          ]),
           [
             ["A1", "10.0.0.1", false, false, 1795406856636, "phone ✓", "@alice:example.com", ["syt_old", "syt_new"]],
             ["A2", null, false, false, null, null, "@alice:example.com", []],
@@ -143,16 +179,37 @@ describe("both engines, the same answers", () => {
           ],
         );
         const [old, fresh] = (devices[0] as SynapseDevice).tokens;
-        assert.deepEqual(old?.refresh, { id: 1, token: "syr_old", supersededAndUsed: true, expiryTs: 1795406000100, ultimateSessionExpiryTs: null });
-        assert.deepEqual(fresh?.refresh, { id: 2, token: "syr_new", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 1795406000200 });
+        assert.deepEqual(old?.refresh, {
+          id: 1,
+          token: "syr_old",
+          supersededAndUsed: true,
+          expiryTs: 1795406000100,
+          ultimateSessionExpiryTs: null,
+        });
+        assert.deepEqual(fresh?.refresh, {
+          id: 2,
+          token: "syr_new",
+          supersededAndUsed: false,
+          expiryTs: null,
+          ultimateSessionExpiryTs: 1795406000200,
+        });
         assert.deepEqual(
-          (await all(source.readLooseTokens())).map((l) => [l.token.id, l.token.deviceId, l.token.puppetsUserId, l.token.lastValidated, l.owner?.admin]),
+          (await all(source.readLooseTokens())).map((l) => [
+            l.token.id,
+            l.token.deviceId,
+            l.token.puppetsUserId,
+            l.token.lastValidated,
+            l.owner?.admin,
+          ]),
           [
             [12, null, "@bob:example.com", 1795406000002, true],
             [13, "GONE", null, 1795406000003, true],
           ],
         );
-        assert.deepEqual((await all(source.readUnpairedRefreshTokens())).map((r) => [r.id, r.userId, r.owner?.name]), [[3, "@alice:example.com", "@alice:example.com"]]);
+        assert.deepEqual(
+          (await all(source.readUnpairedRefreshTokens())).map((r) => [r.id, r.userId, r.owner?.name]),
+          [[3, "@alice:example.com", "@alice:example.com"]],
+        );
         assert.deepEqual(
           (await all(source.readThreepids())).map((t) => [t.userId, t.medium, t.addedAt, t.owner?.name ?? null]),
           [
@@ -160,10 +217,14 @@ describe("both engines, the same answers", () => {
             ["@nobody:example.com", "msisdn", 2, null],
           ],
         );
-        assert.deepEqual((await all(source.readExternalIds())).map((e) => [e.userId, e.authProvider, e.externalId, e.owner?.admin]), [
-          ["@alice:example.com", "oidc-keycloak", "kc-1", true],
-        ]);
-        assert.deepEqual([await source.countRows("users"), await source.countRows("devices"), await source.countRows("user_threepids")], [3, 6, 2]);
+        assert.deepEqual(
+          (await all(source.readExternalIds())).map((e) => [e.userId, e.authProvider, e.externalId, e.owner?.admin]),
+          [["@alice:example.com", "oidc-keycloak", "kc-1", true]],
+        );
+        assert.deepEqual(
+          [await source.countRows("users"), await source.countRows("devices"), await source.countRows("user_threepids")],
+          [3, 6, 2],
+        );
       });
 
       it("answers the catalog questions: columns, tables, unique indexes", async () => {
@@ -195,13 +256,10 @@ describe("both engines, the same answers", () => {
         assert.deepEqual(deviceless, { count: 0, examples: [] }, "the only deviceless token is a puppet's");
         const invalid = await invalidUserIdRows(readers, "example.com", 5);
         assert.deepEqual(invalid.foreign, []);
-        assert.deepEqual(
-          invalid.orphans.map((o) => [o.table, o.count, o.examples]).sort(),
-          [
-            ["devices", 1, ["@ghost:example.com"]],
-            ["user_threepids", 1, ["@nobody:example.com"]],
-          ],
-        );
+        assert.deepEqual(invalid.orphans.map((o) => [o.table, o.count, o.examples]).sort(), [
+          ["devices", 1, ["@ghost:example.com"]],
+          ["user_threepids", 1, ["@nobody:example.com"]],
+        ]);
       });
 
       it("keeps answering on the extra connection once the main one is taken for streaming", async () => {

@@ -89,7 +89,9 @@ export class CopyTextBatch implements FieldReader {
   /** Whether the current field is `\N`. */
   private fieldIsNull(): boolean {
     const start = this.fieldStart;
-    return this.fieldStop - start === 2 && this.text_.charCodeAt(start) === BACKSLASH && this.text_.charCodeAt(start + 1) === LETTER_N;
+    return (
+      this.fieldStop - start === 2 && this.text_.charCodeAt(start) === BACKSLASH && this.text_.charCodeAt(start + 1) === LETTER_N
+    );
   }
 
   /** The current field's text, unescaped, or null. */
@@ -159,7 +161,7 @@ export class CopyTextBatch implements FieldReader {
   bool(): boolean {
     if (!this.nextField() || this.fieldStop - this.fieldStart !== 1) return false;
     const c = this.text_.charCodeAt(this.fieldStart);
-    return c === 116 /* t */ || c === 49 /* 1 */;
+    return c === 116 /* t */ || c === 49; /* 1 */
   }
 
   isNull(): boolean {

@@ -105,7 +105,11 @@ function buildFindingQueries(d: SqlDialect) {
       example: "u.name",
     },
     // mapping/users.ts: a hash MAS can verify becomes a user_passwords row.
-    passwordHashes: { from: "users u", where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash")}`, example: "u.name" },
+    passwordHashes: {
+      from: "users u",
+      where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash")}`,
+      example: "u.name",
+    },
     // mapping/users.ts: any other non-empty hash is left behind (unusable_password_hash).
     unusablePasswordHashes: {
       from: "users u",
@@ -150,7 +154,10 @@ function buildFindingQueries(d: SqlDialect) {
       where: `${LOCAL_OWNER} AND a.puppets_user_id IS NULL AND NOT ${SUPERSEDED} AND ${ENDED} AND ${OWN_REASON_COUNTS}`,
       example: "a.user_id",
       // $1 is not needed here, but bound as in every query (PostgreSQL must know its type).
-      candidate: { from: "refresh_tokens r", where: `${sqlSessionEnded("r", d.param(2))} AND CAST(${d.param(1)} AS text) IS NOT NULL` },
+      candidate: {
+        from: "refresh_tokens r",
+        where: `${sqlSessionEnded("r", d.param(2))} AND CAST(${d.param(1)} AS text) IS NOT NULL`,
+      },
     },
     // Refresh tokens migrate writes whose session has a hard limit still ahead: MAS cannot enforce it.
     sessionLimitNotEnforced: {
@@ -201,7 +208,6 @@ function buildFindingQueries(d: SqlDialect) {
         : { from: DEVICES, where: `${WRITTEN_DEVICE} AND ${d.unparsableIp("d.ip")}`, example: "d.device_id" },
   } as const satisfies Record<string, CountQuery>;
 }
-
 
 export type FindingQuery = keyof ReturnType<typeof buildFindingQueries>;
 
@@ -275,7 +281,12 @@ export async function countRows(
 }
 
 /** Up to `limit` distinct example ids of the rows `query` counts, in order. */
-async function findingExamples(client: SynapseQueries, query: FindingQuery, params: FindingParams, limit: number): Promise<string[]> {
+async function findingExamples(
+  client: SynapseQueries,
+  query: FindingQuery,
+  params: FindingParams,
+  limit: number,
+): Promise<string[]> {
   const { from, where, example } = findingQueries(client.dialect)[query];
   const sql = `SELECT DISTINCT ${example} AS e FROM ${from} WHERE ${where} ORDER BY 1 LIMIT ${Math.max(0, Math.floor(limit))}`;
   const examples = await client.rows<{ e: string }>(sql, bindFor(client.dialect, sql, params));
@@ -312,7 +323,11 @@ export async function countRowsBatch(
   const candidateCounts = await countByScan(client, candidates, params);
   const zero = new Set(candidates.filter((_, i) => candidateCounts[i] === 0).map((c) => c.query));
   const counted = queries.filter((q) => !zero.has(q));
-  const fullCounts = await countByScan(client, counted.map((q) => all[q]), params);
+  const fullCounts = await countByScan(
+    client,
+    counted.map((q) => all[q]),
+    params,
+  );
   const counts = new Map(counted.map((q, i) => [q, fullCounts[i] ?? 0]));
   return Promise.all(
     queries.map(async (q) => {
@@ -345,7 +360,10 @@ export const UNIQUE_KEYS: readonly { table: string; columns: readonly string[]; 
  * Rows sharing a {@link UNIQUE_KEYS} key with another row, per key: only looked for where no
  * unique index of Synapse's already rules them out (the normal case costs a catalog lookup).
  */
-export async function duplicateRows(client: SynapseQueries, limit: number): Promise<{ key: string; count: number; examples: string[] }[]> {
+export async function duplicateRows(
+  client: SynapseQueries,
+  limit: number,
+): Promise<{ key: string; count: number; examples: string[] }[]> {
   const found: { key: string; count: number; examples: string[] }[] = [];
   const indexes = new Map<string, string[][]>();
   for (const { table, columns, example } of UNIQUE_KEYS) {

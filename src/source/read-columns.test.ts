@@ -2,7 +2,15 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { FieldReader } from "./field-reader.ts";
 import { columnSql, READS, selectList, type ColumnKind, type ReadKind } from "./read-columns.ts";
-import { devicesFrom, externalIdsFrom, looseTokensFrom, threepidsFrom, unpairedRefreshTokensFrom, usersFrom, type FieldBatches } from "./read-rows.ts";
+import {
+  devicesFrom,
+  externalIdsFrom,
+  looseTokensFrom,
+  threepidsFrom,
+  unpairedRefreshTokensFrom,
+  usersFrom,
+  type FieldBatches,
+} from "./read-rows.ts";
 
 /** What a decoder did with one field: read it as a kind, asked only whether it is NULL, or passed over it. */
 type Access = ColumnKind | "null?" | "skipped";
@@ -99,13 +107,20 @@ describe("every decoder reads its read's columns (read-columns.ts), in order and
       );
       // The next row (for devices, a further token of the same device: its device and owner passed over).
       assert.equal(second?.length, columns.length);
-      second?.forEach((access, i) => assert.ok(fits(access, (columns[i] as (typeof columns)[number]).kind), `${kind} row 2, field ${i}: ${access}`));
+      second?.forEach((access, i) =>
+        assert.ok(fits(access, (columns[i] as (typeof columns)[number]).kind), `${kind} row 2, field ${i}: ${access}`),
+      );
     });
     it(`${kind}: a row of NULLs reads no more fields than there are, each as its column's kind`, async () => {
       const rows = await accesses(kind, 2, true);
       for (const row of rows) {
         assert.ok(row.length <= columns.length, `${row.length} fields read of ${columns.length}`);
-        row.forEach((access, i) => assert.ok(fits(access, (columns[i] as (typeof columns)[number]).kind), `${kind} field ${i} (${columns[i]?.name}): ${access}`));
+        row.forEach((access, i) =>
+          assert.ok(
+            fits(access, (columns[i] as (typeof columns)[number]).kind),
+            `${kind} field ${i} (${columns[i]?.name}): ${access}`,
+          ),
+        );
       }
     });
   }
@@ -116,7 +131,11 @@ describe("the reads' SQL, from the same table", () => {
     for (const kind of Object.keys(READS) as ReadKind[]) {
       for (const engine of ["postgres", "sqlite"] as const) {
         const names = [...selectList(kind, engine).matchAll(/ AS (\w+)(?:,|$)/g)].map((m) => m[1]);
-        assert.deepEqual(names, READS[kind].map((c) => c.name), `${kind} on ${engine}`);
+        assert.deepEqual(
+          names,
+          READS[kind].map((c) => c.name),
+          `${kind} on ${engine}`,
+        );
       }
     }
   });

@@ -79,8 +79,19 @@ export const TOKEN_COLUMNS: readonly ReadColumn[] = [
  */
 export const READS = {
   users: [...OWNER_COLUMNS, column("u.password_hash", "text"), column("u.locked", "bool")],
-  threepids: [column("t.user_id", "text"), column("t.medium", "text"), column("t.address", "text"), column("t.added_at", "int"), ...OWNER_COLUMNS],
-  externalIds: [column("e.user_id", "text"), column("e.auth_provider", "text"), column("e.external_id", "text"), ...OWNER_COLUMNS],
+  threepids: [
+    column("t.user_id", "text"),
+    column("t.medium", "text"),
+    column("t.address", "text"),
+    column("t.added_at", "int"),
+    ...OWNER_COLUMNS,
+  ],
+  externalIds: [
+    column("e.user_id", "text"),
+    column("e.auth_provider", "text"),
+    column("e.external_id", "text"),
+    ...OWNER_COLUMNS,
+  ],
   devices: [...DEVICE_COLUMNS, ...OWNER_COLUMNS, ...TOKEN_COLUMNS],
   looseTokens: [...OWNER_COLUMNS, ...TOKEN_COLUMNS],
   unpairedRefreshTokens: [column("r.id", "int"), column("r.user_id", "text"), ...OWNER_COLUMNS],

@@ -9,7 +9,15 @@ export const SYNAPSE_COLUMNS_READ: Record<string, string[]> = {
   user_external_ids: ["user_id", "auth_provider", "external_id"],
   devices: ["user_id", "device_id", "display_name", "last_seen", "ip", "user_agent", "hidden"],
   access_tokens: [
-    "id", "user_id", "device_id", "token", "valid_until_ms", "puppets_user_id", "last_validated", "refresh_token_id", "used",
+    "id",
+    "user_id",
+    "device_id",
+    "token",
+    "valid_until_ms",
+    "puppets_user_id",
+    "last_validated",
+    "refresh_token_id",
+    "used",
   ],
   refresh_tokens: ["id", "user_id", "token", "next_token_id", "expiry_ts", "ultimate_session_expiry_ts"],
 };
@@ -40,7 +48,13 @@ export async function missingSynapseColumns(client: SynapseQueries): Promise<str
 }
 
 /** Up to `limit` distinct user ids of `table`'s rows matching `where` (on `t`), in order. */
-async function examples(client: SynapseQueries, table: string, where: string, params: unknown[], limit: number): Promise<string[]> {
+async function examples(
+  client: SynapseQueries,
+  table: string,
+  where: string,
+  params: unknown[],
+  limit: number,
+): Promise<string[]> {
   const column = USER_ID_COLUMNS[table] as string;
   const rows = await client.rows<{ e: string }>(
     `SELECT DISTINCT ${column} AS e FROM ${table} t WHERE (${where}) AND ${column} IS NOT NULL ORDER BY 1 LIMIT ${limit}`,
@@ -78,14 +92,23 @@ export async function invalidUserIdRows(client: SynapseQueries, serverName: stri
   );
   const samples = await Promise.all(
     counted.map(async ({ table, column, local, foreign, orphans }) => ({
-      foreign: foreign === 0 ? undefined : { table, count: foreign, examples: await examples(client, table, `NOT ${local}`, params, limit) },
+      foreign:
+        foreign === 0
+          ? undefined
+          : { table, count: foreign, examples: await examples(client, table, `NOT ${local}`, params, limit) },
       orphan:
         orphans === 0
           ? undefined
           : {
               table,
               count: orphans,
-              examples: await examples(client, table, `${local} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`, params, limit),
+              examples: await examples(
+                client,
+                table,
+                `${local} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`,
+                params,
+                limit,
+              ),
             },
     })),
   );

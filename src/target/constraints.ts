@@ -44,7 +44,8 @@ export async function captureConstraints(client: pg.ClientBase, tables: readonly
   const foreign = constraints.rows.filter((c) => c.type === "f");
   const keys = constraints.rows.filter((c) => c.type !== "f");
   const drop = (c: { tbl: string; name: string }) => `ALTER TABLE ${c.tbl} DROP CONSTRAINT ${quoteIdent(c.name)}`;
-  const add = (c: { tbl: string; name: string; def: string }) => `ALTER TABLE ${c.tbl} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
+  const add = (c: { tbl: string; name: string; def: string }) =>
+    `ALTER TABLE ${c.tbl} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
   return {
     drops: [...foreign.map(drop), ...keys.map(drop), ...indexes.rows.map((i) => `DROP INDEX ${quoteIdent(i.name)}`)],
     rebuilds: [...keys.map(add), ...indexes.rows.map((i) => i.def), ...foreign.map(add)],

@@ -4,7 +4,12 @@ import { encodeCopyRow, encodeCopyValue, escapeCopyText, formatTimestamp } from 
 import { columnsFor } from "./tables.ts";
 
 describe("COPY text encoding", () => {
-  const cases: { name: string; kind: Parameters<typeof encodeCopyValue>[0]; value: string | number | boolean | null; expect: string }[] = [
+  const cases: {
+    name: string;
+    kind: Parameters<typeof encodeCopyValue>[0];
+    value: string | number | boolean | null;
+    expect: string;
+  }[] = [
     { name: "NULL", kind: "text", value: null, expect: "\\N" },
     { name: "plain text", kind: "text", value: "Renamed FSMJREQZXQ ✓", expect: "Renamed FSMJREQZXQ ✓" },
     { name: "tab, newline, CR and backslash", kind: "text", value: "a\tb\nc\rd\\e", expect: "a\\tb\\nc\\rd\\\\e" },

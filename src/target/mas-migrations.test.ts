@@ -2,7 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { masEmptySql, type MasVersion } from "../../test/harness/fixtures.ts";
-import { MAS_MIGRATIONS, MAS_RELEASES, NEWEST_KNOWN_MAS_MIGRATION, readMigrationHistory, type RecordedMigration } from "./mas-migrations.ts";
+import {
+  MAS_MIGRATIONS,
+  MAS_RELEASES,
+  NEWEST_KNOWN_MAS_MIGRATION,
+  readMigrationHistory,
+  type RecordedMigration,
+} from "./mas-migrations.ts";
 
 /** `version description` of each `_sqlx_migrations` row in a MAS fixture dump, in the dump's order. */
 function dumpedMigrations(release: MasVersion): string[] {
@@ -19,7 +25,8 @@ const known = (m: { version: bigint; description: string }) => `${m.version} ${m
 const versionsOf = (release: string): bigint[] =>
   MAS_MIGRATIONS.filter((m) => MAS_RELEASES.indexOf(m.since) <= MAS_RELEASES.indexOf(release as never)).map((m) => m.version);
 const succeeded = (versions: bigint[]): RecordedMigration[] => versions.map((version) => ({ version, success: true }));
-const version = (description: string): bigint => (MAS_MIGRATIONS.find((m) => m.description === description) as { version: bigint }).version;
+const version = (description: string): bigint =>
+  (MAS_MIGRATIONS.find((m) => m.description === description) as { version: bigint }).version;
 
 describe("MAS_MIGRATIONS", () => {
   it("is the history of the MAS 1.22.0 fixture, row for row", () => {
@@ -34,13 +41,23 @@ describe("MAS_MIGRATIONS", () => {
 
   it("is in version order, without duplicates", () => {
     const versions = MAS_MIGRATIONS.map((m) => m.version);
-    assert.deepEqual(versions, [...new Set(versions)].sort((a, b) => (a < b ? -1 : 1)));
+    assert.deepEqual(
+      versions,
+      [...new Set(versions)].sort((a, b) => (a < b ? -1 : 1)),
+    );
   });
 });
 
 describe("readMigrationHistory", () => {
   const all = versionsOf("1.22.0");
-  const cases: { name: string; recorded: RecordedMigration[]; release: string; missing: bigint[]; failed?: bigint[]; unknown?: bigint[] }[] = [
+  const cases: {
+    name: string;
+    recorded: RecordedMigration[];
+    release: string;
+    missing: bigint[];
+    failed?: bigint[];
+    unknown?: bigint[];
+  }[] = [
     { name: "MAS 1.22.0, complete", recorded: succeeded(all), release: "1.22.0", missing: [] },
     { name: "MAS 1.0.0, complete", recorded: succeeded(versionsOf("1.0.0")), release: "1.0.0", missing: [] },
     {
@@ -89,7 +106,10 @@ describe("readMigrationHistory", () => {
     it(c.name, () => {
       const history = readMigrationHistory(c.recorded);
       assert.equal(history.release, c.release);
-      assert.deepEqual(history.missing.map((m) => m.version), c.missing);
+      assert.deepEqual(
+        history.missing.map((m) => m.version),
+        c.missing,
+      );
       assert.deepEqual(history.failed, c.failed ?? []);
       assert.deepEqual(history.unknown, c.unknown ?? []);
       assert.equal(history.expected, versionsOf(c.release).length);

@@ -21,7 +21,18 @@ export interface MasMigration {
 }
 
 /** The MAS releases that added migrations, oldest first (a release in between has the schema of the one before it). */
-export const MAS_RELEASES = ["1.0.0", "1.3.0", "1.5.0", "1.8.0", "1.10.0", "1.11.0", "1.15.0", "1.19.0", "1.20.0", "1.22.0"] as const;
+export const MAS_RELEASES = [
+  "1.0.0",
+  "1.3.0",
+  "1.5.0",
+  "1.8.0",
+  "1.10.0",
+  "1.11.0",
+  "1.15.0",
+  "1.19.0",
+  "1.20.0",
+  "1.22.0",
+] as const;
 export type MasRelease = (typeof MAS_RELEASES)[number];
 
 const KNOWN: readonly (readonly [bigint, string, MasRelease])[] = [
@@ -195,7 +206,11 @@ const KNOWN: readonly (readonly [bigint, string, MasRelease])[] = [
 ];
 
 /** Every migration up to the newest tested MAS release, oldest first. */
-export const MAS_MIGRATIONS: readonly MasMigration[] = KNOWN.map(([version, description, since]) => ({ version, description, since }));
+export const MAS_MIGRATIONS: readonly MasMigration[] = KNOWN.map(([version, description, since]) => ({
+  version,
+  description,
+  since,
+}));
 
 /** Newest MAS migration this tool was tested with. */
 export const NEWEST_KNOWN_MAS_MIGRATION: bigint = (MAS_MIGRATIONS[MAS_MIGRATIONS.length - 1] as MasMigration).version;
@@ -228,14 +243,20 @@ export interface MigrationHistory {
 export function readMigrationHistory(recorded: readonly RecordedMigration[]): MigrationHistory {
   const succeeded = new Set(recorded.filter((r) => r.success).map((r) => r.version));
   const knownVersions = new Set(MAS_MIGRATIONS.map((m) => m.version));
-  const newestRelease = Math.max(0, ...MAS_MIGRATIONS.filter((m) => succeeded.has(m.version)).map((m) => MAS_RELEASES.indexOf(m.since)));
+  const newestRelease = Math.max(
+    0,
+    ...MAS_MIGRATIONS.filter((m) => succeeded.has(m.version)).map((m) => MAS_RELEASES.indexOf(m.since)),
+  );
   const byVersion = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
   const ofRelease = MAS_MIGRATIONS.filter((m) => MAS_RELEASES.indexOf(m.since) <= newestRelease);
   return {
     release: MAS_RELEASES[newestRelease] as MasRelease,
     expected: ofRelease.length,
     missing: ofRelease.filter((m) => !succeeded.has(m.version)),
-    failed: recorded.filter((r) => !r.success).map((r) => r.version).sort(byVersion),
+    failed: recorded
+      .filter((r) => !r.success)
+      .map((r) => r.version)
+      .sort(byVersion),
     unknown: [...succeeded].filter((v) => !knownVersions.has(v)).sort(byVersion),
   };
 }

@@ -84,9 +84,9 @@ export async function isSynapseDatabase(client: pg.ClientBase): Promise<boolean>
 
 /** Row counts of the target tables that are not empty. */
 export async function countNonEmptyTargets(client: pg.ClientBase): Promise<Map<MasTableName, number>> {
-  const sql = TABLE_ORDER.map(
-    (t) => `SELECT '${t}' AS t, count(*)::bigint AS n FROM (SELECT 1 FROM ${t} LIMIT 1000000) s`,
-  ).join(" UNION ALL ");
+  const sql = TABLE_ORDER.map((t) => `SELECT '${t}' AS t, count(*)::bigint AS n FROM (SELECT 1 FROM ${t} LIMIT 1000000) s`).join(
+    " UNION ALL ",
+  );
   const result = await client.query<{ t: MasTableName; n: string }>(sql);
   return new Map(result.rows.filter((r) => Number(r.n) > 0).map((r) => [r.t, Number(r.n)]));
 }

@@ -64,7 +64,7 @@ export class Spool {
   }
 
   private async writeAll(chunk: Buffer): Promise<void> {
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       const at = this.written;
       const bytes = await this.io<number>((done) => write(this.fd, chunk, offset, chunk.length - offset, at, done));
       offset += bytes;

@@ -40,7 +40,8 @@ class TableChunks {
     const line = encodeCopyRow(this.columns, row as never);
     const worst = line.length * MAX_UTF8_PER_UNIT;
     if (this.used + worst > this.buffer.length) this.retireBuffer();
-    if (worst > this.buffer.length) this.filled.push(Buffer.from(line, "utf8")); // larger than a buffer: on its own
+    if (worst > this.buffer.length)
+      this.filled.push(Buffer.from(line, "utf8")); // larger than a buffer: on its own
     else this.used += this.buffer.write(line, this.used, "utf8");
     this.rows++;
     this.chunkRows++;

@@ -21,12 +21,7 @@ import { writeMasConfig, writeSynapseConfig } from "../harness/temp-config.ts";
 const DB_PASSWORD = "db-pass-Zq81xv";
 
 /** Secret values held by the configuration files (fixtures plus {@link DB_PASSWORD}): none may ever be printed. */
-const SECRETS = [
-  ...FIXTURE_SECRETS,
-  FIXTURE_MAS_SECRETS.matrix,
-  FIXTURE_MAS_SECRETS.encryption,
-  DB_PASSWORD,
-];
+const SECRETS = [...FIXTURE_SECRETS, FIXTURE_MAS_SECRETS.matrix, FIXTURE_MAS_SECRETS.encryption, DB_PASSWORD];
 
 const KEYCLOAK_PROVIDER = FIXTURE_MAS_PROVIDERS.keycloak;
 
@@ -58,7 +53,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
   /** A fresh scenario whose config files carry {@link DB_PASSWORD} in both database settings. */
   async function scenario(name: string, options: ScenarioOptions = {}): Promise<Scenario> {
     const s = await prepareScenario(cluster, name, options);
-    await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb)), overrides: { ...GUESTS_OFF, ...options.synapseOverrides } });
+    await writeSynapseConfig(s.dir, {
+      databaseUri: withPassword(cluster.uri(s.synapseDb)),
+      overrides: { ...GUESTS_OFF, ...options.synapseOverrides },
+    });
     await writeMasConfig(s.dir, { uri: withPassword(cluster.uri(s.masDb)), overrides: options.masOverrides });
     return s;
   }
@@ -73,7 +71,11 @@ describe("migrate refuses bad inputs without writing anything", () => {
     const result = await runCli(args, env);
     const afterDumps = await Promise.all(unique.map((db) => cluster.dump(db)));
     unique.forEach((db, i) => {
-      assert.equal(afterDumps[i], beforeDumps[i], `database ${db} changed during: syn2mas ${args.join(" ")}\n${describeRun(result)}`);
+      assert.equal(
+        afterDumps[i],
+        beforeDumps[i],
+        `database ${db} changed during: syn2mas ${args.join(" ")}\n${describeRun(result)}`,
+      );
     });
     return result;
   }
@@ -86,7 +88,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
   /** What to print when an assertion fails. */
   /** No stack trace and no configured secret anywhere in the output. */
   function assertClean(result: CliResult): void {
-    for (const [name, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
+    for (const [name, text] of [
+      ["stdout", result.stdout],
+      ["stderr", result.stderr],
+    ] as const) {
       assert.doesNotMatch(text, /^\s+at /m, `stack trace on ${name}\n${describeRun(result)}`);
       for (const secret of SECRETS) {
         assert.ok(!text.includes(secret), `secret ${secret} printed on ${name}\n${describeRun(result)}`);
@@ -138,7 +143,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
   it("a missing MAS configuration file: exit 1 naming the file", async () => {
     const s = await scenario("missing-mas-config");
     const missing = join(s.dir, "no-such-mas.yaml");
-    const result = await runUnchanged([s.synapseDb, s.masDb], ["migrate", "--config", missing, "--synapse-config", s.synapseConfig]);
+    const result = await runUnchanged(
+      [s.synapseDb, s.masDb],
+      ["migrate", "--config", missing, "--synapse-config", s.synapseConfig],
+    );
     assertToolError(result, missing, /does not exist/);
   });
 
@@ -207,16 +215,12 @@ describe("migrate refuses bad inputs without writing anything", () => {
     assertToolError(result, /MAS database/, "no_such_mas_db", /database does not exist/);
   });
 
-  it(
-    "a database role that does not exist: exit 1 saying the role does not exist",
-    {},
-    async () => {
-      const s = await scenario("no-such-role");
-      await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb), "no_such_role") });
-      const result = await runScenario(s, []);
-      assertToolError(result, /Synapse database/, "no_such_role", /role .*does not exist|does not exist.*role|no such role/i);
-    },
-  );
+  it("a database role that does not exist: exit 1 saying the role does not exist", {}, async () => {
+    const s = await scenario("no-such-role");
+    await writeSynapseConfig(s.dir, { databaseUri: withPassword(cluster.uri(s.synapseDb), "no_such_role") });
+    const result = await runScenario(s, []);
+    assertToolError(result, /Synapse database/, "no_such_role", /role .*does not exist|does not exist.*role|no such role/i);
+  });
 
   // ---------------------------------------------------------------- MAS database state
 
@@ -258,7 +262,12 @@ describe("migrate refuses bad inputs without writing anything", () => {
   it("MAS matrix.homeserver differs from Synapse server_name: exit 10 SERVER_NAME_MISMATCH", async () => {
     const s = await scenario("server-name-mismatch", {
       masOverrides: {
-        matrix: { kind: "synapse", homeserver: "other.example", endpoint: "http://127.0.0.1:8008/", secret: "0123456789abcdef0123456789abcdef" },
+        matrix: {
+          kind: "synapse",
+          homeserver: "other.example",
+          endpoint: "http://127.0.0.1:8008/",
+          secret: "0123456789abcdef0123456789abcdef",
+        },
       },
     });
     const result = await runScenario(s, []);
@@ -277,16 +286,13 @@ describe("migrate refuses bad inputs without writing anything", () => {
     assertBlocked(result, "PROVIDER_NOT_SYNCED", /mas-cli config sync/);
   });
 
-  it(
-    "a database engine Synapse does not have: exit 10 UNSUPPORTED_DATABASE",
-    async () => {
-      const s = await scenario("mysql-engine", {
-        synapseOverrides: { database: { name: "mysql", args: { database: "synapse" } } },
-      });
-      const result = await runScenario(s, []);
-      assertBlocked(result, "UNSUPPORTED_DATABASE", /mysql/, /sqlite3/);
-    },
-  );
+  it("a database engine Synapse does not have: exit 10 UNSUPPORTED_DATABASE", async () => {
+    const s = await scenario("mysql-engine", {
+      synapseOverrides: { database: { name: "mysql", args: { database: "synapse" } } },
+    });
+    const result = await runScenario(s, []);
+    assertBlocked(result, "UNSUPPORTED_DATABASE", /mysql/, /sqlite3/);
+  });
 
   it("a sqlite3 database file that does not exist: exit 1 naming the file and the key", async () => {
     const s = await scenario("sqlite-missing", {
@@ -348,7 +354,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
 
   it("a device of a user without a users row: exit 10 ORPHAN_ROWS", async () => {
     const s = await scenario("orphan-rows");
-    await cluster.sql(s.synapseDb, "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')");
+    await cluster.sql(
+      s.synapseDb,
+      "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')",
+    );
     const result = await runScenario(s, []);
     assertBlocked(result, "ORPHAN_ROWS", "devices");
     assert.match(result.stderr, /@ghost:example\.com/, describeRun(result));
@@ -357,7 +366,10 @@ describe("migrate refuses bad inputs without writing anything", () => {
 
   it("the same on one Synapse connection (no checks in the background at all): exit 10 ORPHAN_ROWS", async () => {
     const s = await scenario("orphan-rows-one-connection");
-    await cluster.sql(s.synapseDb, "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')");
+    await cluster.sql(
+      s.synapseDb,
+      "INSERT INTO devices (user_id, device_id, display_name) VALUES ('@ghost:example.com', 'GHOSTDEV', 'ghost phone')",
+    );
     const result = await runScenario(s, ["--synapse-connections", "1"]);
     assertBlocked(result, "ORPHAN_ROWS", "devices");
     assert.doesNotMatch(result.stderr, /^users: started/m, `no phase started\n${describeRun(result)}`);
@@ -371,12 +383,9 @@ describe("migrate refuses bad inputs without writing anything", () => {
     assertToolError(result, "--upstream-provider-mapping", "oidc-github=not-a-ulid");
   });
 
-  it(
-    "an unknown command-line option: exit 1 naming it",
-    async () => {
-      const s = await scenario("unknown-option");
-      const result = await runScenario(s, ["--frobnicate"]);
-      assertToolError(result, "--frobnicate");
-    },
-  );
+  it("an unknown command-line option: exit 1 naming it", async () => {
+    const s = await scenario("unknown-option");
+    const result = await runScenario(s, ["--frobnicate"]);
+    assertToolError(result, "--frobnicate");
+  });
 });

@@ -11,7 +11,8 @@ function findingsOf(result: CliResult): JsonFinding[] {
 
 describe("check and migrate on the command line", () => {
   let cluster: Cluster;
-  const usersIn = async (s: Scenario) => (await cluster.sql<{ n: number }>(s.masDb, "SELECT count(*)::int AS n FROM users"))[0]?.n;
+  const usersIn = async (s: Scenario) =>
+    (await cluster.sql<{ n: number }>(s.masDb, "SELECT count(*)::int AS n FROM users"))[0]?.n;
 
   before(async () => {
     cluster = await startCluster();
@@ -24,7 +25,10 @@ describe("check and migrate on the command line", () => {
     const plain = await runCli(["check", ...s.configArgs, "--json"]);
     assert.deepEqual([await cluster.dump(s.synapseDb), await cluster.dump(s.masDb)], dumpsBefore, "check writes nothing");
     const findings = findingsOf(plain);
-    assert.deepEqual(findings.filter((f) => f.severity === "error"), []);
+    assert.deepEqual(
+      findings.filter((f) => f.severity === "error"),
+      [],
+    );
     const warnings = findings.filter((f) => f.severity === "warning");
     assert.ok(warnings.length > 0, "the sample has guests and phone numbers: warnings expected");
     assert.equal(plain.code, 11);

@@ -19,7 +19,6 @@ interface CheckJson {
   findings: JsonFinding[];
 }
 
-
 /** Secrets of the fixtures and of the cases below: never printed, on stdout or stderr. */
 const SECRETS = [
   FIXTURE_PEPPER,
@@ -71,29 +70,81 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { code: "REGISTRATION_ENABLED", severity: "warning", synapse: { enable_registration: true }, mentions: ["`enable_registration: false`"] },
+  {
+    code: "REGISTRATION_ENABLED",
+    severity: "warning",
+    synapse: { enable_registration: true },
+    mentions: ["`enable_registration: false`"],
+  },
   // With `branding.tos_uri` set, TOS_NOT_CONFIGURED stays quiet and USER_CONSENT stands alone.
   { code: "USER_CONSENT", severity: "warning", synapse: CONSENT, mas: TOS, mentions: ["`user_consent`"] },
-  { code: "CAS_CONFIGURED", severity: "warning", synapse: { cas_config: { server_url: "https://cas.example.com" } }, mentions: ["`cas_config.enabled: false`"] },
+  {
+    code: "CAS_CONFIGURED",
+    severity: "warning",
+    synapse: { cas_config: { server_url: "https://cas.example.com" } },
+    mentions: ["`cas_config.enabled: false`"],
+  },
   {
     code: "SAML_CONFIGURED",
     severity: "warning",
     synapse: { saml2_config: { sp_config: { metadata: { remote: [{ url: "https://idp.example.com/metadata" }] } } } },
     mentions: ["`saml2_config.enabled: false`"],
   },
-  { code: "JWT_CONFIGURED", severity: "warning", synapse: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } }, mentions: ["`jwt_config.enabled: false`"] },
+  {
+    code: "JWT_CONFIGURED",
+    severity: "warning",
+    synapse: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } },
+    mentions: ["`jwt_config.enabled: false`"],
+  },
   {
     code: "PASSWORD_PROVIDER",
     severity: "warning",
-    synapse: { modules: [{ module: "ldap_auth_provider.LdapAuthProviderModule", config: { uri: "ldap://ldap.example.com", bind_password: "ldap-bind-pw" } }] },
+    synapse: {
+      modules: [
+        {
+          module: "ldap_auth_provider.LdapAuthProviderModule",
+          config: { uri: "ldap://ldap.example.com", bind_password: "ldap-bind-pw" },
+        },
+      ],
+    },
     mentions: ["`modules`", "ldap_auth_provider.LdapAuthProviderModule"],
   },
-  { code: "THREEPID_CHANGES_ENABLED", severity: "error", synapse: { enable_3pid_changes: true }, mentions: ["`enable_3pid_changes: false`"] },
-  { code: "LOGIN_VIA_EXISTING_SESSION", severity: "error", synapse: { login_via_existing_session: { enabled: true } }, mentions: ["`login_via_existing_session.enabled: false`"] },
-  { code: "NO_BCRYPT_SCHEME", severity: "error", mas: schemes({ version: 1, algorithm: "argon2id" }), mentions: ["`passwords.schemes`", "`{version: 1, algorithm: bcrypt"] },
-  { code: "PEPPER_MISMATCH", severity: "error", mas: schemes({ ...BCRYPT, secret: "other-pepper-456" }, ARGON2), mentions: ["`password_config.pepper`", "`secret`"] },
-  { code: "UNICODE_NORMALIZATION_OFF", severity: "error", mas: schemes({ ...BCRYPT, unicode_normalization: false }, ARGON2), mentions: ["`unicode_normalization: true`"] },
-  { code: "NO_REHASH_SCHEME", severity: "warning", mas: schemes(BCRYPT), mentions: ["`passwords.schemes`", "`{version: 2, algorithm: argon2id}`"] },
+  {
+    code: "THREEPID_CHANGES_ENABLED",
+    severity: "error",
+    synapse: { enable_3pid_changes: true },
+    mentions: ["`enable_3pid_changes: false`"],
+  },
+  {
+    code: "LOGIN_VIA_EXISTING_SESSION",
+    severity: "error",
+    synapse: { login_via_existing_session: { enabled: true } },
+    mentions: ["`login_via_existing_session.enabled: false`"],
+  },
+  {
+    code: "NO_BCRYPT_SCHEME",
+    severity: "error",
+    mas: schemes({ version: 1, algorithm: "argon2id" }),
+    mentions: ["`passwords.schemes`", "`{version: 1, algorithm: bcrypt"],
+  },
+  {
+    code: "PEPPER_MISMATCH",
+    severity: "error",
+    mas: schemes({ ...BCRYPT, secret: "other-pepper-456" }, ARGON2),
+    mentions: ["`password_config.pepper`", "`secret`"],
+  },
+  {
+    code: "UNICODE_NORMALIZATION_OFF",
+    severity: "error",
+    mas: schemes({ ...BCRYPT, unicode_normalization: false }, ARGON2),
+    mentions: ["`unicode_normalization: true`"],
+  },
+  {
+    code: "NO_REHASH_SCHEME",
+    severity: "warning",
+    mas: schemes(BCRYPT),
+    mentions: ["`passwords.schemes`", "`{version: 2, algorithm: argon2id}`"],
+  },
   { code: "GUEST_ACCESS_ENABLED", severity: "error", synapse: "as is", mentions: ["`allow_guest_access: false`"] },
   {
     code: "CAPTCHA_NOT_CONFIGURED",
@@ -101,15 +152,35 @@ const cases: Case[] = [
     synapse: { enable_registration_captcha: true, recaptcha_public_key: "pub", recaptcha_private_key: "recaptcha-private-xyz" },
     mentions: ["`captcha.service", "`enable_registration_captcha: true`"],
   },
-  { code: "TOS_NOT_CONFIGURED", severity: "warning", synapse: CONSENT, mentions: ["`branding.tos_uri`"], alsoAccept: ["USER_CONSENT"] },
+  {
+    code: "TOS_NOT_CONFIGURED",
+    severity: "warning",
+    synapse: CONSENT,
+    mentions: ["`branding.tos_uri`"],
+    alsoAccept: ["USER_CONSENT"],
+  },
 ];
 
 /** Configurations close to a case that must raise nothing of these sections. */
 const nearMisses: { name: string; synapse?: ConfigOverrides; mas?: ConfigOverrides }[] = [
   { name: "an empty cas_config section", synapse: { cas_config: null, saml2_config: null, jwt_config: null } },
-  { name: "CAS and SAML with enabled: false, JWT without enabled: true", synapse: { cas_config: { enabled: false, server_url: "https://cas.example.com" }, saml2_config: { enabled: false, sp_config: {} }, jwt_config: { secret: "jwt-secret-xyz" } } },
-  { name: "a CAPTCHA on both sides", synapse: { enable_registration_captcha: true, recaptcha_private_key: "recaptcha-private-xyz" }, mas: { captcha: { service: "recaptcha_v2", site_key: "pub", secret_key: "s" } } },
-  { name: "3PID changes and login via an existing session explicitly off", synapse: { enable_3pid_changes: false, login_via_existing_session: { enabled: false } } },
+  {
+    name: "CAS and SAML with enabled: false, JWT without enabled: true",
+    synapse: {
+      cas_config: { enabled: false, server_url: "https://cas.example.com" },
+      saml2_config: { enabled: false, sp_config: {} },
+      jwt_config: { secret: "jwt-secret-xyz" },
+    },
+  },
+  {
+    name: "a CAPTCHA on both sides",
+    synapse: { enable_registration_captcha: true, recaptcha_private_key: "recaptcha-private-xyz" },
+    mas: { captcha: { service: "recaptcha_v2", site_key: "pub", secret_key: "s" } },
+  },
+  {
+    name: "3PID changes and login via an existing session explicitly off",
+    synapse: { enable_3pid_changes: false, login_via_existing_session: { enabled: false } },
+  },
 ];
 
 function parse(result: CliResult): CheckJson {
@@ -137,7 +208,11 @@ describe("check reports each configuration problem", () => {
   /** Warnings of the fixture pair with guests off (from its data): accepted in every case. */
   let baselineWarnings: string[] = [];
 
-  async function scenario(name: string, synapse: ConfigOverrides | "as is" | undefined, mas?: ConfigOverrides): Promise<Scenario> {
+  async function scenario(
+    name: string,
+    synapse: ConfigOverrides | "as is" | undefined,
+    mas?: ConfigOverrides,
+  ): Promise<Scenario> {
     const synapseOverrides = synapse === "as is" ? undefined : { ...GUESTS_OFF, ...synapse };
     const s = await prepareScenario(cluster, name, { synapseOverrides, masOverrides: mas });
     dirs.push(s.dir);
@@ -154,8 +229,16 @@ describe("check reports each configuration problem", () => {
     cluster = await startCluster();
     const s = await scenario("baseline", {});
     const [result, json] = await check(s, []);
-    assert.deepEqual(json.findings.filter((f) => f.severity === "error"), [], "the fixture pair with guests off has no error");
-    assert.deepEqual(json.findings.filter((f) => CONFIG_CODES.includes(f.code)), [], "nor any configuration finding");
+    assert.deepEqual(
+      json.findings.filter((f) => f.severity === "error"),
+      [],
+      "the fixture pair with guests off has no error",
+    );
+    assert.deepEqual(
+      json.findings.filter((f) => CONFIG_CODES.includes(f.code)),
+      [],
+      "nor any configuration finding",
+    );
     baselineWarnings = [...new Set(json.findings.filter((f) => f.severity === "warning").map((f) => f.code))];
     assert.equal(result.code, baselineWarnings.length > 0 ? 11 : 0);
   });
@@ -181,7 +264,8 @@ describe("check reports each configuration problem", () => {
       const f = found[0]!;
       assert.equal(f.severity, c.severity);
       assert.equal(f.accepted, false);
-      for (const text of c.mentions) assert.ok(f.message.includes(text), `${c.code} message ${JSON.stringify(f.message)} lacks ${text}`);
+      for (const text of c.mentions)
+        assert.ok(f.message.includes(text), `${c.code} message ${JSON.stringify(f.message)} lacks ${text}`);
       assert.ok(result.stderr.includes(`${c.severity.toUpperCase()} ${c.code}: ${f.message}`), "the text output shows it too");
 
       const errors = json.findings.filter((x) => x.severity === "error").map((x) => x.code);
@@ -209,7 +293,10 @@ describe("check reports each configuration problem", () => {
   for (const m of nearMisses) {
     it(`no configuration finding for ${m.name}`, async () => {
       const [result, json] = await check(await scenario("near_miss", m.synapse, m.mas), baselineWarnings);
-      assert.deepEqual(json.findings.filter((f) => CONFIG_CODES.includes(f.code)).map((f) => f.code), []);
+      assert.deepEqual(
+        json.findings.filter((f) => CONFIG_CODES.includes(f.code)).map((f) => f.code),
+        [],
+      );
       assert.equal(result.code, 0, result.stderr);
     });
   }

@@ -106,7 +106,9 @@ describe("MAS database findings", () => {
     const s = await prepareScenario(cluster, "unsynced", { synapseOverrides: GUESTS_OFF, providers: false });
     const result = await check(s);
     assert.equal(result.code, 10);
-    const findings = (JSON.parse(result.stdout) as { findings: JsonFinding[] }).findings.filter((f) => f.code === "PROVIDER_NOT_SYNCED");
+    const findings = (JSON.parse(result.stdout) as { findings: JsonFinding[] }).findings.filter(
+      (f) => f.code === "PROVIDER_NOT_SYNCED",
+    );
     assert.deepEqual(findings.map((f) => [f.severity, f.examples[0], f.count]).sort(), [
       ["error", "oidc-github", 3],
       ["error", "oidc-keycloak", 9],

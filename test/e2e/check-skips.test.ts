@@ -176,7 +176,12 @@ describe("check counts what migrate would skip", () => {
       await cluster.sql(s.synapseDb, endedRowsSql(Date.now()));
       check = await runCli(["check", ...s.configArgs, "--json", "--skip-invalid-rows", "--accept-all-warnings"]);
       const migrate = await runCli([
-        "migrate", ...s.configArgs, "--dry-run", "--json", "--skip-invalid-rows", "--accept-all-warnings",
+        "migrate",
+        ...s.configArgs,
+        "--dry-run",
+        "--json",
+        "--skip-invalid-rows",
+        "--accept-all-warnings",
       ]);
       skipped = migrateReport(migrate).skipped;
       const json = checkJson(check);
@@ -272,13 +277,21 @@ describe("check counts what migrate would skip", () => {
     await cluster.sql(s.synapseDb, UNMAPPED_PROVIDER_SQL);
     const check = await runCli(["check", ...s.configArgs, "--json", "--skip-invalid-rows", "--accept-all-warnings"]);
     const json = checkJson(check);
-    assert.ok(json.findings.some((f) => f.code === "PROVIDER_NOT_IN_MAS"), check.stderr);
+    assert.ok(
+      json.findings.some((f) => f.code === "PROVIDER_NOT_IN_MAS"),
+      check.stderr,
+    );
     assert.deepEqual(json.wouldSkip?.external_ids, { unmapped_provider: 3, appservice_user: 1, orphan_row: 1 });
 
     // Mapped on the command line, the same rows are no longer skipped.
     const mapped = await runCli([
-      "check", ...s.configArgs, "--json", "--skip-invalid-rows", "--accept-all-warnings",
-      "--upstream-provider-mapping", "oidc-unknown:01JSHPZHAXC50QBKH67MH33TNF",
+      "check",
+      ...s.configArgs,
+      "--json",
+      "--skip-invalid-rows",
+      "--accept-all-warnings",
+      "--upstream-provider-mapping",
+      "oidc-unknown:01JSHPZHAXC50QBKH67MH33TNF",
     ]);
     assert.deepEqual(checkJson(mapped).wouldSkip?.external_ids, { appservice_user: 1, orphan_row: 1 });
   });

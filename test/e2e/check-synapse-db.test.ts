@@ -40,7 +40,13 @@ const BASELINE: Record<string, Expected> = {
   ENDED_SESSIONS: {
     severity: "info",
     count: 31,
-    examples: ["@user0002:example.com", "@user0008:example.com", "@user0009:example.com", "@user0010:example.com", "@user0011:example.com"],
+    examples: [
+      "@user0002:example.com",
+      "@user0008:example.com",
+      "@user0009:example.com",
+      "@user0010:example.com",
+      "@user0011:example.com",
+    ],
   },
   APPSERVICE_USERS: {
     severity: "info",
@@ -145,7 +151,12 @@ describe("check reports the Synapse database's findings", () => {
   }
 
   /** An error under test: exit 10 even with every warning accepted. */
-  async function assertError(s: Scenario, code: string, expected: Omit<Expected, "severity">, extra: string[] = []): Promise<CheckJson> {
+  async function assertError(
+    s: Scenario,
+    code: string,
+    expected: Omit<Expected, "severity">,
+    extra: string[] = [],
+  ): Promise<CheckJson> {
     const { result, json } = await check(s, ["--accept-all-warnings", ...extra]);
     assert.equal(result.code, 10, describeRun(result));
     assertFinding(json, code, { ...expected, severity: "error" });
@@ -153,10 +164,16 @@ describe("check reports the Synapse database's findings", () => {
   }
 
   /** `migrate --dry-run --json`'s report (the run must succeed). */
-  async function dryRunReport(s: Scenario): Promise<{ skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> }> {
+  async function dryRunReport(
+    s: Scenario,
+  ): Promise<{ skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> }> {
     const result = await runCli(["migrate", ...s.configArgs, "--dry-run", "--json"]);
     assert.equal(result.code, 0, describeRun(result));
-    return (JSON.parse(result.stdout) as { report: { skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> } }).report;
+    return (
+      JSON.parse(result.stdout) as {
+        report: { skipped: Record<string, Record<string, number>>; notes: Record<string, Record<string, number>> };
+      }
+    ).report;
   }
 
   // ---------------------------------------------------------------- the fixture itself
@@ -203,13 +220,19 @@ describe("check reports the Synapse database's findings", () => {
     const { result, json: both } = await check(s, ["--accept-all-warnings"]);
     assert.equal(result.code, 10, describeRun(result));
     const unknown = withCode(both, "UNKNOWN_AUTH_PROVIDER").map((f) => [f.severity, f.count, f.examples]);
-    assert.deepEqual(unknown, [["error", 3, ["oidc-gitlab"]], ["error", 1, ["saml"]]]);
+    assert.deepEqual(unknown, [
+      ["error", 3, ["oidc-gitlab"]],
+      ["error", 1, ["saml"]],
+    ]);
     const gitlab = withCode(both, "UNKNOWN_AUTH_PROVIDER")[0] as JsonFinding;
     assert.ok(gitlab.message.includes("DELETE FROM user_external_ids WHERE auth_provider = 'oidc-gitlab'"), gitlab.message);
     assert.match(gitlab.message, /oidc-keycloak, oidc-github/);
     // Unmapped in MAS too, which is a finding of its own.
     const unmapped = withCode(both, "PROVIDER_NOT_IN_MAS").map((f) => [f.count, f.examples]);
-    assert.deepEqual(unmapped, [[3, ["oidc-gitlab"]], [1, ["saml"]]]);
+    assert.deepEqual(unmapped, [
+      [3, ["oidc-gitlab"]],
+      [1, ["saml"]],
+    ]);
 
     const withSaml = await scenario("unknown-provider-saml", sql, { synapseOverrides: { saml2_config: { sp_config: {} } } });
     const second = await assertError(withSaml, "UNKNOWN_AUTH_PROVIDER", { count: 3, examples: ["oidc-gitlab"] });
@@ -224,14 +247,20 @@ describe("check reports the Synapse database's findings", () => {
     await assertError(s, "PROVIDER_NOT_IN_MAS", {
       count: 9,
       examples: ["oidc-keycloak"],
-      message: [/add `synapse_idp_id: oidc-keycloak` to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix/i, KEYCLOAK.id],
+      message: [
+        /add `synapse_idp_id: oidc-keycloak` to the provider with issuer https:\/\/id\.example\.com\/realms\/matrix/i,
+        KEYCLOAK.id,
+      ],
     });
 
     const none = await scenario("provider-no-issuer", undefined, { masOverrides: { upstream_oauth2: { providers: [GITHUB] } } });
     await assertError(none, "PROVIDER_NOT_IN_MAS", {
       count: 9,
       examples: ["oidc-keycloak"],
-      message: ["No MAS provider has Synapse's issuer https://id.example.com/realms/matrix", "add a provider with that issuer and `synapse_idp_id: oidc-keycloak`"],
+      message: [
+        "No MAS provider has Synapse's issuer https://id.example.com/realms/matrix",
+        "add a provider with that issuer and `synapse_idp_id: oidc-keycloak`",
+      ],
     });
   });
 
@@ -242,8 +271,17 @@ describe("check reports the Synapse database's findings", () => {
          VALUES ('@eve:evil.example', 'email', 'eve@evil.example', 1700000000000, 1700000000000);
        INSERT INTO devices (user_id, device_id, display_name, ip) VALUES ('@ghost:example.com', 'GHOST DEV', NULL, 'junk')`,
     );
-    const json = await assertError(s, "FOREIGN_USER_IDS", { count: 1, examples: ["@eve:evil.example"], message: ["user_threepids: 1"] });
-    assertFinding(json, "ORPHAN_ROWS", { severity: "error", count: 1, examples: ["@ghost:example.com"], message: ["devices: 1"] });
+    const json = await assertError(s, "FOREIGN_USER_IDS", {
+      count: 1,
+      examples: ["@eve:evil.example"],
+      message: ["user_threepids: 1"],
+    });
+    assertFinding(json, "ORPHAN_ROWS", {
+      severity: "error",
+      count: 1,
+      examples: ["@ghost:example.com"],
+      message: ["devices: 1"],
+    });
     // The orphan device is nobody's session: no device finding counts it.
     assert.deepEqual(withCode(json, "UNENCODABLE_DEVICE_IDS"), []);
     assert.deepEqual(withCode(json, "UNPARSABLE_DEVICE_IPS"), []);
@@ -399,9 +437,19 @@ describe("check reports the Synapse database's findings", () => {
 
   it("UNPARSABLE_DEVICE_IPS: what is not an IP literal, as many as migrate stores as NULL", async () => {
     const devices: [string, string | null][] = [
-      ["IP1", "not-an-ip"], ["IP2", "::ffff:192.0.2.1"], ["IP3", "2001:DB8::1"], ["IP4", "fe80::1%eth0"],
-      ["IP5", "300.1.1.1"], ["IP6", "-"], ["IP7", " 192.0.2.7 "], ["IP8", "01.2.3.4"], ["IP9", "1:2:3:4:5:6:7:8:9"],
-      ["IPA", ""], ["IPB", null], ["IPC", "1:2:3:4:5:6:7::"], ["IPD", "192.0.2.1:8008"],
+      ["IP1", "not-an-ip"],
+      ["IP2", "::ffff:192.0.2.1"],
+      ["IP3", "2001:DB8::1"],
+      ["IP4", "fe80::1%eth0"],
+      ["IP5", "300.1.1.1"],
+      ["IP6", "-"],
+      ["IP7", " 192.0.2.7 "],
+      ["IP8", "01.2.3.4"],
+      ["IP9", "1:2:3:4:5:6:7:8:9"],
+      ["IPA", ""],
+      ["IPB", null],
+      ["IPC", "1:2:3:4:5:6:7::"],
+      ["IPD", "192.0.2.1:8008"],
     ];
     const s = await scenario("unparsable-ips");
     await cluster.sql(
@@ -464,7 +512,11 @@ describe("check reports the Synapse database's findings", () => {
     );
     const { result, json } = await check(s, acceptBaseline());
     assert.equal(result.code, 0, describeRun(result));
-    assertFinding(json, "PUPPET_TOKENS", { severity: "info", count: 4, examples: ["@2:example.com", "@admin:example.com", "@user0010:example.com"] });
+    assertFinding(json, "PUPPET_TOKENS", {
+      severity: "info",
+      count: 4,
+      examples: ["@2:example.com", "@admin:example.com", "@user0010:example.com"],
+    });
     assertFinding(json, "DEVICELESS_TOKENS", {
       severity: "info",
       count: 2,

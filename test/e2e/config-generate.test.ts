@@ -45,7 +45,6 @@ const CONFIG_CODES = [
   "UNKNOWN_AUTH_PROVIDER",
 ];
 
-
 function assertOk(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what} failed (exit ${String(result.code)}):\n${result.stderr}`);
 }
@@ -81,7 +80,16 @@ describe("syn2mas config generate on the fixture, and the round trip through che
     source = await writeSynapseConfig(dir, { overrides: GUESTS_OFF, fileName: "homeserver-source.yaml" });
     const masOut = join(dir, "mas-generated.yaml");
     const synapseOut = join(dir, "homeserver-after.yaml");
-    generated = await runCli(["config", "generate", "--synapse-config", source, "--output", masOut, "--synapse-output", synapseOut]);
+    generated = await runCli([
+      "config",
+      "generate",
+      "--synapse-config",
+      source,
+      "--output",
+      masOut,
+      "--synapse-output",
+      synapseOut,
+    ]);
     assertOk(generated, "config generate");
     masText = await readFile(masOut, "utf8");
     synapseText = await readFile(synapseOut, "utf8");
@@ -130,8 +138,14 @@ describe("syn2mas config generate on the fixture, and the round trip through che
     const result = await runCli(["check", "--config", roundTripConfig, "--synapse-config", scenario.synapseConfig, "--json"]);
     assert.ok(result.code === 0 || result.code === 11, `check exited ${String(result.code)}:\n${result.stderr}`);
     const findings = (JSON.parse(result.stdout) as { findings: JsonFinding[] }).findings;
-    assert.deepEqual(findings.filter((f) => CONFIG_CODES.includes(f.code)).map((f) => f.code), []);
-    assert.deepEqual(findings.filter((f) => f.severity === "error").map((f) => f.code), []);
+    assert.deepEqual(
+      findings.filter((f) => CONFIG_CODES.includes(f.code)).map((f) => f.code),
+      [],
+    );
+    assert.deepEqual(
+      findings.filter((f) => f.severity === "error").map((f) => f.code),
+      [],
+    );
   });
 
   it("migrates with it, linking upstream accounts to the generated providers", async () => {
@@ -171,7 +185,14 @@ describe("syn2mas config generate on the fixture, and the round trip through che
   });
 
   it("refuses to overwrite an existing file or the input, and needs a Synapse configuration", async () => {
-    const existing = await runCli(["config", "generate", "--synapse-config", source, "--output", join(dir, "mas-generated.yaml")]);
+    const existing = await runCli([
+      "config",
+      "generate",
+      "--synapse-config",
+      source,
+      "--output",
+      join(dir, "mas-generated.yaml"),
+    ]);
     assert.equal(existing.code, 1);
     assert.match(existing.stderr, /already exists/);
     const input = await runCli(["config", "generate", "--synapse-config", source, "--synapse-output", source, "--force"]);

@@ -47,7 +47,9 @@ UPDATE refresh_tokens SET ultimate_session_expiry_ts = ${now + 7 * DAY} WHERE id
 }
 
 /** Runs check and a real migrate (warnings accepted), and returns what both said. */
-async function checkAndMigrate(s: Scenario): Promise<{ findings: Map<string, Finding>; wouldSkip: Skipped; report: Report; stderr: string }> {
+async function checkAndMigrate(
+  s: Scenario,
+): Promise<{ findings: Map<string, Finding>; wouldSkip: Skipped; report: Report; stderr: string }> {
   const check = await runCli(["check", ...s.configArgs, "--json", "--accept-all-warnings"]);
   assert.equal(check.code, 0, describeRun(check));
   const checked = JSON.parse(check.stdout) as { findings: Finding[]; wouldSkip: Skipped };
@@ -107,7 +109,12 @@ describe("ended sessions stay ended", () => {
       const ended = result.findings.get("ENDED_SESSIONS");
       assert.equal(ended?.severity, "info");
       assert.equal(ended?.count, 4);
-      assert.deepEqual(ended?.examples, ["@2:example.com", "@user0002:example.com", "@user0008:example.com", "@user0017:example.com"]);
+      assert.deepEqual(ended?.examples, [
+        "@2:example.com",
+        "@user0002:example.com",
+        "@user0008:example.com",
+        "@user0017:example.com",
+      ]);
       const limited = result.findings.get("SESSION_LIMIT_NOT_ENFORCED");
       assert.equal(limited?.severity, "warning");
       assert.equal(limited?.count, 3);
@@ -144,8 +151,14 @@ describe("ended sessions stay ended", () => {
         assert.equal(refreshOf.has(pair?.access as string), false, `ended pair ${id}: no access token`);
         assert.equal([...refreshOf.values()].includes(pair?.refresh), false, `ended pair ${id}: no refresh token`);
       }
-      const devices = await mas("SELECT device_id FROM compat_sessions WHERE device_id IN ('ATZASRNOUY', 'KNEEOMJOTJ') ORDER BY 1");
-      assert.deepEqual(devices.map((d) => d.device_id), ["ATZASRNOUY", "KNEEOMJOTJ"], "their devices are still migrated, without those tokens");
+      const devices = await mas(
+        "SELECT device_id FROM compat_sessions WHERE device_id IN ('ATZASRNOUY', 'KNEEOMJOTJ') ORDER BY 1",
+      );
+      assert.deepEqual(
+        devices.map((d) => d.device_id),
+        ["ATZASRNOUY", "KNEEOMJOTJ"],
+        "their devices are still migrated, without those tokens",
+      );
     });
   });
 
@@ -160,9 +173,15 @@ describe("ended sessions stay ended", () => {
     assert.equal(result.report.written.compat_refresh_tokens, 11 - 2);
     assert.deepEqual(result.report.notes.refresh_tokens, { session_limit_not_enforced: 2 });
     assert.deepEqual(result.findings.get("ENDED_SESSIONS")?.examples, ["@user0002:example.com", "@user0006:example.com"]);
-    assert.deepEqual(result.findings.get("SESSION_LIMIT_NOT_ENFORCED")?.examples, ["@user0010:example.com", "@user0011:example.com"]);
+    assert.deepEqual(result.findings.get("SESSION_LIMIT_NOT_ENFORCED")?.examples, [
+      "@user0010:example.com",
+      "@user0011:example.com",
+    ]);
     const refresh = await cluster.sql<Row>(s.masDb, "SELECT refresh_token FROM compat_refresh_tokens");
-    const ended = await cluster.sql<Row>(s.masDb, "SELECT 1 FROM compat_access_tokens WHERE access_token = 'syt_dXNlcjAwMDI_UmPVCOxdvlEIMzZlgzrD_0Wa22b'");
+    const ended = await cluster.sql<Row>(
+      s.masDb,
+      "SELECT 1 FROM compat_access_tokens WHERE access_token = 'syt_dXNlcjAwMDI_UmPVCOxdvlEIMzZlgzrD_0Wa22b'",
+    );
     assert.equal(refresh.length, 9);
     assert.deepEqual(ended, [], "user0002's expired pair is not migrated");
   });

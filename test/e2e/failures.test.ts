@@ -89,113 +89,136 @@ describe("failures mid-run", () => {
   }
 
   for (const phase of PHASES) {
-    it(`MAS connection terminated at the start of ${phase}: exit 1, one line naming MAS, MAS unchanged`, { timeout: 120_000 }, async (t) => {
-      const scenario = await bulkScenario(`fail_mas_${phase}`);
-      const before = await cluster.dump(scenario.masDb);
-      const run = startCli(["migrate", ...scenario.configArgs]);
-      await waitFor(`${phase} to start`, () => run.stderr().includes(`${phase}: started`) || run.child.exitCode !== null);
-      assert.doesNotMatch(run.stderr(), /committed/i);
-      assert.equal(await terminate(scenario.masDb), 1, `no MAS connection to terminate:\n${run.stderr()}`);
-      const result = await run.done;
-      assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
-      const line = assertOneErrorLine(result.stderr, /\bMAS\b/);
-      t.diagnostic(line);
-      assert.match(line, /nothing was written/);
-      assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
-    });
-
-    it(`Synapse connection terminated at the start of ${phase}: exit 1, one line naming Synapse, MAS unchanged`, { timeout: 300_000 }, async (t) => {
-      // The reading connection is the one whose last query was a COPY of Synapse's rows. Ended once
-      // the phase has started, its next read fails, even when this phase's read was already done.
-      // After the last phase's read nothing is read again (the run may rightly finish), so there it
-      // must be caught while the read is in flight: its table is the largest (UNPAIRED_REFRESH_TOKENS),
-      // and a run whose read ended before the test saw it is let finish and tried again on a fresh copy.
-      const last = phase === PHASES[PHASES.length - 1];
-      const reading = last
-        ? `state = 'active' AND query LIKE 'COPY (%' AND query LIKE '%${PHASE_TABLE[phase]}%'`
-        : "query LIKE 'COPY (%'";
-      let caught: { scenario: Scenario; before: string; run: Background } | undefined;
-      for (let attempt = 1; attempt <= 3 && caught === undefined; attempt++) {
-        const scenario = await bulkScenario(`fail_syn_${phase}_${attempt}`);
+    it(
+      `MAS connection terminated at the start of ${phase}: exit 1, one line naming MAS, MAS unchanged`,
+      { timeout: 120_000 },
+      async (t) => {
+        const scenario = await bulkScenario(`fail_mas_${phase}`);
         const before = await cluster.dump(scenario.masDb);
         const run = startCli(["migrate", ...scenario.configArgs]);
-        let terminated = 0;
-        await waitFor(`${phase}'s Synapse read`, async () => {
-          if (run.child.exitCode !== null) return true;
-          if (!run.stderr().includes(`${phase}: started`)) return false;
-          // The last phase ended before its read was seen: this run cannot be caught.
-          if (last && new RegExp(`^${phase}: \\d+ rows in`, "m").test(run.stderr())) return true;
-          terminated = await terminate(scenario.synapseDb, reading);
-          return terminated > 0;
-        });
-        if (terminated === 1) caught = { scenario, before, run };
-        else await run.done;
-      }
-      assert.ok(caught, `no ${phase} read of Synapse caught in 3 runs`);
-      const { scenario, before, run } = caught;
-      const result = await run.done;
-      assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
-      const line = assertOneErrorLine(result.stderr, /\bSynapse\b/);
-      t.diagnostic(line);
-      assert.match(line, /nothing was written/);
-      assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
-    });
+        await waitFor(`${phase} to start`, () => run.stderr().includes(`${phase}: started`) || run.child.exitCode !== null);
+        assert.doesNotMatch(run.stderr(), /committed/i);
+        assert.equal(await terminate(scenario.masDb), 1, `no MAS connection to terminate:\n${run.stderr()}`);
+        const result = await run.done;
+        assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
+        const line = assertOneErrorLine(result.stderr, /\bMAS\b/);
+        t.diagnostic(line);
+        assert.match(line, /nothing was written/);
+        assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
+      },
+    );
+
+    it(
+      `Synapse connection terminated at the start of ${phase}: exit 1, one line naming Synapse, MAS unchanged`,
+      { timeout: 300_000 },
+      async (t) => {
+        // The reading connection is the one whose last query was a COPY of Synapse's rows. Ended once
+        // the phase has started, its next read fails, even when this phase's read was already done.
+        // After the last phase's read nothing is read again (the run may rightly finish), so there it
+        // must be caught while the read is in flight: its table is the largest (UNPAIRED_REFRESH_TOKENS),
+        // and a run whose read ended before the test saw it is let finish and tried again on a fresh copy.
+        const last = phase === PHASES[PHASES.length - 1];
+        const reading = last
+          ? `state = 'active' AND query LIKE 'COPY (%' AND query LIKE '%${PHASE_TABLE[phase]}%'`
+          : "query LIKE 'COPY (%'";
+        let caught: { scenario: Scenario; before: string; run: Background } | undefined;
+        for (let attempt = 1; attempt <= 3 && caught === undefined; attempt++) {
+          const scenario = await bulkScenario(`fail_syn_${phase}_${attempt}`);
+          const before = await cluster.dump(scenario.masDb);
+          const run = startCli(["migrate", ...scenario.configArgs]);
+          let terminated = 0;
+          await waitFor(`${phase}'s Synapse read`, async () => {
+            if (run.child.exitCode !== null) return true;
+            if (!run.stderr().includes(`${phase}: started`)) return false;
+            // The last phase ended before its read was seen: this run cannot be caught.
+            if (last && new RegExp(`^${phase}: \\d+ rows in`, "m").test(run.stderr())) return true;
+            terminated = await terminate(scenario.synapseDb, reading);
+            return terminated > 0;
+          });
+          if (terminated === 1) caught = { scenario, before, run };
+          else await run.done;
+        }
+        assert.ok(caught, `no ${phase} read of Synapse caught in 3 runs`);
+        const { scenario, before, run } = caught;
+        const result = await run.done;
+        assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
+        const line = assertOneErrorLine(result.stderr, /\bSynapse\b/);
+        t.diagnostic(line);
+        assert.match(line, /nothing was written/);
+        assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
+      },
+    );
   }
 
-  it("the database server stopped mid-run (fast shutdown): exit 1, one line naming both databases, MAS unchanged", { timeout: 180_000 }, async (t) => {
-    const server = await startCluster();
-    try {
-      await server.createDatabase("synapse", { fromSqlFile: synapseSmallSql });
-      await inflate(server, "synapse");
-      const scenario = await prepareScenario(cluster, "fail_server_stop", { synapseOverrides: GUESTS_OFF });
-      await server.createDatabase("mas", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
-      await writeSynapseConfig(scenario.dir, { databaseUri: server.uri("synapse"), overrides: GUESTS_OFF });
-      await writeMasConfig(scenario.dir, { uri: server.uri("mas") });
-      const before = await server.dump("mas");
-      const dataDir = (await server.sql<{ d: string }>("postgres", "SELECT current_setting('data_directory') AS d"))[0]?.d as string;
-      const postmasterPid = Number.parseInt((await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0] as string, 10);
+  it(
+    "the database server stopped mid-run (fast shutdown): exit 1, one line naming both databases, MAS unchanged",
+    { timeout: 180_000 },
+    async (t) => {
+      const server = await startCluster();
+      try {
+        await server.createDatabase("synapse", { fromSqlFile: synapseSmallSql });
+        await inflate(server, "synapse");
+        const scenario = await prepareScenario(cluster, "fail_server_stop", { synapseOverrides: GUESTS_OFF });
+        await server.createDatabase("mas", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
+        await writeSynapseConfig(scenario.dir, { databaseUri: server.uri("synapse"), overrides: GUESTS_OFF });
+        await writeMasConfig(scenario.dir, { uri: server.uri("mas") });
+        const before = await server.dump("mas");
+        const dataDir = (await server.sql<{ d: string }>("postgres", "SELECT current_setting('data_directory') AS d"))[0]
+          ?.d as string;
+        const postmasterPid = Number.parseInt(
+          (await readFile(join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0] as string,
+          10,
+        );
 
-      const migration = startCli(["migrate", ...scenario.configArgs]);
-      await waitFor("devices to start", () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null);
-      assert.equal(migration.child.exitCode, null, migration.stderr());
-      process.kill(postmasterPid, "SIGINT"); // what `pg_ctl stop -m fast` sends
-      const result = await migration.done;
-      assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
-      const line = assertOneErrorLine(result.stderr, /\bMAS\b|\bSynapse\b/);
-      t.diagnostic(line);
-      assert.match(line, /the database server shut down/);
-      assert.match(line, /nothing was written/);
-      assert.match(line, /\(fix: start the database server again/);
+        const migration = startCli(["migrate", ...scenario.configArgs]);
+        await waitFor(
+          "devices to start",
+          () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null,
+        );
+        assert.equal(migration.child.exitCode, null, migration.stderr());
+        process.kill(postmasterPid, "SIGINT"); // what `pg_ctl stop -m fast` sends
+        const result = await migration.done;
+        assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
+        const line = assertOneErrorLine(result.stderr, /\bMAS\b|\bSynapse\b/);
+        t.diagnostic(line);
+        assert.match(line, /the database server shut down/);
+        assert.match(line, /nothing was written/);
+        assert.match(line, /\(fix: start the database server again/);
 
-      await waitFor("the server to stop", () => !existsSync(join(dataDir, "postmaster.pid")));
-      await restart(server, dataDir);
-      assert.equal(await server.dump("mas"), before, "MAS changed");
-    } finally {
-      await server.stop();
-    }
-  });
+        await waitFor("the server to stop", () => !existsSync(join(dataDir, "postmaster.pid")));
+        await restart(server, dataDir);
+        assert.equal(await server.dump("mas"), before, "MAS changed");
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
-  it("a MAS table locked by another session: after the lock timeout, one line naming its pid and application", { timeout: 120_000 }, async (t) => {
-    const scenario = await prepareScenario(cluster, "fail_lock", { synapseOverrides: GUESTS_OFF });
-    const before = await cluster.dump(scenario.masDb);
-    const holder = new pg.Client({ connectionString: cluster.uri(scenario.masDb), application_name: "mas-test" });
-    await holder.connect();
-    try {
-      const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number;
-      await holder.query("BEGIN");
-      await holder.query("LOCK TABLE users IN ACCESS SHARE MODE");
-      const result = await runCli(["migrate", ...scenario.configArgs]);
-      assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
-      const line = assertOneErrorLine(result.stderr, /\bMAS\b/);
-      t.diagnostic(line);
-      assert.ok(line.includes(`pid ${pid}, application "mas-test", holding users`), line);
-      assert.match(line, /nothing was written/);
-      assert.match(line, /\(fix: stop MAS .*first/);
-    } finally {
-      await holder.end();
-    }
-    assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
-  });
+  it(
+    "a MAS table locked by another session: after the lock timeout, one line naming its pid and application",
+    { timeout: 120_000 },
+    async (t) => {
+      const scenario = await prepareScenario(cluster, "fail_lock", { synapseOverrides: GUESTS_OFF });
+      const before = await cluster.dump(scenario.masDb);
+      const holder = new pg.Client({ connectionString: cluster.uri(scenario.masDb), application_name: "mas-test" });
+      await holder.connect();
+      try {
+        const pid = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number;
+        await holder.query("BEGIN");
+        await holder.query("LOCK TABLE users IN ACCESS SHARE MODE");
+        const result = await runCli(["migrate", ...scenario.configArgs]);
+        assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
+        const line = assertOneErrorLine(result.stderr, /\bMAS\b/);
+        t.diagnostic(line);
+        assert.ok(line.includes(`pid ${pid}, application "mas-test", holding users`), line);
+        assert.match(line, /nothing was written/);
+        assert.match(line, /\(fix: stop MAS .*first/);
+      } finally {
+        await holder.end();
+      }
+      assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
+    },
+  );
 
   it("a MAS database that does not exist: the hint says to create it and run mas-cli's migrate and config sync", async () => {
     const scenario = await prepareScenario(cluster, "fail_no_mas_db", { synapseOverrides: GUESTS_OFF });
@@ -235,24 +258,37 @@ describe("failures mid-run", () => {
     }
   });
 
-  for (const [signal, dryRun] of [["SIGINT", false], ["SIGTERM", true]] as const) {
+  for (const [signal, dryRun] of [
+    ["SIGINT", false],
+    ["SIGTERM", true],
+  ] as const) {
     const run = dryRun ? "a dry run" : "a migration";
-    it(`${signal} mid-load of ${run}: exit 130 saying it was rolled back, and MAS is unchanged`, { timeout: 120_000 }, async () => {
-      const scenario = await bulkScenario(`interrupt_load_${signal}`);
-      const before = await cluster.dump(scenario.masDb);
-      const migration = startCli(["migrate", ...scenario.configArgs, ...(dryRun ? ["--dry-run", "--json"] : [])]);
-      await waitFor("devices to start", () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null);
-      assert.equal(migration.child.exitCode, null, migration.stderr());
-      migration.child.kill(signal);
-      const result = await migration.done;
-      assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
-      const said = new RegExp(`^syn2mas: interrupted \\(${signal}\\): the migration was rolled back: nothing was written to MAS`, "m");
-      assert.match(result.stderr, said);
-      assert.doesNotMatch(result.stderr, /committed/);
-      if (dryRun) assert.equal((JSON.parse(result.stdout) as { migration: string }).migration, "rolled back");
-      await waitFor("the run's sessions to end", () => noClientSessions(cluster, scenario.masDb));
-      assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
-    });
+    it(
+      `${signal} mid-load of ${run}: exit 130 saying it was rolled back, and MAS is unchanged`,
+      { timeout: 120_000 },
+      async () => {
+        const scenario = await bulkScenario(`interrupt_load_${signal}`);
+        const before = await cluster.dump(scenario.masDb);
+        const migration = startCli(["migrate", ...scenario.configArgs, ...(dryRun ? ["--dry-run", "--json"] : [])]);
+        await waitFor(
+          "devices to start",
+          () => migration.stderr().includes("devices: started") || migration.child.exitCode !== null,
+        );
+        assert.equal(migration.child.exitCode, null, migration.stderr());
+        migration.child.kill(signal);
+        const result = await migration.done;
+        assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
+        const said = new RegExp(
+          `^syn2mas: interrupted \\(${signal}\\): the migration was rolled back: nothing was written to MAS`,
+          "m",
+        );
+        assert.match(result.stderr, said);
+        assert.doesNotMatch(result.stderr, /committed/);
+        if (dryRun) assert.equal((JSON.parse(result.stdout) as { migration: string }).migration, "rolled back");
+        await waitFor("the run's sessions to end", () => noClientSessions(cluster, scenario.masDb));
+        assert.equal(await cluster.dump(scenario.masDb), before, "MAS changed");
+      },
+    );
   }
 
   /**
@@ -269,7 +305,10 @@ describe("failures mid-run", () => {
     await cluster.sql("postgres", "SELECT pg_reload_conf()");
     try {
       const migration = startCli(["migrate", ...scenario.configArgs, ...flags]);
-      await waitFor("the run's COMMIT to wait", async () => migration.child.exitCode !== null || (await heldCommits(scenario)) > 0);
+      await waitFor(
+        "the run's COMMIT to wait",
+        async () => migration.child.exitCode !== null || (await heldCommits(scenario)) > 0,
+      );
       assert.equal(migration.child.exitCode, null, migration.stderr());
       await during(migration);
       return await migration.done;
@@ -298,58 +337,90 @@ describe("failures mid-run", () => {
     return (await cluster.sql<{ n: number }>(scenario.masDb, "SELECT count(*)::int AS n FROM users"))[0]?.n ?? -1;
   }
 
-  it("SIGINT while COMMIT is in flight: waits for COMMIT's answer, says committed (also in --json), and MAS holds the users", { timeout: 120_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "interrupt_commit", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
-    const result = await withCommitHeld(scenario, async (migration) => {
-      migration.child.kill("SIGINT");
-      await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
-      assert.equal(await heldCommits(scenario), 1, "the COMMIT was not held");
-      await releaseCommits();
-    }, ["--json"]);
-    assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
-    assert.match(result.stderr, /^syn2mas: interrupted \(SIGINT\): the migration had already committed: MAS holds the migrated data/m);
-    assert.deepEqual(JSON.parse(result.stdout), { command: "migrate", status: "interrupted", exitCode: 130, signal: "SIGINT", migration: "committed" });
-    assert.doesNotMatch(result.stderr, /rolled back/);
-    assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
-  });
+  it(
+    "SIGINT while COMMIT is in flight: waits for COMMIT's answer, says committed (also in --json), and MAS holds the users",
+    { timeout: 120_000 },
+    async () => {
+      const scenario = await prepareScenario(cluster, "interrupt_commit", { synapseOverrides: GUESTS_OFF });
+      await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
+      const result = await withCommitHeld(
+        scenario,
+        async (migration) => {
+          migration.child.kill("SIGINT");
+          await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
+          assert.equal(await heldCommits(scenario), 1, "the COMMIT was not held");
+          await releaseCommits();
+        },
+        ["--json"],
+      );
+      assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
+      assert.match(
+        result.stderr,
+        /^syn2mas: interrupted \(SIGINT\): the migration had already committed: MAS holds the migrated data/m,
+      );
+      assert.deepEqual(JSON.parse(result.stdout), {
+        command: "migrate",
+        status: "interrupted",
+        exitCode: 130,
+        signal: "SIGINT",
+        migration: "committed",
+      });
+      assert.doesNotMatch(result.stderr, /rolled back/);
+      assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
+    },
+  );
 
-  it("the MAS connection terminated while COMMIT waits: the tool asks MAS, which committed, and reports the migration done", { timeout: 120_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "commit_answer_lost", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
-    const result = await withCommitHeld(scenario, async () => {
-      // PostgreSQL ends the wait: the transaction committed locally, but COMMIT's answer never reaches the tool.
-      assert.equal(await terminate(scenario.masDb, "wait_event = 'SyncRep'"), 1);
-    });
-    assert.equal(result.code, 0, describeRun(result));
-    assert.match(result.stderr, /^Migration committed\./m);
-    assert.doesNotMatch(result.stderr, /error|rolled back/i);
-    assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
-  });
+  it(
+    "the MAS connection terminated while COMMIT waits: the tool asks MAS, which committed, and reports the migration done",
+    { timeout: 120_000 },
+    async () => {
+      const scenario = await prepareScenario(cluster, "commit_answer_lost", { synapseOverrides: GUESTS_OFF });
+      await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
+      const result = await withCommitHeld(scenario, async () => {
+        // PostgreSQL ends the wait: the transaction committed locally, but COMMIT's answer never reaches the tool.
+        assert.equal(await terminate(scenario.masDb, "wait_event = 'SyncRep'"), 1);
+      });
+      assert.equal(result.code, 0, describeRun(result));
+      assert.match(result.stderr, /^Migration committed\./m);
+      assert.doesNotMatch(result.stderr, /error|rolled back/i);
+      assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
+    },
+  );
 
-  it("a second SIGINT while COMMIT is held: asks MAS, says it is still committing, and it then completes", { timeout: 120_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "interrupt_commit_twice", { synapseOverrides: GUESTS_OFF });
-    await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
-    const result = await withCommitHeld(scenario, async (migration) => {
-      migration.child.kill("SIGINT");
-      await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
-      migration.child.kill("SIGINT");
-      await migration.done;
-      // The tool is gone; its session's COMMIT still waits, as the message says.
-      assert.equal(await heldCommits(scenario), 1, "the COMMIT was not held");
-    });
-    assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
-    assert.match(result.stderr, /^syn2mas: interrupted \(SIGINT\): MAS is still committing the migration/m);
-    assert.doesNotMatch(result.stderr, /rolled back|had already committed/);
-    // Released, the held COMMIT completes without the tool: what the message said it would do.
-    await waitFor("the held COMMIT to complete", async () => (await masUsers(scenario)) === FIXTURE_MAS_USERS);
-  });
+  it(
+    "a second SIGINT while COMMIT is held: asks MAS, says it is still committing, and it then completes",
+    { timeout: 120_000 },
+    async () => {
+      const scenario = await prepareScenario(cluster, "interrupt_commit_twice", { synapseOverrides: GUESTS_OFF });
+      await waitFor("no session left", () => noClientSessions(cluster, scenario.masDb, scenario.synapseDb));
+      const result = await withCommitHeld(scenario, async (migration) => {
+        migration.child.kill("SIGINT");
+        await waitFor("the handler to wait", () => migration.stderr().includes("COMMIT is in flight"));
+        migration.child.kill("SIGINT");
+        await migration.done;
+        // The tool is gone; its session's COMMIT still waits, as the message says.
+        assert.equal(await heldCommits(scenario), 1, "the COMMIT was not held");
+      });
+      assert.equal(result.code, EXIT_INTERRUPTED, describeRun(result));
+      assert.match(result.stderr, /^syn2mas: interrupted \(SIGINT\): MAS is still committing the migration/m);
+      assert.doesNotMatch(result.stderr, /rolled back|had already committed/);
+      // Released, the held COMMIT completes without the tool: what the message said it would do.
+      await waitFor("the held COMMIT to complete", async () => (await masUsers(scenario)) === FIXTURE_MAS_USERS);
+    },
+  );
 });
 
 /** Starts a stopped throwaway server again on its port, as its own account. */
 async function restart(server: Cluster, dataDir: string): Promise<void> {
   const { command, args } = serverUser().wrap(findPgTools().pgCtl, [
-    "start", "-D", dataDir, "-l", join(server.dir, "restart.log"), "-w", "-o", `-p ${server.port}`,
+    "start",
+    "-D",
+    dataDir,
+    "-l",
+    join(server.dir, "restart.log"),
+    "-w",
+    "-o",
+    `-p ${server.port}`,
   ]);
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PG")));
   await run(command, args, { cwd: server.dir, env: { ...env, LC_ALL: "C" } });

@@ -83,7 +83,10 @@ describe("runs side by side", () => {
       await waitFor("the check to wait at MAS's users", async () => (await users.waiting()).length === 1);
       assert.deepEqual(await migrationLockHolders(s.masDb), [], "the check holds the migration lock");
       assert.deepEqual(await users.waiting(), ["syn2mas check (MAS)"]);
-      assert.ok((await clientSessions(cluster, s.synapseDb)).includes("syn2mas check (Synapse)"), "the check's Synapse snapshot is open");
+      assert.ok(
+        (await clientSessions(cluster, s.synapseDb)).includes("syn2mas check (Synapse)"),
+        "the check's Synapse snapshot is open",
+      );
 
       const migrate = runCli(["migrate", ...s.configArgs, "--json"]);
       await waitFor("the migrate to wait at MAS's users too", async () => (await users.waiting()).length === 2);
@@ -94,7 +97,10 @@ describe("runs side by side", () => {
       assert.equal(checked.code, 0, describeRun(checked));
       const migrated = await migrate;
       assert.equal(migrated.code, 0, describeRun(migrated));
-      assert.deepEqual(findings(migrated).filter((f) => f.severity === "error"), []);
+      assert.deepEqual(
+        findings(migrated).filter((f) => f.severity === "error"),
+        [],
+      );
     } finally {
       await users.release();
     }
@@ -111,7 +117,12 @@ describe("runs side by side", () => {
       await waitFor("the migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
       const checked = await runCli(["check", ...s.configArgs, "--json", ...BASELINE_WARNINGS]);
       assert.equal(checked.code, 10, describeRun(checked));
-      assert.deepEqual(findings(checked).filter((f) => f.severity === "error").map((f) => f.code), ["MIGRATION_RUNNING"]);
+      assert.deepEqual(
+        findings(checked)
+          .filter((f) => f.severity === "error")
+          .map((f) => f.code),
+        ["MIGRATION_RUNNING"],
+      );
       await users.release();
       const migrated = await migrate;
       assert.equal(migrated.code, 0, describeRun(migrated));
@@ -128,12 +139,18 @@ describe("runs side by side", () => {
       const first = runCli(["migrate", ...s.configArgs]);
       await waitFor("the first migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
       const firstOnSynapse = await clientSessions(cluster, s.synapseDb);
-      assert.ok(firstOnSynapse.length > 0 && firstOnSynapse.every((n) => n === "syn2mas migrate (Synapse)"), firstOnSynapse.join(", "));
+      assert.ok(
+        firstOnSynapse.length > 0 && firstOnSynapse.every((n) => n === "syn2mas migrate (Synapse)"),
+        firstOnSynapse.join(", "),
+      );
 
       const second = await runCli(["migrate", ...s.configArgs, "--json"]);
       assert.equal(second.code, 10, describeRun(second));
       const codes = findings(second).map((f) => f.code);
-      assert.deepEqual(codes.filter((c) => c === "MIGRATION_RUNNING" || c === "SYNAPSE_RUNNING"), ["MIGRATION_RUNNING"]);
+      assert.deepEqual(
+        codes.filter((c) => c === "MIGRATION_RUNNING" || c === "SYNAPSE_RUNNING"),
+        ["MIGRATION_RUNNING"],
+      );
       assert.doesNotMatch(second.stdout, /syn2mas migrate \(MAS\)|SYNAPSE_RUNNING/);
 
       await users.release();
@@ -146,44 +163,58 @@ describe("runs side by side", () => {
     assert.equal(rows[0]?.n, FIXTURE_MAS_USERS, "migrated once");
   });
 
-  it("a migrate into another MAS while one reads the same Synapse: MIGRATION_RUNNING naming it, not SYNAPSE_RUNNING", { timeout: 90_000 }, async () => {
-    const s = await prepareScenario(cluster, "locks_other_mas", { synapseOverrides: GUESTS_OFF });
-    const otherMas = `${s.masDb}_other`;
-    await cluster.cloneDatabase(s.masDb, otherMas);
-    const otherConfig = await writeMasConfig(s.dir, { uri: cluster.uri(otherMas), fileName: "other-mas-config.yaml" });
-    await settle(s);
-    const users = await holdMasUsers(s);
-    try {
-      const first = runCli(["migrate", ...s.configArgs]);
-      await waitFor("the first migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
-      const firstOnSynapse = (await clientSessions(cluster, s.synapseDb)).length;
+  it(
+    "a migrate into another MAS while one reads the same Synapse: MIGRATION_RUNNING naming it, not SYNAPSE_RUNNING",
+    { timeout: 90_000 },
+    async () => {
+      const s = await prepareScenario(cluster, "locks_other_mas", { synapseOverrides: GUESTS_OFF });
+      const otherMas = `${s.masDb}_other`;
+      await cluster.cloneDatabase(s.masDb, otherMas);
+      const otherConfig = await writeMasConfig(s.dir, { uri: cluster.uri(otherMas), fileName: "other-mas-config.yaml" });
+      await settle(s);
+      const users = await holdMasUsers(s);
+      try {
+        const first = runCli(["migrate", ...s.configArgs]);
+        await waitFor("the first migrate to wait at MAS's users", async () => (await users.waiting()).length === 1);
+        const firstOnSynapse = (await clientSessions(cluster, s.synapseDb)).length;
 
-      const second = await runCli(["migrate", "--config", otherConfig, "--synapse-config", s.synapseConfig, "--json"]);
-      assert.equal(second.code, 10, describeRun(second));
-      const running = findings(second).filter((f) => f.code === "MIGRATION_RUNNING" || f.code === "SYNAPSE_RUNNING");
-      assert.deepEqual(running.map((f) => [f.code, f.count]), [["MIGRATION_RUNNING", firstOnSynapse]]);
-      assert.match(running[0]?.examples[0] as string, /^syn2mas migrate \(Synapse\) \(postgres, pid \d+\)$/);
-      const otherUsers = await cluster.sql<{ n: number }>(otherMas, "SELECT count(*)::int AS n FROM users");
-      assert.equal(otherUsers[0]?.n, 0, "the refused run wrote nothing");
+        const second = await runCli(["migrate", "--config", otherConfig, "--synapse-config", s.synapseConfig, "--json"]);
+        assert.equal(second.code, 10, describeRun(second));
+        const running = findings(second).filter((f) => f.code === "MIGRATION_RUNNING" || f.code === "SYNAPSE_RUNNING");
+        assert.deepEqual(
+          running.map((f) => [f.code, f.count]),
+          [["MIGRATION_RUNNING", firstOnSynapse]],
+        );
+        assert.match(running[0]?.examples[0] as string, /^syn2mas migrate \(Synapse\) \(postgres, pid \d+\)$/);
+        const otherUsers = await cluster.sql<{ n: number }>(otherMas, "SELECT count(*)::int AS n FROM users");
+        assert.equal(otherUsers[0]?.n, 0, "the refused run wrote nothing");
 
-      await users.release();
-      const firstResult = await first;
-      assert.equal(firstResult.code, 0, describeRun(firstResult));
-    } finally {
-      await users.release();
-    }
-  });
+        await users.release();
+        const firstResult = await first;
+        assert.equal(firstResult.code, 0, describeRun(firstResult));
+      } finally {
+        await users.release();
+      }
+    },
+  );
 
   it("MAS's database URI pointing at Synapse's database: that is the first and only database finding", async () => {
     const s = await prepareScenario(cluster, "locks_mas_is_synapse", { synapseOverrides: GUESTS_OFF });
     await writeMasConfig(s.dir, { uri: cluster.uri(s.synapseDb) });
     const before = await cluster.dump(s.synapseDb);
     await settle(s);
-    for (const args of [["migrate", "--json"], ["check", "--json", ...BASELINE_WARNINGS]]) {
+    for (const args of [
+      ["migrate", "--json"],
+      ["check", "--json", ...BASELINE_WARNINGS],
+    ]) {
       const result = await runCli([...args, ...s.configArgs]);
       assert.equal(result.code, 10, describeRun(result));
       const found = findings(result);
-      assert.deepEqual(found.map((f) => f.code), ["MAS_SCHEMA_MISSING"], `${args[0]}: ${result.stdout}`);
+      assert.deepEqual(
+        found.map((f) => f.code),
+        ["MAS_SCHEMA_MISSING"],
+        `${args[0]}: ${result.stdout}`,
+      );
       assert.match(found[0]?.message as string, /Synapse's database, not MAS's/);
       assert.match(found[0]?.message as string, /database\.uri/);
       assert.doesNotMatch(result.stdout + result.stderr, /SYNAPSE_RUNNING|syn2mas migrate \(MAS\)/);

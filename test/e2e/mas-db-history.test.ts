@@ -38,7 +38,11 @@ describe("MAS schema history", () => {
     const result = await check(s);
     assert.equal(result.code, 10, result.stderr);
     const found = errors(result);
-    assert.deepEqual(found.map((f) => f.code), ["MAS_SCHEMA_UNSUPPORTED"], result.stdout);
+    assert.deepEqual(
+      found.map((f) => f.code),
+      ["MAS_SCHEMA_UNSUPPORTED"],
+      result.stdout,
+    );
     return found[0] as FindingJson;
   }
 

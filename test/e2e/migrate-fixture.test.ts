@@ -83,7 +83,14 @@ function postgresCase(masVersion: MasVersion): EngineCase {
     skipped: {
       users: { appservice_user: 3 },
       devices: { guest_user: 2, appservice_user: 3, hidden_device: 1 },
-      access_tokens: { appservice_user: 3, hidden_device: 1, superseded_refresh_pair: 1, puppet_token: 2, missing_device: 1, ended_session: 1 },
+      access_tokens: {
+        appservice_user: 3,
+        hidden_device: 1,
+        superseded_refresh_pair: 1,
+        puppet_token: 2,
+        missing_device: 1,
+        ended_session: 1,
+      },
       refresh_tokens: { superseded_refresh_pair: 1, no_access_token: 1, ended_session: 1 },
     },
     wholeSkipped: false,
@@ -147,13 +154,17 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
     let filesBefore: ReturnType<typeof snapshotFiles>;
     let filesAfter: ReturnType<typeof snapshotFiles>;
     const mas = (sql: string, params?: unknown[]) => cluster.sql<Row>(scenario.masDb, sql, params);
-    const synapse = (sql: string) => (onPostgres ? cluster.sql<Row>(scenario.synapseDb, sql) : readSqlite<Row>(synapseSqliteDb, sql));
+    const synapse = (sql: string) =>
+      onPostgres ? cluster.sql<Row>(scenario.synapseDb, sql) : readSqlite<Row>(synapseSqliteDb, sql);
 
     before(async () => {
       cluster = await startCluster();
       if (onPostgres) {
         manifest = await loadSynapseManifest();
-        scenario = await prepareScenario(cluster, `fixture_${c.masVersion}`, { masVersion: c.masVersion, synapseOverrides: GUESTS_OFF });
+        scenario = await prepareScenario(cluster, `fixture_${c.masVersion}`, {
+          masVersion: c.masVersion,
+          synapseOverrides: GUESTS_OFF,
+        });
         await cluster.sql(scenario.synapseDb, EDGE_ROWS_SQL);
         await cluster.sql(scenario.synapseDb, expiriesSql(Date.now()));
       } else {
@@ -218,7 +229,9 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
       const rows = await mas(
         "SELECT u.username, p.hashed_password, p.version, p.upgraded_from_id, p.created_at, u.created_at AS user_created FROM user_passwords p JOIN users u USING (user_id)",
       );
-      const hashes = await synapse("SELECT name, password_hash FROM users WHERE password_hash IS NOT NULL AND password_hash <> ''");
+      const hashes = await synapse(
+        "SELECT name, password_hash FROM users WHERE password_hash IS NOT NULL AND password_hash <> ''",
+      );
       assert.equal(rows.length, hashes.length);
       assert.equal(rows.length, c.passwords);
       const byUser = new Map(rows.map((r) => [r.username as string, r]));
@@ -265,7 +278,9 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
           );
         }
       }
-      const phones = await mas("SELECT u.username, t.medium, t.address FROM user_unsupported_third_party_ids t JOIN users u USING (user_id) ORDER BY address");
+      const phones = await mas(
+        "SELECT u.username, t.medium, t.address FROM user_unsupported_third_party_ids t JOIN users u USING (user_id) ORDER BY address",
+      );
       assert.deepEqual(phones, c.phones);
     });
 
@@ -282,7 +297,10 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
         const link = links.find((l) => l.subject === e.external_id);
         assert.ok(link, `link for ${e.localpart}`);
         assert.equal(link.username, e.localpart);
-        assert.equal(link.provider, e.auth_provider === "oidc-keycloak" ? FIXTURE_PROVIDER_IDS.keycloak : FIXTURE_PROVIDER_IDS.github);
+        assert.equal(
+          link.provider,
+          e.auth_provider === "oidc-keycloak" ? FIXTURE_PROVIDER_IDS.keycloak : FIXTURE_PROVIDER_IDS.github,
+        );
         assert.equal(ms(link.created_at), ms(link.user_created));
         assert.equal(link.human_account_name, null);
       }
@@ -318,7 +336,10 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
         // A device with hidden = NULL is visible; one without tokens starts when it was last seen.
         const nullHidden = sessions.find((s) => s.device_id === "NULLHIDDEN");
         assert.equal(ms(nullHidden?.created_at), 1795406000000);
-        assert.equal(sessions.some((s) => s.device_id === "master signing key"), false);
+        assert.equal(
+          sessions.some((s) => s.device_id === "master signing key"),
+          false,
+        );
       }
     });
 
@@ -378,10 +399,13 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
         assert.equal(byToken.get("syt_edge_rotated_unused")?.refresh_token, "syr_edge_rotated_unused");
         const user0021Pairs = tokens.filter((t) => t.username === "user0021" && t.device_id === "INCLLOINLV" && t.refresh_token);
         assert.equal(user0021Pairs.length, 2);
-        for (const absent of ["syt_edge_hidden", "syt_edge_missing_device"]) assert.equal(byToken.has(absent), false, "token must not be migrated");
+        for (const absent of ["syt_edge_hidden", "syt_edge_missing_device"])
+          assert.equal(byToken.has(absent), false, "token must not be migrated");
         const refreshCount = await mas("SELECT count(*)::int AS n FROM compat_refresh_tokens");
         assert.equal(refreshCount[0]?.n, 31 - 1 - 1 + 2);
-        const expired = await mas("SELECT count(*)::int AS n FROM compat_refresh_tokens WHERE refresh_token = 'syr_dXNlcjAwMDI_MfEbXHVSiegkbBDaaadZ_2LwYaB'");
+        const expired = await mas(
+          "SELECT count(*)::int AS n FROM compat_refresh_tokens WHERE refresh_token = 'syr_dXNlcjAwMDI_MfEbXHVSiegkbBDaaadZ_2LwYaB'",
+        );
         assert.equal(expired[0]?.n, 0);
       } else {
         assert.equal(tokens.length, 31 - 11);
@@ -395,9 +419,18 @@ for (const c of [postgresCase("1.22.0"), postgresCase("1.0.0"), SQLITE_CASE]) {
           `SELECT s.device_id, s.is_synapse_admin, s.created_at, t.expires_at, u.username FROM compat_access_tokens t
              JOIN compat_sessions s USING (compat_session_id) JOIN users u USING (user_id) WHERE t.access_token = 'syt_edge_deviceless'`,
         );
-        assert.deepEqual(rows.map((r) => ({ ...r, created_at: ms(r.created_at), expires_at: ms(r.expires_at) })), [
-          { device_id: null, is_synapse_admin: true, created_at: 1795406000002, expires_at: 1795500000000, username: "user0017" },
-        ]);
+        assert.deepEqual(
+          rows.map((r) => ({ ...r, created_at: ms(r.created_at), expires_at: ms(r.expires_at) })),
+          [
+            {
+              device_id: null,
+              is_synapse_admin: true,
+              created_at: 1795406000002,
+              expires_at: 1795500000000,
+              username: "user0017",
+            },
+          ],
+        );
       });
     }
 

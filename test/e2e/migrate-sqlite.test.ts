@@ -187,7 +187,11 @@ describe("SQLite copies in a temporary directory", () => {
       const dry = await runCli(["migrate", ...s.configArgs, "--dry-run", "--json"]);
       assert.equal(dry.code, 0, describeRun(dry));
       assert.equal(migrateJson(dry).report?.written.users, 25);
-      assert.deepEqual(snapshotFiles(db), before, "read beside the running Synapse without writing its -wal, its -shm or the file");
+      assert.deepEqual(
+        snapshotFiles(db),
+        before,
+        "read beside the running Synapse without writing its -wal, its -shm or the file",
+      );
       const forced = await runCli(["migrate", ...s.configArgs, "--ignore-synapse-running"]);
       assert.equal(forced.code, 0, describeRun(forced));
     } finally {
@@ -228,6 +232,9 @@ describe("SQLite copies in a temporary directory", () => {
     assert.equal(migrateJson(result).report?.written.users, 25);
     const missing = await runCli(["migrate", ...s.configArgs, "--dry-run"]);
     assert.equal(missing.code, 1, describeRun(missing));
-    assert.match(missing.stderr, /syn2mas: error: Synapse's SQLite database: cannot read \/nonexistent\/elsewhere\.db: no such file \(fix: .*database\.args\.database/);
+    assert.match(
+      missing.stderr,
+      /syn2mas: error: Synapse's SQLite database: cannot read \/nonexistent\/elsewhere\.db: no such file \(fix: .*database\.args\.database/,
+    );
   });
 });

@@ -102,7 +102,12 @@ describe("values the mapping cannot convert as they are", () => {
       const found = findings.get("OUT_OF_RANGE_TIMESTAMPS");
       assert.equal(found?.severity, "warning");
       assert.equal(found?.count, 3 + 1 + 2 + 2 + 2);
-      assert.deepEqual(found?.examples, ["@int64:example.com", "@millis:example.com", "@negative:example.com", "@user0012:example.com"]);
+      assert.deepEqual(found?.examples, [
+        "@int64:example.com",
+        "@millis:example.com",
+        "@negative:example.com",
+        "@user0012:example.com",
+      ]);
       for (const part of [
         "users.creation_ts: 3",
         "user_threepids.added_at: 1",
@@ -129,7 +134,9 @@ describe("values the mapping cannot convert as they are", () => {
     });
 
     it("creation_ts: milliseconds are taken as such, unknown values become the migration's start, in-range ones are kept", async () => {
-      const users = new Map((await mas("SELECT username, created_at, user_id::text AS id FROM users")).map((u) => [u.username, u]));
+      const users = new Map(
+        (await mas("SELECT username, created_at, user_id::text AS id FROM users")).map((u) => [u.username, u]),
+      );
       assert.equal(ms(users.get("millis")?.created_at), 1_700_000_000_000);
       assert.equal(ms(users.get("lastsecond")?.created_at), 253_402_300_799_000);
       for (const name of ["int64", "negative"]) {
@@ -139,19 +146,28 @@ describe("values the mapping cannot convert as they are", () => {
         assert.equal(parseInt((users.get(name)?.id as string).replace(/-/g, "").slice(0, 12), 16), created);
       }
       const email = await mas("SELECT e.created_at FROM user_emails e JOIN users u USING (user_id) WHERE u.username = 'millis'");
-      assert.deepEqual(email.map((e) => ms(e.created_at)), [1_700_000_000_000], "an unknown added_at is the user's creation time");
+      assert.deepEqual(
+        email.map((e) => ms(e.created_at)),
+        [1_700_000_000_000],
+        "an unknown added_at is the user's creation time",
+      );
     });
 
     it("devices and tokens: out-of-range times become unknown, far expiries none, negative ones expired", async () => {
       const sessions = await mas(
         "SELECT device_id, last_active_at, created_at FROM compat_sessions WHERE device_id IN ('FARFUTURE', 'BEFORE1970') ORDER BY 1",
       );
-      assert.deepEqual(sessions.map((x) => [x.device_id, ms(x.last_active_at)]), [["BEFORE1970", null], ["FARFUTURE", null]]);
+      assert.deepEqual(
+        sessions.map((x) => [x.device_id, ms(x.last_active_at)]),
+        [
+          ["BEFORE1970", null],
+          ["FARFUTURE", null],
+        ],
+      );
       const tokens = new Map(
-        (await mas("SELECT access_token, expires_at, created_at FROM compat_access_tokens WHERE access_token LIKE 'syt_odd_%'")).map((t) => [
-          t.access_token,
-          t,
-        ]),
+        (
+          await mas("SELECT access_token, expires_at, created_at FROM compat_access_tokens WHERE access_token LIKE 'syt_odd_%'")
+        ).map((t) => [t.access_token, t]),
       );
       assert.equal(ms(tokens.get("syt_odd_forever")?.expires_at), null);
       assert.equal(ms(tokens.get("syt_odd_expired")?.expires_at), 0);
@@ -303,6 +319,9 @@ describe("values the mapping cannot convert as they are", () => {
     assert.equal(byCode.get("OUT_OF_RANGE_TIMESTAMPS")?.count, 10);
     assert.equal(byCode.get("UNUSABLE_PASSWORD_HASHES")?.count, 3);
     const millis = await cluster.sql<Row>(s.masDb, "SELECT created_at FROM users WHERE username = 'millis'");
-    assert.deepEqual(millis.map((u) => ms(u.created_at)), [1_700_000_000_000]);
+    assert.deepEqual(
+      millis.map((u) => ms(u.created_at)),
+      [1_700_000_000_000],
+    );
   });
 });

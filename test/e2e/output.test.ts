@@ -96,13 +96,19 @@ describe("output an operator can act on", () => {
       assert.equal(plain.code, 1);
       assert.equal(plain.stdout, "");
       assert.equal(plain.stderr.trimEnd().split("\n").length, 1, describeRun(plain));
-      assert.match(plain.stderr, /^syn2mas: error: .*providers\[0\]\.id \(the provider with synapse_idp_id oidc-keycloak\) is the number 4/m);
+      assert.match(
+        plain.stderr,
+        /^syn2mas: error: .*providers\[0\]\.id \(the provider with synapse_idp_id oidc-keycloak\) is the number 4/m,
+      );
     });
 
     it("an unreachable Synapse database", async () => {
       const dir = scratchDir("syn2mas-output-unreachable-");
       const port = await freePort();
-      const synapseConfig = await writeSynapseConfig(dir, { databaseUri: `postgresql://postgres@127.0.0.1:${port}/synapse`, overrides: GUESTS_OFF });
+      const synapseConfig = await writeSynapseConfig(dir, {
+        databaseUri: `postgresql://postgres@127.0.0.1:${port}/synapse`,
+        overrides: GUESTS_OFF,
+      });
       const result = await runCli(["check", "--config", clean.masConfig, "--synapse-config", synapseConfig, "--json"]);
       const json = assertErrorJson(result, "check");
       assert.ok(json.error.message.includes(`127.0.0.1:${port}`), json.error.message);
@@ -114,14 +120,23 @@ describe("output an operator can act on", () => {
       assert.match(unknown.error.fix, /syn2mas check --help/);
       const noCommand = assertErrorJson(await runCli(["--json"]), null);
       assert.match(noCommand.error.fix, /syn2mas --help/);
-      const connections = assertErrorJson(await runCli(["migrate", ...clean.configArgs, "--synapse-connections", "0", "--json"]), "migrate");
+      const connections = assertErrorJson(
+        await runCli(["migrate", ...clean.configArgs, "--synapse-connections", "0", "--json"]),
+        "migrate",
+      );
       assert.match(connections.error.message, /--synapse-connections 0/);
-      const accept = assertErrorJson(await runCli(["check", ...clean.configArgs, "--accept-warning", "MAS_NOT_EMPTY", "--json"]), "check");
+      const accept = assertErrorJson(
+        await runCli(["check", ...clean.configArgs, "--accept-warning", "MAS_NOT_EMPTY", "--json"]),
+        "check",
+      );
       assert.match(accept.error.message, /MAS_NOT_EMPTY is an error, not a warning/);
     });
 
     it("config generate", async () => {
-      const json = assertErrorJson(await runCli(["config", "generate", "--synapse-config", "/nonexistent/homeserver.yaml", "--json"]), "config generate");
+      const json = assertErrorJson(
+        await runCli(["config", "generate", "--synapse-config", "/nonexistent/homeserver.yaml", "--json"]),
+        "config generate",
+      );
       assert.match(json.error.message, /\/nonexistent\/homeserver\.yaml/);
     });
 
@@ -159,7 +174,15 @@ describe("output an operator can act on", () => {
         overrides: { allow_guest_access: true },
         fileName: "homeserver-guests.yaml",
       });
-      const result = await runCli(["check", "--config", clean.masConfig, "--synapse-config", guestsOn, "--accept-all-warnings", "--json"]);
+      const result = await runCli([
+        "check",
+        "--config",
+        clean.masConfig,
+        "--synapse-config",
+        guestsOn,
+        "--accept-all-warnings",
+        "--json",
+      ]);
       assert.equal(result.code, 10, describeRun(result));
       const json = JSON.parse(result.stdout) as CheckJson;
       const errors = json.findings.filter((f) => f.severity === "error").map((f) => f.code);
@@ -195,12 +218,20 @@ describe("output an operator can act on", () => {
     it("a YAML syntax error: the hint names the file and the line", async () => {
       const dir = scratchDir("syn2mas-output-yaml-");
       const homeserver = join(dir, "homeserver.yaml");
-      await writeFile(homeserver, 'server_name: example.com\nallow_guest_access: false\nregistration_shared_secret: "s3cr3t-shared-value\n');
+      await writeFile(
+        homeserver,
+        'server_name: example.com\nallow_guest_access: false\nregistration_shared_secret: "s3cr3t-shared-value\n',
+      );
       const result = await runCli(["migrate", "--config", clean.masConfig, "--synapse-config", homeserver]);
       assert.equal(result.code, 1, describeRun(result));
       const line = result.stderr.trimEnd().split("\n");
       assert.equal(line.length, 1, describeRun(result));
-      assert.match(line[0]!, new RegExp(`^syn2mas: error: ${homeserver}: invalid YAML at line 3: .* \\(fix: correct the YAML syntax at or just before line 3 of ${homeserver}`));
+      assert.match(
+        line[0]!,
+        new RegExp(
+          `^syn2mas: error: ${homeserver}: invalid YAML at line 3: .* \\(fix: correct the YAML syntax at or just before line 3 of ${homeserver}`,
+        ),
+      );
       assert.ok(!result.stderr.includes("s3cr3t-shared-value"), "the line's content is not echoed");
     });
   });
@@ -219,7 +250,8 @@ describe("output an operator can act on", () => {
         assert.match(result.stdout, /\nExamples:\n {2}syn2mas /);
         assert.match(result.stdout, /\nExit codes:\n {2}0 /);
         assert.match(result.stdout, / 1 {3}the tool could not run/);
-        if (command[0] !== "check" && command[0] !== "config") assert.match(result.stdout, / 130 interrupted \(Ctrl-C, SIGTERM\)/);
+        if (command[0] !== "check" && command[0] !== "config")
+          assert.match(result.stdout, / 130 interrupted \(Ctrl-C, SIGTERM\)/);
         if (command[0] === "check" || command[0] === "migrate") {
           assert.match(result.stdout, /--synapse-config <path> +required:/);
           assert.match(result.stdout, /--config <file> +MAS configuration file \(repeatable\); required unless\s+\$MAS_CONFIG/);

@@ -94,24 +94,32 @@ describe("migration safety", () => {
     assert.equal(await cluster.dump(scenario.synapseDb), original, "the refused second migration changed the Synapse database");
   });
 
-  it("dry run leaves MAS exactly as it was, reports 47 users, and a real run still works after it", { timeout: 60_000 }, async () => {
-    const scenario = await prepareScenario(cluster, "safety_dry_run", { synapseOverrides: GUESTS_OFF });
-    const before = await cluster.dump(scenario.masDb);
+  it(
+    "dry run leaves MAS exactly as it was, reports 47 users, and a real run still works after it",
+    { timeout: 60_000 },
+    async () => {
+      const scenario = await prepareScenario(cluster, "safety_dry_run", { synapseOverrides: GUESTS_OFF });
+      const before = await cluster.dump(scenario.masDb);
 
-    const dry = await migrateRun(scenario, "--dry-run", "--json");
-    assert.equal(dry.code, EXIT_OK, describeRun(dry));
-    const output = JSON.parse(dry.stdout) as { dryRun: boolean; status: string; report: { dryRun: boolean; written: Record<string, number> } };
-    assert.equal(output.dryRun, true);
-    assert.equal(output.status, "done");
-    assert.equal(output.report.dryRun, true);
-    assert.equal(output.report.written.users, FIXTURE_MAS_USERS);
-    assert.equal(await cluster.dump(scenario.masDb), before, "the dry run changed the MAS database");
-    assert.equal(await masUsers(scenario), 0);
+      const dry = await migrateRun(scenario, "--dry-run", "--json");
+      assert.equal(dry.code, EXIT_OK, describeRun(dry));
+      const output = JSON.parse(dry.stdout) as {
+        dryRun: boolean;
+        status: string;
+        report: { dryRun: boolean; written: Record<string, number> };
+      };
+      assert.equal(output.dryRun, true);
+      assert.equal(output.status, "done");
+      assert.equal(output.report.dryRun, true);
+      assert.equal(output.report.written.users, FIXTURE_MAS_USERS);
+      assert.equal(await cluster.dump(scenario.masDb), before, "the dry run changed the MAS database");
+      assert.equal(await masUsers(scenario), 0);
 
-    const real = await migrateRun(scenario);
-    assert.equal(real.code, EXIT_OK, describeRun(real));
-    assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
-  });
+      const real = await migrateRun(scenario);
+      assert.equal(real.code, EXIT_OK, describeRun(real));
+      assert.equal(await masUsers(scenario), FIXTURE_MAS_USERS);
+    },
+  );
 
   it("kill -9 in the middle of writing leaves MAS untouched, and a rerun migrates everything", { timeout: 90_000 }, async () => {
     const scenario = await prepareScenario(cluster, "safety_sigkill", { synapseOverrides: GUESTS_OFF });
@@ -125,7 +133,10 @@ describe("migration safety", () => {
       const run = startCli(["migrate", ...scenario.configArgs], { TMPDIR: childTmp });
       // "users: N rows in S s" is printed once users and user_passwords are written (inside the open
       // transaction); the devices phase, as large again, is still to come.
-      await waitFor("the users phase to finish", () => /^\s*users: \d+ rows in/m.test(run.stderr()) || run.child.exitCode !== null);
+      await waitFor(
+        "the users phase to finish",
+        () => /^\s*users: \d+ rows in/m.test(run.stderr()) || run.child.exitCode !== null,
+      );
       assert.equal(
         run.child.exitCode,
         null,

@@ -50,7 +50,10 @@ describe("database fingerprint", () => {
   it("detects a changed row", async () => {
     const changed = await afterChange("synapse", "UPDATE users SET admin = 1 - admin WHERE name = '@admin:example.com'");
     assert.notEqual(changed, synapse);
-    assert.deepEqual(added(synapse, changed).map((line) => line.replace(/ md5=.*/, "")), ["rows public.users count=50"]);
+    assert.deepEqual(
+      added(synapse, changed).map((line) => line.replace(/ md5=.*/, "")),
+      ["rows public.users count=50"],
+    );
   });
 
   it("detects one changed character in a text column", async () => {
@@ -58,13 +61,20 @@ describe("database fingerprint", () => {
       "mas",
       "UPDATE upstream_oauth_providers SET human_name = 'Keycloak ' WHERE human_name = 'Keycloak'",
     );
-    assert.deepEqual(added(mas, changed).map((line) => line.replace(/ md5=.*/, "")), ["rows public.upstream_oauth_providers count=2"]);
+    assert.deepEqual(
+      added(mas, changed).map((line) => line.replace(/ md5=.*/, "")),
+      ["rows public.upstream_oauth_providers count=2"],
+    );
   });
 
   it("detects a dropped index", async () => {
     const changed = await afterChange("synapse", "DROP INDEX users_creation_ts");
     assert.notEqual(changed, synapse);
-    assert.ok(synapse.split("\n").includes("index public.users_creation_ts CREATE INDEX users_creation_ts ON public.users USING btree (creation_ts)"));
+    assert.ok(
+      synapse
+        .split("\n")
+        .includes("index public.users_creation_ts CREATE INDEX users_creation_ts ON public.users USING btree (creation_ts)"),
+    );
     assert.deepEqual(added(changed, synapse), [
       "index public.users_creation_ts CREATE INDEX users_creation_ts ON public.users USING btree (creation_ts)",
     ]);
@@ -76,7 +86,11 @@ describe("database fingerprint", () => {
       "SELECT last_value, is_called FROM account_data_sequence",
     );
     assert.ok(state !== undefined);
-    assert.ok(synapse.split("\n").includes(`sequence-state public.account_data_sequence last_value=${state.last_value} is_called=${state.is_called}`));
+    assert.ok(
+      synapse
+        .split("\n")
+        .includes(`sequence-state public.account_data_sequence last_value=${state.last_value} is_called=${state.is_called}`),
+    );
     const advanced = await afterChange("synapse", "SELECT nextval('account_data_sequence')");
     const next = state.is_called ? Number(state.last_value) + 1 : Number(state.last_value);
     assert.deepEqual(added(synapse, advanced), [`sequence-state public.account_data_sequence last_value=${next} is_called=true`]);
@@ -103,14 +117,19 @@ describe("database fingerprint", () => {
   it("detects a changed column default and an added column", async () => {
     const changedDefault = await afterChange("mas", "ALTER TABLE users ALTER COLUMN can_request_admin SET DEFAULT true");
     assert.notEqual(changedDefault, mas);
-    assert.match(added(mas, changedDefault).join("\n"), /^column public\.users #\d+ can_request_admin boolean not null default true$/);
+    assert.match(
+      added(mas, changedDefault).join("\n"),
+      /^column public\.users #\d+ can_request_admin boolean not null default true$/,
+    );
     const addedColumn = await afterChange("mas", "ALTER TABLE users ADD COLUMN extra text");
     assert.match(added(mas, addedColumn).join("\n"), /^column public\.users #\d+ extra text collate="default"$/);
   });
 
   it("detects a changed storage option and row-level security", async () => {
     const options = await afterChange("mas", "ALTER TABLE users SET (fillfactor = 70)");
-    assert.deepEqual(added(mas, options), ["relation public.users kind=r persistence=p acl=- options={fillfactor=70} row_security=false replica_identity=d"]);
+    assert.deepEqual(added(mas, options), [
+      "relation public.users kind=r persistence=p acl=- options={fillfactor=70} row_security=false replica_identity=d",
+    ]);
     const rls = await afterChange("mas", "ALTER TABLE users ENABLE ROW LEVEL SECURITY; CREATE POLICY own ON users USING (true)");
     assert.deepEqual(added(mas, rls).sort(), [
       "policy public.users own PERMISSIVE ALL roles={public} using=true check=-",

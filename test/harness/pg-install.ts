@@ -45,7 +45,9 @@ export function pgToolsFor(env: NodeJS.ProcessEnv): PgTools {
   if (chosen !== undefined && chosen !== "") {
     for (const name of ["initdb", "pg_ctl"]) {
       if (!isExecutable(join(chosen, name))) {
-        throw new Error(`${PG_BIN_VARIABLE}=${chosen}: no executable ${name} there (give a PostgreSQL bin directory, or unset it to use the embedded server)`);
+        throw new Error(
+          `${PG_BIN_VARIABLE}=${chosen}: no executable ${name} there (give a PostgreSQL bin directory, or unset it to use the embedded server)`,
+        );
       }
     }
     return toolsIn(PG_BIN_VARIABLE, chosen);
@@ -142,7 +144,6 @@ function fromDebianLayout(name: string): string | undefined {
     .sort((a, b) => Number(b) - Number(a))[0];
   return newest === undefined ? undefined : join(DEBIAN_ROOT, newest, "bin", name);
 }
-
 
 /** The OS account that runs `initdb`, `pg_ctl` and `postgres`. */
 export interface ServerUser {

@@ -96,7 +96,16 @@ class Server {
 
   async init(): Promise<void> {
     await this.runAsServer(this.tools.initdb, [
-      "-D", this.dataDir, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync",
+      "-D",
+      this.dataDir,
+      "-U",
+      SUPERUSER,
+      "-A",
+      "trust",
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
     ]);
     const settings = [
       "",
@@ -117,7 +126,16 @@ class Server {
       const port = await freePort();
       try {
         await this.runAsServer(this.tools.pgCtl, [
-          "start", "-D", this.dataDir, "-l", this.logFile, "-w", "-t", String(START_TIMEOUT_S), "-o", `-p ${port}`,
+          "start",
+          "-D",
+          this.dataDir,
+          "-l",
+          this.logFile,
+          "-w",
+          "-t",
+          String(START_TIMEOUT_S),
+          "-o",
+          `-p ${port}`,
         ]);
         return port;
       } catch (error) {
@@ -208,7 +226,8 @@ class PgCluster implements Cluster {
         await this.sql(MAINTENANCE_DB, "select 1");
         return;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`PostgreSQL on port ${this.port} never accepted connections`, { cause: error });
+        if (Date.now() > deadline)
+          throw new Error(`PostgreSQL on port ${this.port} never accepted connections`, { cause: error });
         await sleep(100);
       }
     }

@@ -68,7 +68,14 @@ export async function prepareScenario(cluster: Cluster, name: string, options: S
     overrides: options.synapseOverrides,
   });
   const masConfig = await writeMasConfig(dir, { uri: cluster.uri(masDb), overrides: options.masOverrides });
-  return { dir, synapseDb, masDb, synapseConfig, masConfig, configArgs: ["--config", masConfig, "--synapse-config", synapseConfig] };
+  return {
+    dir,
+    synapseDb,
+    masDb,
+    synapseConfig,
+    masConfig,
+    configArgs: ["--config", masConfig, "--synapse-config", synapseConfig],
+  };
 }
 
 /** Runs the built CLI to completion with a clean environment (no PG* variables unless given). */

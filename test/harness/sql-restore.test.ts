@@ -3,13 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { run } from "./exec.ts";
-import {
-  masEmptySql,
-  masProvidersSql,
-  synapseSchemaSql,
-  synapseSmallSql,
-  synapseSqlitePortedSql,
-} from "./fixtures.ts";
+import { masEmptySql, masProvidersSql, synapseSchemaSql, synapseSmallSql, synapseSqlitePortedSql } from "./fixtures.ts";
 import { findPgTools } from "./pg-install.ts";
 import { startCluster } from "./postgres.ts";
 import type { Cluster } from "./postgres.ts";
@@ -109,7 +103,12 @@ describe("restoring fixtures without psql", () => {
     { name: "synapse-1.160-sqlite-small.ported.sql", files: [synapseSqlitePortedSql], table: "users", rows: -1 },
     { name: "mas-v1.0.0-empty.sql", files: [masEmptySql("1.0.0")], table: "users", rows: 0 },
     { name: "mas-v1.22.0-empty.sql", files: [masEmptySql("1.22.0")], table: "users", rows: 0 },
-    { name: "mas-v1.22.0-empty.sql + mas-providers.sql", files: [masEmptySql("1.22.0"), masProvidersSql], table: "upstream_oauth_providers", rows: 2 },
+    {
+      name: "mas-v1.22.0-empty.sql + mas-providers.sql",
+      files: [masEmptySql("1.22.0"), masProvidersSql],
+      table: "upstream_oauth_providers",
+      rows: 2,
+    },
   ];
   fixtures.forEach(({ name, files, table, rows }, index) => {
     it(`${name}: same fingerprint as psql -f`, { skip: psql === undefined ? "psql not installed" : false }, async () => {
@@ -147,8 +146,14 @@ describe("restoring fixtures without psql", () => {
       assert.equal(left.length, 0);
       await cluster.createDatabase("partial");
       await assert.rejects(cluster.loadSqlFiles("partial", file), /broken\.sql:3:/);
-      const tables = await cluster.sql<{ relname: string }>("partial", "select relname from pg_class where relname in ('t', 'after_error')");
-      assert.deepEqual(tables.map((t) => t.relname), ["t"]);
+      const tables = await cluster.sql<{ relname: string }>(
+        "partial",
+        "select relname from pg_class where relname in ('t', 'after_error')",
+      );
+      assert.deepEqual(
+        tables.map((t) => t.relname),
+        ["t"],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

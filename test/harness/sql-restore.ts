@@ -13,8 +13,7 @@ import { from as copyFrom } from "pg-copy-streams";
 
 /** One unit of a SQL file: a statement, or a COPY statement with the data lines that follow it. */
 export type SqlStep =
-  | { kind: "statement"; text: string; line: number }
-  | { kind: "copy"; text: string; line: number; data: string };
+  { kind: "statement"; text: string; line: number } | { kind: "copy"; text: string; line: number; data: string };
 
 const COPY_FROM_STDIN = /^COPY\b[\s\S]*\bFROM\s+stdin\b/i;
 
@@ -148,7 +147,7 @@ export function splitSqlScript(script: string): SqlStep[] {
 
 /** Index of the `\.` line ending the COPY data that starts at `from`, or -1. */
 function findCopyEnd(script: string, from: number): number {
-  for (let pos = from; pos < script.length; ) {
+  for (let pos = from; pos < script.length;) {
     const eol = script.indexOf("\n", pos);
     const lineEnd = eol < 0 ? script.length : eol;
     if (script.slice(pos, lineEnd).replace(/\r$/, "") === "\\.") return pos;

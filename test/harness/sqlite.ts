@@ -75,7 +75,7 @@ export function writeSqlite(dbPath: string, sql: string): Promise<void> {
         reject(openError);
         return;
       }
-      db.exec(sql, (error) => db.close((closeError) => (error ?? closeError ? reject(error ?? closeError) : resolve())));
+      db.exec(sql, (error) => db.close((closeError) => ((error ?? closeError) ? reject(error ?? closeError) : resolve())));
     });
   });
 }

@@ -52,7 +52,11 @@ describe("the npm package", () => {
   before(async () => {
     const dir = scratchDir("syn2mas-pack-");
     // The suite built dist/ first (npm test); --ignore-scripts packs that build instead of making another.
-    const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], { cwd: root, env: npmEnv, timeoutMs: 60_000 });
+    const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], {
+      cwd: root,
+      env: npmEnv,
+      timeoutMs: 60_000,
+    });
     const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
     const tarball = join(dir, info!.filename);
     packed = info!.files.map((f) => f.path).sort();
@@ -77,9 +81,14 @@ describe("the npm package", () => {
     assert.ok(packed.includes("README.md"));
     const others = packed.filter((p) => !/^dist\/[\w/-]+\.js$/.test(p) && !["package.json", "README.md", "LICENSE"].includes(p));
     assert.deepEqual(others, []);
-    assert.deepEqual(packed.filter((p) => /\.test\.js$|^dist\/(test|bench|scripts)\//.test(p)), []);
+    assert.deepEqual(
+      packed.filter((p) => /\.test\.js$|^dist\/(test|bench|scripts)\//.test(p)),
+      [],
+    );
     // sqlite3 is optional: nothing packed imports it up front.
-    const eager = packed.filter((p) => p.endsWith(".js") && /\bfrom "sqlite3"|require\("sqlite3"\)/.test(readFileSync(join(root, p), "utf8")));
+    const eager = packed.filter(
+      (p) => p.endsWith(".js") && /\bfrom "sqlite3"|require\("sqlite3"\)/.test(readFileSync(join(root, p), "utf8")),
+    );
     assert.deepEqual(eager, []);
   });
 
@@ -96,8 +105,14 @@ describe("the npm package", () => {
     const installed = await runInstalled(bin, ["check", ...s.configArgs, "--json"]);
     assert.equal(installed.code, 11, installed.stderr);
     const findings = (JSON.parse(installed.stdout) as { findings: FindingJson[] }).findings;
-    assert.deepEqual(findings.filter((f) => f.severity === "error"), []);
-    assert.ok(findings.some((f) => f.code === "NON_EMAIL_THREEPIDS" && f.severity === "warning"), JSON.stringify(findings.map((f) => f.code)));
+    assert.deepEqual(
+      findings.filter((f) => f.severity === "error"),
+      [],
+    );
+    assert.ok(
+      findings.some((f) => f.code === "NON_EMAIL_THREEPIDS" && f.severity === "warning"),
+      JSON.stringify(findings.map((f) => f.code)),
+    );
     const fromCheckout = await runCli(["check", ...s.configArgs, "--json"]);
     assert.deepEqual(findings, (JSON.parse(fromCheckout.stdout) as { findings: FindingJson[] }).findings);
   });
@@ -106,7 +121,11 @@ describe("the npm package", () => {
     const s = await prepareScenario(cluster, "packed_migrate", { synapseOverrides: GUESTS_OFF });
     const first = await runInstalled(bin, ["migrate", ...s.configArgs, "--accept-all-warnings"]);
     assert.equal(first.code, 0, first.stderr);
-    const usernames = (db: string) => cluster.sql<{ username: string; can_request_admin: boolean }>(db, "SELECT username, can_request_admin FROM users ORDER BY username");
+    const usernames = (db: string) =>
+      cluster.sql<{ username: string; can_request_admin: boolean }>(
+        db,
+        "SELECT username, can_request_admin FROM users ORDER BY username",
+      );
     const migrated = await usernames(s.masDb);
     assert.ok(migrated.some((u) => u.username === "admin" && u.can_request_admin));
     assert.ok(migrated.some((u) => u.username === "user0001" && !u.can_request_admin));

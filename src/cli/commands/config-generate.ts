@@ -27,7 +27,10 @@ const writeStdout: TextSink = (text) => {
 function checkTarget(file: string, flag: string, inputs: readonly string[], force: boolean): void {
   const target = path.resolve(file);
   if (inputs.some((input) => path.resolve(input) === target)) {
-    throw new UserError(`${flag} ${file} is one of the Synapse configuration files read`, `write to another file; the original stays as it is`);
+    throw new UserError(
+      `${flag} ${file} is one of the Synapse configuration files read`,
+      `write to another file; the original stays as it is`,
+    );
   }
   if (!force && fs.existsSync(target)) {
     throw new UserError(
@@ -53,7 +56,11 @@ function writePrivate(file: string, text: string, flag: string): void {
  * Synapse's configuration for after the migration; prints the conversion report on stderr (and, with
  * --json, the report and the configuration as JSON on stdout). Returns the exit code, 0.
  */
-export async function configGenerateCommand(options: ConfigGenerateOptions, out: Output, stdout: TextSink = writeStdout): Promise<number> {
+export async function configGenerateCommand(
+  options: ConfigGenerateOptions,
+  out: Output,
+  stdout: TextSink = writeStdout,
+): Promise<number> {
   if (options.synapseConfig.length === 0) {
     throw new UserError("no Synapse configuration given", "pass --synapse-config homeserver.yaml (a file or a directory)");
   }
@@ -65,10 +72,13 @@ export async function configGenerateCommand(options: ConfigGenerateOptions, out:
   const delegation = { endpoint: generated.publicBase, secret: generated.secrets.matrixSecret };
   const synapseYaml = options.synapseOutput === undefined ? undefined : synapseAfterYaml(synapse, delegation, generated.report);
   if (options.output !== undefined) writePrivate(options.output, masYaml, "--output");
-  if (options.synapseOutput !== undefined && synapseYaml !== undefined) writePrivate(options.synapseOutput, synapseYaml, "--synapse-output");
+  if (options.synapseOutput !== undefined && synapseYaml !== undefined)
+    writePrivate(options.synapseOutput, synapseYaml, "--synapse-output");
   out.info(renderConversionReport(generated.report.entries, options.synapseOutput));
-  if (options.output !== undefined) out.info(`MAS configuration written to ${options.output} (readable by you only: it holds secrets).`);
-  if (options.synapseOutput !== undefined) out.info(`Synapse configuration for after the migration written to ${options.synapseOutput}.`);
+  if (options.output !== undefined)
+    out.info(`MAS configuration written to ${options.output} (readable by you only: it holds secrets).`);
+  if (options.synapseOutput !== undefined)
+    out.info(`Synapse configuration for after the migration written to ${options.synapseOutput}.`);
   if (options.json) {
     out.json({
       command: "config generate",

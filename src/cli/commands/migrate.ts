@@ -19,7 +19,10 @@ export interface MigrateCommandOptions extends CommonOptions {
 
 /** Runs the migration and returns the exit code. */
 export async function migrateCommand(options: MigrateCommandOptions, out: Output): Promise<number> {
-  const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: options.strict };
+  const policy = {
+    acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings),
+    strict: options.strict,
+  };
   const setup = loadSetup(options);
   out.info(`${options.dryRun ? "Dry run" : "Migrating"}: Synapse ${setup.synapse.serverName} -> MAS`);
   const outcome = await migrate({

@@ -23,7 +23,11 @@ function subjectTemplate(view: ConfigView, config: KeyPath, report: ConversionRe
   const template = view.string([...config, "subject_template"]);
   const claim = view.string([...config, "subject_claim"]);
   if (template !== undefined && claim !== undefined) {
-    report.mas("changed", formatKey([...config, "subject_claim"]), "ignored because subject_template is set too (as Synapse does); the subject comes from subject_template.");
+    report.mas(
+      "changed",
+      formatKey([...config, "subject_claim"]),
+      "ignored because subject_template is set too (as Synapse does); the subject comes from subject_template.",
+    );
   }
   return template ?? (claim === undefined ? undefined : claimTemplate(claim));
 }
@@ -101,10 +105,18 @@ export function claimsImports(view: ConfigView, provider: KeyPath, report: Conve
     if (view.value([...config, key]) != null) report.mas("not-carried-over", formatKey([...config, key]), advice);
   }
   for (const key of Object.keys(view.mapping(config) ?? {}).filter((k) => !KNOWN_CONFIG_KEYS.has(k))) {
-    report.mas("not-carried-over", formatKey([...config, key]), "is not a setting of Synapse's Jinja mapping provider this tool knows: check whether claims_imports needs an equivalent.");
+    report.mas(
+      "not-carried-over",
+      formatKey([...config, key]),
+      "is not a setting of Synapse's Jinja mapping provider this tool knows: check whether claims_imports needs an equivalent.",
+    );
   }
   if (Object.keys(imports).length === 0) return undefined;
-  report.mas("mapped", formatKey(config), `-> claims_imports: ${describeImports(imports)}${confirm ? " (confirm_localpart: every attribute is suggested)" : ""}.`);
+  report.mas(
+    "mapped",
+    formatKey(config),
+    `-> claims_imports: ${describeImports(imports)}${confirm ? " (confirm_localpart: every attribute is suggested)" : ""}.`,
+  );
   return imports;
 }
 

@@ -41,7 +41,9 @@ function assertNoSecret(entries: readonly ReportEntry[], secrets: string[]): voi
 
 describe("generateMasConfig on edge inputs", () => {
   it("takes empty sections as unset, without reporting them as enabled", () => {
-    const g = generate("cas_config:\nsaml2_config:\njwt_config:\noidc_providers:\noidc_config:\npassword_config:\nemail:\nmodules:\npassword_providers:\n");
+    const g = generate(
+      "cas_config:\nsaml2_config:\njwt_config:\noidc_providers:\noidc_config:\npassword_config:\nemail:\nmodules:\npassword_providers:\n",
+    );
     assert.equal(g.c.passwords.enabled, true);
     assert.equal(g.c.passwords.schemes[0].algorithm, "bcrypt");
     assert.equal(g.c.passwords.schemes[0].secret, undefined, "no pepper");
@@ -94,16 +96,25 @@ describe("generateMasConfig on edge inputs", () => {
     const missing = path.join(dir, "nope");
     assert.throws(
       () => generate(provider(missing)),
-      (err: unknown) => err instanceof UserError && err.message.includes("oidc_providers[0].client_secret_path") && err.message.includes(missing) && !err.message.includes("\n"),
+      (err: unknown) =>
+        err instanceof UserError &&
+        err.message.includes("oidc_providers[0].client_secret_path") &&
+        err.message.includes(missing) &&
+        !err.message.includes("\n"),
     );
   });
 
   it("maps skip_verification to insecure discovery, and discover: false to disabled", () => {
-    const provider = (extra: string) => `oidc_providers:\n  - idp_id: x\n    issuer: https://sso.example.org/\n    client_id: c\n    skip_verification: true\n${extra}`;
+    const provider = (extra: string) =>
+      `oidc_providers:\n  - idp_id: x\n    issuer: https://sso.example.org/\n    client_id: c\n    skip_verification: true\n${extra}`;
     const insecure = generate(provider(""));
     assert.equal(insecure.providers[0]?.discovery_mode, "insecure");
     assert.equal(entry(insecure.report.entries, "oidc_providers[0].skip_verification")?.action, "changed");
-    const disabled = generate(provider("    discover: false\n    authorization_endpoint: https://sso.example.org/a\n    token_endpoint: https://sso.example.org/t\n"));
+    const disabled = generate(
+      provider(
+        "    discover: false\n    authorization_endpoint: https://sso.example.org/a\n    token_endpoint: https://sso.example.org/t\n",
+      ),
+    );
     assert.equal(disabled.providers[0]?.discovery_mode, "disabled");
   });
 
@@ -159,7 +170,9 @@ modules:
   });
 
   it("does not report CAS or SAML with enabled: false, nor JWT without enabled: true", () => {
-    const g = generate("cas_config: {enabled: false, server_url: https://cas.example.org}\nsaml2_config: {enabled: false, sp_config: {}}\njwt_config: {secret: s}\n");
+    const g = generate(
+      "cas_config: {enabled: false, server_url: https://cas.example.org}\nsaml2_config: {enabled: false, sp_config: {}}\njwt_config: {secret: s}\n",
+    );
     for (const key of ["cas_config", "saml2_config", "jwt_config"]) assert.equal(entry(g.report.entries, key), undefined, key);
   });
 
@@ -175,7 +188,13 @@ modules:
   it("keeps passwords for only_for_reauth and reports the change", () => {
     const g = generate("password_config:\n  enabled: only_for_reauth\n  pepper: reauth-pepper-1\nbcrypt_rounds: 10\n");
     assert.equal(g.c.passwords.enabled, true);
-    assert.deepEqual(g.c.passwords.schemes[0], { version: 1, algorithm: "bcrypt", cost: 10, secret: "reauth-pepper-1", unicode_normalization: true });
+    assert.deepEqual(g.c.passwords.schemes[0], {
+      version: 1,
+      algorithm: "bcrypt",
+      cost: 10,
+      secret: "reauth-pepper-1",
+      unicode_normalization: true,
+    });
     const line = entry(g.report.entries, "password_config.enabled");
     assert.equal(line?.action, "changed");
     assert.match(line?.message ?? "", /only_for_reauth/);

@@ -91,7 +91,10 @@ const COMMENTS: KeyComment[] = [
     "ACTION: MAS needs its own, EMPTY PostgreSQL database: create it first (e.g. `createdb mas` on Synapse's server),\n" +
       "run `mas-cli database migrate`, then `syn2mas migrate`. Prefilled from Synapse's connection settings.",
   ],
-  [["passwords", "schemes"], "Version 1 verifies the bcrypt hashes migrated from Synapse (same pepper, NFKC normalization); version 2 re-hashes them at login."],
+  [
+    ["passwords", "schemes"],
+    "Version 1 verifies the bcrypt hashes migrated from Synapse (same pepper, NFKC normalization); version 2 re-hashes them at login.",
+  ],
   [["captcha"], "From Synapse's reCAPTCHA settings."],
   [["email"], "From Synapse's SMTP settings."],
   [

@@ -31,14 +31,26 @@ function reportPasswordExtras(synapse: SynapseConfig, view: ConfigView, report: 
     );
   }
   if (!synapse.localdbEnabled) {
-    report.mas("not-carried-over", "password_config.localdb_enabled", "is false: MAS checks passwords only against the hashes migrated from Synapse's users table; connect the external source to MAS as an upstream provider.");
+    report.mas(
+      "not-carried-over",
+      "password_config.localdb_enabled",
+      "is false: MAS checks passwords only against the hashes migrated from Synapse's users table; connect the external source to MAS as an upstream provider.",
+    );
   }
   if (view.value(["password_config", "policy"]) != null) {
-    report.mas("not-carried-over", "password_config.policy", "MAS rates password strength with zxcvbn instead of rules: set passwords.minimum_complexity (0 to 4, default 3).");
+    report.mas(
+      "not-carried-over",
+      "password_config.policy",
+      "MAS rates password strength with zxcvbn instead of rules: set passwords.minimum_complexity (0 to 4, default 3).",
+    );
   }
   for (const key of Object.keys(view.mapping(["password_config"]) ?? {})) {
     if (!PASSWORD_CONFIG_KEYS.has(key)) {
-      report.mas("not-carried-over", `password_config.${key}`, "is not a setting Synapse reads there, so it is ignored (bcrypt_rounds, for one, is a top-level key).");
+      report.mas(
+        "not-carried-over",
+        `password_config.${key}`,
+        "is not a setting Synapse reads there, so it is ignored (bcrypt_rounds, for one, is a top-level key).",
+      );
     }
   }
 }
@@ -47,7 +59,11 @@ function reportPasswordExtras(synapse: SynapseConfig, view: ConfigView, report: 
 export function passwordsSection(synapse: SynapseConfig, view: ConfigView, report: ConversionReport): Mapping {
   reportPasswordExtras(synapse, view, report);
   if (!passwordsOn(synapse)) {
-    report.mas("mapped", "password_config.enabled", "is false -> passwords.enabled: false (users log in through upstream providers only).");
+    report.mas(
+      "mapped",
+      "password_config.enabled",
+      "is false -> passwords.enabled: false (users log in through upstream providers only).",
+    );
     return { enabled: false };
   }
   const cost = synapse.bcryptRounds ?? DEFAULT_BCRYPT_ROUNDS;
@@ -58,7 +74,11 @@ export function passwordsSection(synapse: SynapseConfig, view: ConfigView, repor
     `-> passwords.schemes[0]: version 1, bcrypt, unicode_normalization: true (Synapse normalizes passwords with NFKC)` +
       `${synapse.pepper === undefined ? "" : ", secret: Synapse's password_config.pepper"}; schemes[1]: version 2, argon2id, to re-hash passwords at the next login.`,
   );
-  report.mas("mapped", "bcrypt_rounds", `-> passwords.schemes[0].cost: ${cost}${synapse.bcryptRounds === undefined ? " (Synapse's default)" : ""}.`);
+  report.mas(
+    "mapped",
+    "bcrypt_rounds",
+    `-> passwords.schemes[0].cost: ${cost}${synapse.bcryptRounds === undefined ? " (Synapse's default)" : ""}.`,
+  );
   return { enabled: true, schemes: [bcrypt, { version: 2, algorithm: "argon2id" }] };
 }
 
@@ -69,11 +89,19 @@ function registrationSettings(synapse: SynapseConfig, view: ConfigView, report: 
     return { password_registration_enabled: false };
   }
   if (!passwordsOn(synapse)) {
-    report.mas("changed", "enable_registration", "is true but passwords are off: new users register through the upstream providers; account.password_registration_enabled: false.");
+    report.mas(
+      "changed",
+      "enable_registration",
+      "is true but passwords are off: new users register through the upstream providers; account.password_registration_enabled: false.",
+    );
     return { password_registration_enabled: false };
   }
   const required = view.list(["registrations_require_3pid"]) ?? [];
-  report.mas("mapped", "enable_registration", `is true -> account.password_registration_enabled: true${required.includes("email") ? ", with an email address" : ""}.`);
+  report.mas(
+    "mapped",
+    "enable_registration",
+    `is true -> account.password_registration_enabled: true${required.includes("email") ? ", with an email address" : ""}.`,
+  );
   const out: Mapping = { password_registration_enabled: true, password_registration_email_required: required.includes("email") };
   if (truthy(view.value(["registration_requires_token"]))) {
     report.mas("mapped", "registration_requires_token", "-> account.registration_token_required: true.");
@@ -83,15 +111,33 @@ function registrationSettings(synapse: SynapseConfig, view: ConfigView, report: 
 }
 
 /** `account`: what users may do themselves, from Synapse's equivalent settings. */
-export function accountSection(synapse: SynapseConfig, view: ConfigView, emailConfigured: boolean, report: ConversionReport): Mapping {
+export function accountSection(
+  synapse: SynapseConfig,
+  view: ConfigView,
+  emailConfigured: boolean,
+  report: ConversionReport,
+): Mapping {
   const emailChange = truthy(view.value(["enable_3pid_changes"]) ?? true);
   const displayname = truthy(view.value(["enable_set_display_name"]) ?? true);
-  report.mas("mapped", "enable_3pid_changes", `-> account.email_change_allowed: ${emailChange} (Synapse itself must say false once MAS is on).`);
+  report.mas(
+    "mapped",
+    "enable_3pid_changes",
+    `-> account.email_change_allowed: ${emailChange} (Synapse itself must say false once MAS is on).`,
+  );
   report.mas("mapped", "enable_set_display_name", `-> account.displayname_change_allowed: ${displayname}.`);
   const passwords = passwordsOn(synapse);
   if (passwords) {
-    report.mas("mapped", "password_config", "Synapse accepts an email address as login identifier -> account.login_with_email_allowed: true.");
-    if (emailConfigured) report.mas("mapped", "email", "Synapse lets users reset their password by email -> account.password_recovery_enabled: true.");
+    report.mas(
+      "mapped",
+      "password_config",
+      "Synapse accepts an email address as login identifier -> account.login_with_email_allowed: true.",
+    );
+    if (emailConfigured)
+      report.mas(
+        "mapped",
+        "email",
+        "Synapse lets users reset their password by email -> account.password_recovery_enabled: true.",
+      );
   }
   return {
     email_change_allowed: emailChange,
@@ -107,12 +153,20 @@ export function captchaSection(view: ConfigView, report: ConversionReport): Mapp
   const siteKey = view.text(["recaptcha_public_key"]);
   const secretKey = view.text(["recaptcha_private_key"]);
   if (siteKey === undefined || secretKey === undefined) {
-    report.mas("not-carried-over", "enable_registration_captcha", "is true but recaptcha_public_key / recaptcha_private_key are missing: set captcha.site_key and captcha.secret_key in MAS.");
+    report.mas(
+      "not-carried-over",
+      "enable_registration_captcha",
+      "is true but recaptcha_public_key / recaptcha_private_key are missing: set captcha.site_key and captcha.secret_key in MAS.",
+    );
   } else {
     report.mas("mapped", "enable_registration_captcha", "-> captcha.service: recaptcha_v2 with Synapse's reCAPTCHA keys.");
   }
   if (view.value(["recaptcha_siteverify_api"]) != null) {
-    report.mas("not-carried-over", formatKey(["recaptcha_siteverify_api"]), "MAS always verifies with Google's reCAPTCHA API; hCaptcha and Cloudflare Turnstile are the other services it offers.");
+    report.mas(
+      "not-carried-over",
+      formatKey(["recaptcha_siteverify_api"]),
+      "MAS always verifies with Google's reCAPTCHA API; hCaptcha and Cloudflare Turnstile are the other services it offers.",
+    );
   }
   return withoutUndefined({ service: "recaptcha_v2", site_key: siteKey, secret_key: secretKey });
 }

@@ -42,7 +42,7 @@ const UNSUPPORTED: Record<string, string> = {
     "MAS signs client assertions with its own keys (token_endpoint_auth_method: private_key_jwt uses secrets.keys, or client_secret_jwt): " +
     "configure the provider's client for one of them.",
   passthrough_authorization_parameters:
-    "MAS forwards authorization parameters through templates: add e.g. `login_hint: \"{{ params.login_hint }}\"` to " +
+    'MAS forwards authorization parameters through templates: add e.g. `login_hint: "{{ params.login_hint }}"` to ' +
     "additional_authorization_parameters (MAS versions with templated parameters).",
   redirect_uri: "MAS's callback is <http.public_base>upstream/callback/<provider id>: register that at the provider.",
 };
@@ -52,7 +52,11 @@ function signingAlgorithm(view: ConfigView, at: KeyPath, report: ConversionRepor
   const list = view.list(key);
   if (list === undefined) return undefined;
   if (list.length === 1 && typeof list[0] === "string") return list[0];
-  report.mas("not-carried-over", formatKey(key), "MAS expects one algorithm (id_token_signed_response_alg, default RS256): set the one the provider uses.");
+  report.mas(
+    "not-carried-over",
+    formatKey(key),
+    "MAS expects one algorithm (id_token_signed_response_alg, default RS256): set the one the provider uses.",
+  );
   return undefined;
 }
 
@@ -65,7 +69,11 @@ function backchannelLogout(view: ConfigView, at: KeyPath, report: ConversionRepo
     "-> on_backchannel_logout: logout_all: a back-channel logout ends the MAS sessions started through that upstream session, as in Synapse.",
   );
   if (view.boolean([...at, "backchannel_logout_ignore_sub"]) === true) {
-    report.mas("not-carried-over", formatKey([...at, "backchannel_logout_ignore_sub"]), "MAS always checks the sub of logout tokens: fix the provider to send it.");
+    report.mas(
+      "not-carried-over",
+      formatKey([...at, "backchannel_logout_ignore_sub"]),
+      "MAS always checks the sub of logout tokens: fix the provider to send it.",
+    );
   }
   return "logout_all";
 }
@@ -87,12 +95,20 @@ export function providerUnsupportedKeys(view: ConfigView, at: KeyPath, report: C
     const advice = UNSUPPORTED[key];
     if (key === "enable_registration") {
       if (view.boolean([...at, key]) === false) {
-        report.mas("not-carried-over", formatKey([...at, key]), "MAS lets anyone this provider authenticates register: restrict sign-ups with MAS's policy or at the provider.");
+        report.mas(
+          "not-carried-over",
+          formatKey([...at, key]),
+          "MAS lets anyone this provider authenticates register: restrict sign-ups with MAS's policy or at the provider.",
+        );
       }
     } else if (advice !== undefined) {
       report.mas("not-carried-over", formatKey([...at, key]), advice);
     } else {
-      report.mas("not-carried-over", formatKey([...at, key]), "is not a setting this tool knows: check whether the MAS provider needs an equivalent.");
+      report.mas(
+        "not-carried-over",
+        formatKey([...at, key]),
+        "is not a setting this tool knows: check whether the MAS provider needs an equivalent.",
+      );
     }
   }
 }

@@ -24,7 +24,11 @@ function locate(synapse: SynapseConfig, view: ConfigView, report: ConversionRepo
   const legacyProvider = byRaw.get(legacy as Mapping);
   if (legacyProvider !== undefined) found.push({ at: ["oidc_config"], provider: legacyProvider });
   else if (legacy != null) {
-    report.mas("not-carried-over", "oidc_config", "is not enabled (no `enabled: true`), so Synapse ignores it and so does this conversion.");
+    report.mas(
+      "not-carried-over",
+      "oidc_config",
+      "is not enabled (no `enabled: true`), so Synapse ignores it and so does this conversion.",
+    );
   }
   return found;
 }
@@ -34,7 +38,11 @@ function clientSecret(view: ConfigView, at: KeyPath, report: ConversionReport): 
   const path = view.string([...at, "client_secret_path"]);
   if (path === undefined) return inline;
   if (inline !== undefined) {
-    report.mas("changed", formatKey([...at, "client_secret_path"]), "ignored: client_secret is set too; the inline secret is used.");
+    report.mas(
+      "changed",
+      formatKey([...at, "client_secret_path"]),
+      "ignored: client_secret is set too; the inline secret is used.",
+    );
     return inline;
   }
   const hint = "point client_secret_path at a readable file holding the client secret, or set client_secret instead";
@@ -54,7 +62,11 @@ function authMethod(view: ConfigView, at: KeyPath, hasSecret: boolean, report: C
   if (method !== undefined && AUTH_METHODS.includes(method)) return method;
   const fallback = hasSecret ? "client_secret_basic" : "none";
   if (method !== undefined) {
-    report.mas("not-carried-over", formatKey([...at, "client_auth_method"]), `"${method}" is not a method this tool maps; token_endpoint_auth_method is ${fallback}: set it by hand.`);
+    report.mas(
+      "not-carried-over",
+      formatKey([...at, "client_auth_method"]),
+      `"${method}" is not a method this tool maps; token_endpoint_auth_method is ${fallback}: set it by hand.`,
+    );
   }
   return fallback;
 }
@@ -83,7 +95,11 @@ function discoveryMode(view: ConfigView, at: KeyPath, report: ConversionReport):
 function pkceMethod(view: ConfigView, at: KeyPath, report: ConversionReport): string | undefined {
   const method = view.string([...at, "pkce_method"]);
   if (method === undefined || ["auto", "always", "never"].includes(method)) return method;
-  report.mas("not-carried-over", formatKey([...at, "pkce_method"]), `"${method}" is not auto, always or never; MAS's default (auto) is used.`);
+  report.mas(
+    "not-carried-over",
+    formatKey([...at, "pkce_method"]),
+    `"${method}" is not auto, always or never; MAS's default (auto) is used.`,
+  );
   return undefined;
 }
 
@@ -92,13 +108,21 @@ function fetchUserinfo(view: ConfigView, at: KeyPath, scopeText: string, report:
   const method = view.string([...at, "user_profile_method"]) ?? "auto";
   if (method === "userinfo_endpoint") return true;
   if (method !== "auto") {
-    report.mas("not-carried-over", formatKey([...at, "user_profile_method"]), `"${method}" is not auto or userinfo_endpoint; read as auto.`);
+    report.mas(
+      "not-carried-over",
+      formatKey([...at, "user_profile_method"]),
+      `"${method}" is not auto or userinfo_endpoint; read as auto.`,
+    );
   }
   return !scopeText.split(" ").includes("openid");
 }
 
 /** `response_mode` is its own key in MAS; the other parameters are copied. */
-function authorizationParameters(view: ConfigView, at: KeyPath, report: ConversionReport): Pick<Mapping, "response_mode" | "additional_authorization_parameters"> {
+function authorizationParameters(
+  view: ConfigView,
+  at: KeyPath,
+  report: ConversionReport,
+): Pick<Mapping, "response_mode" | "additional_authorization_parameters"> {
   const key: KeyPath = [...at, "additional_authorization_parameters"];
   const params: Record<string, string> = {};
   for (const name of Object.keys(view.mapping(key) ?? {})) params[name] = view.text([...key, name]) ?? "";
@@ -106,7 +130,12 @@ function authorizationParameters(view: ConfigView, at: KeyPath, report: Conversi
   delete params["response_mode"];
   let responseMode: string | undefined;
   if (mode !== undefined && ["query", "form_post"].includes(mode.toLowerCase())) responseMode = mode.toLowerCase();
-  else if (mode !== undefined) report.mas("not-carried-over", formatKey([...key, "response_mode"]), `"${mode}" is not query or form_post; MAS's default (query) is used.`);
+  else if (mode !== undefined)
+    report.mas(
+      "not-carried-over",
+      formatKey([...key, "response_mode"]),
+      `"${mode}" is not query or form_post; MAS's default (query) is used.`,
+    );
   return withoutUndefined({
     response_mode: responseMode,
     additional_authorization_parameters: Object.keys(params).length > 0 ? params : undefined,
@@ -117,7 +146,11 @@ function checkEndpoints(provider: Mapping, label: string, report: ConversionRepo
   if (provider["discovery_mode"] !== "disabled") return;
   const missing = ["authorization_endpoint", "token_endpoint"].filter((k) => provider[k] === undefined);
   if (missing.length > 0) {
-    report.mas("not-carried-over", label, `has discover: false but no ${missing.join(" / ")}: set them on the MAS provider, which cannot discover them either.`);
+    report.mas(
+      "not-carried-over",
+      label,
+      `has discover: false but no ${missing.join(" / ")}: set them on the MAS provider, which cannot discover them either.`,
+    );
   }
 }
 

@@ -77,7 +77,10 @@ export function renderConversionReport(entries: readonly ReportEntry[], synapseO
   const synapse = entries.filter((e) => e.target === "synapse");
   const lines = ["Conversion report: Synapse configuration -> MAS configuration", ...mas.map(renderLine)];
   if (synapse.length > 0) {
-    lines.push(`Synapse configuration after the migration${synapseOutput === undefined ? "" : ` (${synapseOutput})`}`, ...synapse.map(renderLine));
+    lines.push(
+      `Synapse configuration after the migration${synapseOutput === undefined ? "" : ` (${synapseOutput})`}`,
+      ...synapse.map(renderLine),
+    );
   }
   const todo = entries.filter((e) => e.action === "not-carried-over").length;
   const changed = entries.filter((e) => e.action === "changed").length;

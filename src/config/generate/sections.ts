@@ -10,13 +10,21 @@ const MAS_PORT = 8080;
 export function homeserverUrl(synapse: SynapseConfig, view: ConfigView, report: ConversionReport): URL {
   const text = view.string(["public_baseurl"]);
   if (text === undefined) {
-    report.mas("changed", "public_baseurl", `is not set: matrix.endpoint is https://${synapse.serverName}/, Synapse's default; set it to the URL MAS can reach Synapse at.`);
+    report.mas(
+      "changed",
+      "public_baseurl",
+      `is not set: matrix.endpoint is https://${synapse.serverName}/, Synapse's default; set it to the URL MAS can reach Synapse at.`,
+    );
     return new URL(`https://${synapse.serverName}/`);
   }
   try {
     return new URL(text);
   } catch {
-    return view.fail(["public_baseurl"], "is not an absolute URL", "set public_baseurl to Synapse's public URL, e.g. https://matrix.example.com/");
+    return view.fail(
+      ["public_baseurl"],
+      "is not an absolute URL",
+      "set public_baseurl to Synapse's public URL, e.g. https://matrix.example.com/",
+    );
   }
 }
 
@@ -28,18 +36,31 @@ export function masPublicBase(homeserver: URL): string {
 /** `matrix`: the homeserver MAS serves, where to reach it, and the shared secret. */
 export function matrixSection(synapse: SynapseConfig, homeserver: URL, secret: string, report: ConversionReport): Mapping {
   report.mas("mapped", "server_name", `-> matrix.homeserver: ${synapse.serverName}.`);
-  report.mas("mapped", "public_baseurl", `-> matrix.endpoint: ${homeserver.href} (use an internal URL instead if MAS reaches Synapse another way).`);
+  report.mas(
+    "mapped",
+    "public_baseurl",
+    `-> matrix.endpoint: ${homeserver.href} (use an internal URL instead if MAS reaches Synapse another way).`,
+  );
   return { kind: "synapse", homeserver: synapse.serverName, endpoint: homeserver.href, secret };
 }
 
 /** `http`: MAS's usual listeners (web on port 8080, health on 8081) and its public base. */
 export function httpSection(publicBase: string, report: ConversionReport): Mapping {
-  report.mas("changed", "public_baseurl", `-> http.public_base: ${publicBase}: MAS's own public URL, a guess; set the URL users will reach MAS at.`);
+  report.mas(
+    "changed",
+    "public_baseurl",
+    `-> http.public_base: ${publicBase}: MAS's own public URL, a guess; set the URL users will reach MAS at.`,
+  );
   const resources = ["discovery", "human", "oauth", "compat", "graphql", "assets"].map((name) => ({ name }));
   return {
     listeners: [
       { name: "web", resources, binds: [{ address: `[::]:${MAS_PORT}` }], proxy_protocol: false },
-      { name: "internal", resources: [{ name: "health" }], binds: [{ host: "localhost", port: MAS_PORT + 1 }], proxy_protocol: false },
+      {
+        name: "internal",
+        resources: [{ name: "health" }],
+        binds: [{ host: "localhost", port: MAS_PORT + 1 }],
+        proxy_protocol: false,
+      },
     ],
     public_base: publicBase,
   };
@@ -59,7 +80,11 @@ export function databaseSection(synapse: SynapseConfig, report: ConversionReport
   const name = db.database === "mas" ? "mas_auth" : "mas";
   const socket = db.host?.startsWith("/") === true;
   if (db.options !== undefined) {
-    report.mas("not-carried-over", "database.args.options", "MAS has no libpq options setting: set what they do on the MAS database role instead (ALTER ROLE ... SET ...).");
+    report.mas(
+      "not-carried-over",
+      "database.args.options",
+      "MAS has no libpq options setting: set what they do on the MAS database role instead (ALTER ROLE ... SET ...).",
+    );
   }
   report.mas(
     "changed",
@@ -91,7 +116,17 @@ const SYNAPSE_ONLY_EMAIL_KEYS = new Set([
   "subjects",
 ]);
 
-const SMTP_KEYS = new Set(["smtp_host", "smtp_port", "smtp_user", "smtp_pass", "force_tls", "require_transport_security", "enable_tls", "notif_from", "app_name"]);
+const SMTP_KEYS = new Set([
+  "smtp_host",
+  "smtp_port",
+  "smtp_user",
+  "smtp_pass",
+  "force_tls",
+  "require_transport_security",
+  "enable_tls",
+  "notif_from",
+  "app_name",
+]);
 
 function smtpMode(view: ConfigView, at: KeyPath, report: ConversionReport): "tls" | "starttls" | "plain" {
   if (view.boolean([...at, "force_tls"]) === true) return "tls";
@@ -120,7 +155,11 @@ export function emailSection(view: ConfigView, report: ConversionReport): Mappin
   const at: KeyPath = ["email"];
   const email = view.mapping(at);
   if (email === undefined || (view.value([...at, "smtp_host"]) == null && view.value([...at, "notif_from"]) == null)) {
-    report.mas("changed", "email", "is not configured: MAS sends no email (its transport defaults to blackhole), so email verification and password recovery are off.");
+    report.mas(
+      "changed",
+      "email",
+      "is not configured: MAS sends no email (its transport defaults to blackhole), so email verification and password recovery are off.",
+    );
     return undefined;
   }
   const mode = smtpMode(view, at, report);
@@ -135,12 +174,21 @@ export function emailSection(view: ConfigView, report: ConversionReport): Mappin
     username: view.text([...at, "smtp_user"]),
     password: view.text([...at, "smtp_pass"]),
   });
-  report.mas("mapped", "email", `SMTP -> email: transport smtp, ${String(section["hostname"])}:${String(section["port"])}, mode ${mode}${section["username"] === undefined ? "" : ", with the SMTP credentials"}.`);
+  report.mas(
+    "mapped",
+    "email",
+    `SMTP -> email: transport smtp, ${String(section["hostname"])}:${String(section["port"])}, mode ${mode}${section["username"] === undefined ? "" : ", with the SMTP credentials"}.`,
+  );
   const rest = Object.keys(email).filter((k) => !SMTP_KEYS.has(k) && email[k] != null);
   const synapseOnly = rest.filter((k) => SYNAPSE_ONLY_EMAIL_KEYS.has(k));
-  if (synapseOnly.length > 0) report.mas("mapped", "email", `${synapseOnly.join(", ")} stay in Synapse: they concern its notification emails, not MAS.`);
+  if (synapseOnly.length > 0)
+    report.mas("mapped", "email", `${synapseOnly.join(", ")} stay in Synapse: they concern its notification emails, not MAS.`);
   for (const key of rest.filter((k) => !SYNAPSE_ONLY_EMAIL_KEYS.has(k))) {
-    report.mas("not-carried-over", formatKey([...at, key]), "has no MAS equivalent (MAS has its own email templates and settings): review MAS's email section.");
+    report.mas(
+      "not-carried-over",
+      formatKey([...at, key]),
+      "has no MAS equivalent (MAS has its own email templates and settings): review MAS's email section.",
+    );
   }
   return section;
 }

@@ -46,8 +46,19 @@ describe("synapseAfterYaml", () => {
   });
 
   it("removes or turns off every setting Synapse refuses alongside MAS", () => {
-    const { text, parsed, report } = after(writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": SYNAPSE_CONFLICTS_YAML }));
-    for (const key of ["login_via_existing_session", "user_consent", "cas_config", "saml2_config", "jwt_config", "password_providers", "oidc_config", "session_lifetime"]) {
+    const { text, parsed, report } = after(
+      writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": SYNAPSE_CONFLICTS_YAML }),
+    );
+    for (const key of [
+      "login_via_existing_session",
+      "user_consent",
+      "cas_config",
+      "saml2_config",
+      "jwt_config",
+      "password_providers",
+      "oidc_config",
+      "session_lifetime",
+    ]) {
       assert.equal(parsed[key], undefined, key);
       assert.equal(report.entries.find((e) => e.setting === key)?.action, "removed", key);
     }
@@ -65,19 +76,35 @@ describe("synapseAfterYaml", () => {
   });
 
   it("writes the merged top level when given several files", () => {
-    const files = writeScratchFiles("syn2mas-synapse-after-", { "a.yaml": "server_name: example.org\nenable_registration: true\n", "b.yaml": "enable_registration: false\npassword_config:\n" });
+    const files = writeScratchFiles("syn2mas-synapse-after-", {
+      "a.yaml": "server_name: example.org\nenable_registration: true\n",
+      "b.yaml": "enable_registration: false\npassword_config:\n",
+    });
     const { text, parsed, report } = after(files);
     assert.match(text, /^# Merged top level of /);
     assert.equal(parsed.server_name, "example.org");
     assert.equal(parsed.enable_registration, false);
     assert.deepEqual(parsed.password_config, { enabled: false });
-    assert.equal(report.entries.find((e) => e.setting === "enable_registration"), undefined, "already off");
+    assert.equal(
+      report.entries.find((e) => e.setting === "enable_registration"),
+      undefined,
+      "already off",
+    );
   });
 
   it("replaces an existing matrix_authentication_service section", () => {
-    const { parsed, report } = after(writeScratchFiles("syn2mas-synapse-after-", { "homeserver.yaml": "server_name: example.org\nmatrix_authentication_service: {enabled: false}\npassword_config: {enabled: false}\n" }));
+    const { parsed, report } = after(
+      writeScratchFiles("syn2mas-synapse-after-", {
+        "homeserver.yaml":
+          "server_name: example.org\nmatrix_authentication_service: {enabled: false}\npassword_config: {enabled: false}\n",
+      }),
+    );
     assert.deepEqual(parsed.matrix_authentication_service, { enabled: true, ...DELEGATION });
     assert.equal(report.entries.find((e) => e.setting === "matrix_authentication_service")?.action, "changed");
-    assert.equal(report.entries.find((e) => e.setting === "password_config.enabled"), undefined, "already off");
+    assert.equal(
+      report.entries.find((e) => e.setting === "password_config.enabled"),
+      undefined,
+      "already off",
+    );
   });
 });

@@ -81,13 +81,20 @@ function disablePasswords(doc: Document, synapse: SynapseConfig, report: Convers
   if (isMap(doc.get("password_config", true))) doc.setIn(["password_config", "enabled"], false);
   else doc.set("password_config", doc.createNode({ enabled: false }));
   if (synapse.passwordsEnabled === false) return;
-  report.synapse("turned-off", "password_config.enabled", "MAS checks passwords now; Synapse refuses password login with MAS (and enables it by default).");
+  report.synapse(
+    "turned-off",
+    "password_config.enabled",
+    "MAS checks passwords now; Synapse refuses password login with MAS (and enables it by default).",
+  );
 }
 
 function addDelegation(doc: Document, settings: DelegationSettings, report: ConversionReport): void {
   const existed = doc.has("matrix_authentication_service");
   doc.delete("matrix_authentication_service");
-  doc.set("matrix_authentication_service", doc.createNode({ enabled: true, endpoint: settings.endpoint, secret: settings.secret }));
+  doc.set(
+    "matrix_authentication_service",
+    doc.createNode({ enabled: true, endpoint: settings.endpoint, secret: settings.secret }),
+  );
   commentKey(
     doc,
     ["matrix_authentication_service"],

@@ -1,5 +1,11 @@
 /** The Synapse settings MAS cannot take over (CAS, SAML, JWT, password providers, guests, ...), each reported with what to do. */
-import { isAuthModule, moduleNames, pythonTruthy, sectionEnabledByDefault, sectionEnabledExplicitly } from "../synapse-semantics.ts";
+import {
+  isAuthModule,
+  moduleNames,
+  pythonTruthy,
+  sectionEnabledByDefault,
+  sectionEnabledExplicitly,
+} from "../synapse-semantics.ts";
 import type { ConversionReport } from "./report.ts";
 import { isMapping, type ConfigView } from "../yaml-source.ts";
 
@@ -28,18 +34,23 @@ const SSO_SECTIONS: SsoSection[] = [
   {
     key: "jwt_config",
     enabled: sectionEnabledExplicitly,
-    advice: "MAS does not accept JWT logins: serve the identity source that issues them through OpenID Connect and add it to upstream_oauth2.providers.",
+    advice:
+      "MAS does not accept JWT logins: serve the identity source that issues them through OpenID Connect and add it to upstream_oauth2.providers.",
   },
 ];
 
 /** Top-level settings MAS has no equivalent for, reported when set (truthy). */
 const NOT_CARRIED: Record<string, string> = {
-  allow_guest_access: "MAS has no guest accounts and Synapse cannot offer guest access with MAS: turn it off (the --synapse-output file does).",
-  user_consent: "MAS does not serve Synapse's consent form: set branding.tos_uri in MAS to your terms of service, which MAS asks new users to accept.",
+  allow_guest_access:
+    "MAS has no guest accounts and Synapse cannot offer guest access with MAS: turn it off (the --synapse-output file does).",
+  user_consent:
+    "MAS does not serve Synapse's consent form: set branding.tos_uri in MAS to your terms of service, which MAS asks new users to accept.",
   registration_shared_secret:
     "Synapse's shared-secret registration API is off with MAS: create users with `mas-cli manage register-user` or MAS's admin API instead.",
-  refresh_token_lifetime: "MAS issues the tokens now (access tokens last 5 minutes unless experimental.access_token_ttl says otherwise); Synapse refuses this setting with MAS.",
-  session_lifetime: "MAS manages session lifetimes (see experimental.inactive_session_expiration); Synapse refuses this setting with MAS.",
+  refresh_token_lifetime:
+    "MAS issues the tokens now (access tokens last 5 minutes unless experimental.access_token_ttl says otherwise); Synapse refuses this setting with MAS.",
+  session_lifetime:
+    "MAS manages session lifetimes (see experimental.inactive_session_expiration); Synapse refuses this setting with MAS.",
   nonrefreshable_access_token_lifetime: "MAS issues the tokens now; Synapse refuses this setting with MAS.",
   sso: "MAS shows its own login pages and asks clients for consent itself: sso.client_whitelist and Synapse's SSO templates no longer apply.",
   ui_auth: "MAS handles re-authentication itself: ui_auth no longer applies.",
@@ -71,7 +82,11 @@ function passwordProviders(view: ConfigView, report: ConversionReport): void {
           "(e.g. Dex with its LDAP connector); users without a local password hash cannot log in until then.",
       );
     } else {
-      report.mas("mapped", "modules", `${name} stays in Synapse; any authentication or registration callbacks it has no longer run.`);
+      report.mas(
+        "mapped",
+        "modules",
+        `${name} stays in Synapse; any authentication or registration callbacks it has no longer run.`,
+      );
     }
   }
 }
@@ -81,11 +96,19 @@ function otherSettings(view: ConfigView, report: ConversionReport): void {
     if (pythonTruthy(view.value([key]))) report.mas("not-carried-over", key, advice);
   }
   if (pythonTruthy((view.mapping(["login_via_existing_session"]) ?? {})["enabled"])) {
-    report.mas("not-carried-over", "login_via_existing_session", "MAS does not offer logging in through an existing session (MSC3882); MAS's device-code login (QR code sign-in) replaces it.");
+    report.mas(
+      "not-carried-over",
+      "login_via_existing_session",
+      "MAS does not offer logging in through an existing session (MSC3882); MAS's device-code login (QR code sign-in) replaces it.",
+    );
   }
   const experimental = view.mapping(["experimental_features"]) ?? {};
   if (isMapping(experimental["msc3861"]) && pythonTruthy(experimental["msc3861"]["enabled"])) {
-    report.mas("changed", "experimental_features.msc3861", "Synapse already delegates to an OAuth server through MSC3861: matrix_authentication_service replaces it; remove it.");
+    report.mas(
+      "changed",
+      "experimental_features.msc3861",
+      "Synapse already delegates to an OAuth server through MSC3861: matrix_authentication_service replaces it; remove it.",
+    );
   }
 }
 

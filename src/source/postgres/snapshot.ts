@@ -85,7 +85,11 @@ class PostgresSnapshot implements SnapshotReaders {
  * Exports the snapshot of `main` (already inside REPEATABLE READ) and opens `extra` more clients
  * on it with `connect`: every query sees exactly what `main` sees. With `extra` = 0, only `main`.
  */
-export async function openPostgresSnapshot(main: pg.Client, connect: () => Promise<pg.Client>, extra: number): Promise<SnapshotReaders> {
+export async function openPostgresSnapshot(
+  main: pg.Client,
+  connect: () => Promise<pg.Client>,
+  extra: number,
+): Promise<SnapshotReaders> {
   const clients: pg.Client[] = [main];
   try {
     if (extra > 0) {
@@ -103,6 +107,8 @@ export async function openPostgresSnapshot(main: pg.Client, connect: () => Promi
     await Promise.all(clients.slice(1).map((c) => c.end().catch(() => undefined)));
     throw error;
   }
-  const pids = await Promise.all(clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number));
+  const pids = await Promise.all(
+    clients.map(async (c) => (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid as number),
+  );
   return new PostgresSnapshot(new SnapshotPool(main, clients.slice(1)), pids);
 }

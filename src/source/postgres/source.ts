@@ -80,4 +80,3 @@ export async function openPostgresSource(client: pg.Client): Promise<SynapseSour
   await client.query("SET LOCAL jit = off");
   return new PostgresSynapseSource(client);
 }
-

@@ -34,7 +34,11 @@ describe("loading the optional sqlite3 module", () => {
     const dir = scratchDir("syn2mas-driver-");
     const path = join(dir, "one.db");
     await new Promise<void>((resolve, reject) => {
-      const db = new sqlite3.Database(path, (e) => (e ? reject(e) : db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (42)", (e2) => (e2 ? reject(e2) : db.close(() => resolve())))));
+      const db = new sqlite3.Database(path, (e) =>
+        e
+          ? reject(e)
+          : db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (42)", (e2) => (e2 ? reject(e2) : db.close(() => resolve()))),
+      );
     });
     const connection = await SqliteConnection.open(driver, path, "read-only");
     try {

@@ -66,7 +66,10 @@ export async function loadSqliteDriver(importDriver: ImportSqliteDriver = import
   } catch (error) {
     // The import of the package itself fails with ERR_MODULE_NOT_FOUND; its native part failing
     // to load (not built, or built for another platform) throws from inside it.
-    const state = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" ? "is not installed" : "is installed but its compiled part cannot be loaded";
+    const state =
+      (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND"
+        ? "is not installed"
+        : "is installed but its compiled part cannot be loaded";
     throw new UserError(
       `Synapse's SQLite database needs the optional sqlite3 module, which ${state} (it builds from C sources when no prebuilt binary fits this machine)`,
       SQLITE_DRIVER_HINT,
@@ -109,8 +112,7 @@ export class SqliteConnection {
           return;
         }
         resolve({
-          all: (params) =>
-            new Promise((done, fail) => statement.all(params, (e, rows) => (e ? fail(e) : done(rows)))),
+          all: (params) => new Promise((done, fail) => statement.all(params, (e, rows) => (e ? fail(e) : done(rows)))),
           finalize: () => new Promise((done) => statement.finalize(() => done())),
         });
       });
@@ -173,13 +175,15 @@ export async function* keysetPages(
 ): AsyncGenerator<Record<string, string | number | null>[]> {
   const statement = await connection.prepare(pageSql(read));
   const makeRow = rowMaker<string | number | null>(read.columns.map(([name]) => name));
-  const parse = (rows: SqliteRow[]): (string | number | null)[][] => JSON.parse(String(rows[0]?.page ?? "[]")) as (string | number | null)[][];
+  const parse = (rows: SqliteRow[]): (string | number | null)[][] =>
+    JSON.parse(String(rows[0]?.page ?? "[]")) as (string | number | null)[][];
   // Below every rowid: SQLite compares integers with reals exactly.
   let next: Promise<SqliteRow[]> | undefined = statement.all(bind(-Number.MAX_VALUE));
   try {
     while (next !== undefined) {
       const page = parse(await next);
-      next = page.length === 0 ? undefined : statement.all(bind(Number((page[page.length - 1] as (string | number | null)[])[0])));
+      next =
+        page.length === 0 ? undefined : statement.all(bind(Number((page[page.length - 1] as (string | number | null)[])[0])));
       if (page.length > 0) yield page.map(makeRow);
     }
   } finally {

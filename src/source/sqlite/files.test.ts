@@ -13,7 +13,14 @@ import {
   type SqliteFiles,
 } from "./files.ts";
 
-const base: SqliteFiles = { path: "/srv/homeserver.db", walMode: true, walBytes: null, shmExists: false, journalBytes: null, stamp: "" };
+const base: SqliteFiles = {
+  path: "/srv/homeserver.db",
+  walMode: true,
+  walBytes: null,
+  shmExists: false,
+  journalBytes: null,
+  stamp: "",
+};
 
 describe("how a SQLite database is opened so that nothing is written", () => {
   const cases: [string, Partial<SqliteFiles>, string][] = [
@@ -29,12 +36,15 @@ describe("how a SQLite database is opened so that nothing is written", () => {
     it(`${name}: ${mode}`, () => assert.equal(chooseOpenMode({ ...base, ...files }), mode));
   }
   it("changes in -wal without -shm cannot be read without creating it: refused with what to do", () => {
-    assert.throws(() => chooseOpenMode({ ...base, walBytes: 4152 }), (e: unknown) => {
-      assert.ok(e instanceof SqliteFileProblem);
-      assert.match(e.message, /homeserver\.db-wal holds 4152 bytes/);
-      assert.match(e.hint, /stop it cleanly/);
-      return true;
-    });
+    assert.throws(
+      () => chooseOpenMode({ ...base, walBytes: 4152 }),
+      (e: unknown) => {
+        assert.ok(e instanceof SqliteFileProblem);
+        assert.match(e.message, /homeserver\.db-wal holds 4152 bytes/);
+        assert.match(e.hint, /stop it cleanly/);
+        return true;
+      },
+    );
   });
   it("URIs escape what SQLite would read as a query", () => {
     assert.equal(sqliteUri("/a b/c%?#.db", "immutable"), "file:/a b/c%25%3f%23.db?immutable=1");
@@ -80,10 +90,13 @@ describe("who else has the database open (/proc/locks)", () => {
   }
 
   it("parses lines, waiters included", () => {
-    assert.deepEqual(parseProcLocks("1: POSIX  ADVISORY  READ 5525 fe:00:2212065 128 128\n2: -> POSIX  ADVISORY  WRITE 77 08:1a:42 0 EOF\n"), [
-      { pid: 5525, device: "fe:00", inode: "2212065" },
-      { pid: 77, device: "08:1a", inode: "42" },
-    ]);
+    assert.deepEqual(
+      parseProcLocks("1: POSIX  ADVISORY  READ 5525 fe:00:2212065 128 128\n2: -> POSIX  ADVISORY  WRITE 77 08:1a:42 0 EOF\n"),
+      [
+        { pid: 5525, device: "fe:00", inode: "2212065" },
+        { pid: 77, device: "08:1a", inode: "42" },
+      ],
+    );
   });
   it("names other processes holding a lock on the file or its -shm, not this one, not other files", () => {
     const text = [

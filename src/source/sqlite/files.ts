@@ -74,7 +74,8 @@ export function inspectSqliteFiles(path: string): SqliteFiles {
   let read: number;
   try {
     // Looked at before it is opened: opening a FIFO would wait for a writer.
-    if (!statSync(path).isFile()) throw new SqliteFileProblem(`${path} is not a file`, "give the path of Synapse's homeserver.db");
+    if (!statSync(path).isFile())
+      throw new SqliteFileProblem(`${path} is not a file`, "give the path of Synapse's homeserver.db");
     const fd = openSync(path, "r");
     try {
       read = readSync(fd, header, 0, header.length, 0);
@@ -85,9 +86,13 @@ export function inspectSqliteFiles(path: string): SqliteFiles {
     if (error instanceof SqliteFileProblem) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
-    throw new SqliteFileProblem(`cannot read ${path}: ${why}`, "give the path of Synapse's homeserver.db, readable by this user", {
-      cause: error,
-    });
+    throw new SqliteFileProblem(
+      `cannot read ${path}: ${why}`,
+      "give the path of Synapse's homeserver.db, readable by this user",
+      {
+        cause: error,
+      },
+    );
   }
   if (read < 100 || header.toString("latin1", 0, 16) !== HEADER) {
     throw new SqliteFileProblem(`${path} is not an SQLite database`, "give the path of Synapse's homeserver.db");
@@ -153,7 +158,10 @@ function deviceId(dev: bigint): string {
 export function parseProcLocks(text: string): LockHolder[] {
   const holders: LockHolder[] = [];
   for (const line of text.split("\n")) {
-    const fields = line.trim().split(/\s+/).filter((f) => f !== "->");
+    const fields = line
+      .trim()
+      .split(/\s+/)
+      .filter((f) => f !== "->");
     const [pid, file] = [fields[4], fields[5]];
     const match = file === undefined ? null : /^([0-9a-f]+):([0-9a-f]+):(\d+)$/i.exec(file);
     if (pid === undefined || match === null) continue;
@@ -199,7 +207,9 @@ export function otherLockHolders(path: string, locksText?: string): string[] {
   for (const holder of parseProcLocks(text)) {
     if (holder.pid !== process.pid && files.has(`${holder.device}:${holder.inode}`)) pids.add(holder.pid);
   }
-  return [...pids].sort((a, b) => a - b).map((pid) => (pid > 0 ? `pid ${pid} (${commandOf(pid)})` : "a process of another PID namespace"));
+  return [...pids]
+    .sort((a, b) => a - b)
+    .map((pid) => (pid > 0 ? `pid ${pid} (${commandOf(pid)})` : "a process of another PID namespace"));
 }
 
 /**

@@ -99,7 +99,11 @@ export class SqliteSnapshot implements SnapshotReaders {
    */
   async countUnparsableIps(from: string, where: string, serverName: string, limit: number): Promise<CountSample> {
     const read: PagedRead = {
-      columns: [["k", "d.rowid"], ["e", "d.device_id"], ["ip", "d.ip"]],
+      columns: [
+        ["k", "d.rowid"],
+        ["e", "d.device_id"],
+        ["ip", "d.ip"],
+      ],
       from: `FROM ${from} WHERE (${where}) AND d.ip IS NOT NULL AND d.rowid > ?2 ORDER BY d.rowid LIMIT ?3`,
       order: "k",
     };

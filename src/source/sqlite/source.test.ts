@@ -68,13 +68,49 @@ describe("the SQLite reader", () => {
       assert.equal(opened.mode, "immutable", "a cleanly closed WAL database: its main file holds everything");
       const users = await all<SynapseUser>(opened.source.readUsers());
       assert.deepEqual(users, [
-        { name: "@alice:example.com", creationTs: 1795406856, admin: true, isGuest: false, deactivated: false, appserviceId: null, passwordHash: "$2b$12$hash", locked: true },
-        { name: "@bob:example.com", creationTs: null, admin: false, isGuest: true, deactivated: false, appserviceId: null, passwordHash: null, locked: false },
-        { name: "@bridge:example.com", creationTs: 1795406000, admin: false, isGuest: false, deactivated: false, appserviceId: "bridge", passwordHash: "", locked: false },
+        {
+          name: "@alice:example.com",
+          creationTs: 1795406856,
+          admin: true,
+          isGuest: false,
+          deactivated: false,
+          appserviceId: null,
+          passwordHash: "$2b$12$hash",
+          locked: true,
+        },
+        {
+          name: "@bob:example.com",
+          creationTs: null,
+          admin: false,
+          isGuest: true,
+          deactivated: false,
+          appserviceId: null,
+          passwordHash: null,
+          locked: false,
+        },
+        {
+          name: "@bridge:example.com",
+          creationTs: 1795406000,
+          admin: false,
+          isGuest: false,
+          deactivated: false,
+          appserviceId: "bridge",
+          passwordHash: "",
+          locked: false,
+        },
       ]);
       const devices = await all<SynapseDevice>(opened.source.readDevices());
       assert.deepEqual(
-        devices.map((d) => [d.deviceId, d.ip, d.ipUnparsable, d.hidden, d.lastSeen, d.displayName, d.owner?.name ?? null, d.tokens.map((t) => t.token)]),
+        devices.map((d) => [
+          d.deviceId,
+          d.ip,
+          d.ipUnparsable,
+          d.hidden,
+          d.lastSeen,
+          d.displayName,
+          d.owner?.name ?? null,
+          d.tokens.map((t) => t.token),
+        ]),
         [
           ["A1", "10.0.0.1", false, false, 1795406856636, "phone ✓", "@alice:example.com", ["syt_old", "syt_new"]],
           ["A2", null, false, false, null, null, "@alice:example.com", []],
@@ -83,8 +119,20 @@ describe("the SQLite reader", () => {
         ],
       );
       const [old, fresh] = (devices[0] as SynapseDevice).tokens;
-      assert.deepEqual(old?.refresh, { id: 1, token: "syr_old", supersededAndUsed: true, expiryTs: 1795406000100, ultimateSessionExpiryTs: null });
-      assert.deepEqual(fresh?.refresh, { id: 2, token: "syr_new", supersededAndUsed: false, expiryTs: null, ultimateSessionExpiryTs: 1795406000200 });
+      assert.deepEqual(old?.refresh, {
+        id: 1,
+        token: "syr_old",
+        supersededAndUsed: true,
+        expiryTs: 1795406000100,
+        ultimateSessionExpiryTs: null,
+      });
+      assert.deepEqual(fresh?.refresh, {
+        id: 2,
+        token: "syr_new",
+        supersededAndUsed: false,
+        expiryTs: null,
+        ultimateSessionExpiryTs: 1795406000200,
+      });
       assert.equal(old?.validUntilMs, 1795500000000);
       assert.equal(fresh?.lastValidated, null);
       const loose = await all(opened.source.readLooseTokens());
@@ -110,7 +158,14 @@ describe("the SQLite reader", () => {
       assert.deepEqual(await all(opened.source.readExternalIds()), [
         {
           userId: "@alice:example.com",
-          owner: { name: "@alice:example.com", creationTs: 1795406856, admin: true, isGuest: false, deactivated: false, appserviceId: null },
+          owner: {
+            name: "@alice:example.com",
+            creationTs: 1795406856,
+            admin: true,
+            isGuest: false,
+            deactivated: false,
+            appserviceId: null,
+          },
           authProvider: "oidc-keycloak",
           externalId: "kc-1",
         },
@@ -124,12 +179,47 @@ describe("the SQLite reader", () => {
   });
 
   it("decodes a row the same whichever database it came from", async () => {
-    const fromPostgres = { user_id: "@a:x", device_id: "D", display_name: null, last_seen: "17", ip: "::1", user_agent: null, hidden: "f",
-      o_name: "@a:x", o_creation_ts: "5", o_admin: "1", o_is_guest: "0", o_deactivated: "0", o_appservice_id: null,
-      a_id: "7", a_user_id: "@a:x", a_device_id: "D", a_token: "syt_x", a_valid_until_ms: null, a_puppets_user_id: null,
-      a_last_validated: "9", r_id: "3", r_token: "syr_x", r_superseded_and_used: "t", r_expiry_ts: "11", r_ultimate_session_expiry_ts: null };
-    const fromSqlite = { ...fromPostgres, last_seen: 17, hidden: 0, o_creation_ts: 5, o_admin: 1, o_is_guest: 0, o_deactivated: 0,
-      a_id: 7, a_last_validated: 9, r_id: 3, r_superseded_and_used: 1, r_expiry_ts: 11 };
+    const fromPostgres = {
+      user_id: "@a:x",
+      device_id: "D",
+      display_name: null,
+      last_seen: "17",
+      ip: "::1",
+      user_agent: null,
+      hidden: "f",
+      o_name: "@a:x",
+      o_creation_ts: "5",
+      o_admin: "1",
+      o_is_guest: "0",
+      o_deactivated: "0",
+      o_appservice_id: null,
+      a_id: "7",
+      a_user_id: "@a:x",
+      a_device_id: "D",
+      a_token: "syt_x",
+      a_valid_until_ms: null,
+      a_puppets_user_id: null,
+      a_last_validated: "9",
+      r_id: "3",
+      r_token: "syr_x",
+      r_superseded_and_used: "t",
+      r_expiry_ts: "11",
+      r_ultimate_session_expiry_ts: null,
+    };
+    const fromSqlite = {
+      ...fromPostgres,
+      last_seen: 17,
+      hidden: 0,
+      o_creation_ts: 5,
+      o_admin: 1,
+      o_is_guest: 0,
+      o_deactivated: 0,
+      a_id: 7,
+      a_last_validated: 9,
+      r_id: 3,
+      r_superseded_and_used: 1,
+      r_expiry_ts: 11,
+    };
     const [device] = await devicesOf(fromSqlite);
     assert.deepEqual(device, (await devicesOf(fromPostgres))[0]);
     assert.equal(device?.tokens[0]?.refresh?.supersededAndUsed, true);
@@ -141,7 +231,11 @@ describe("the SQLite reader", () => {
     const many = join(dir, "many.db");
     const users = Array.from({ length: 9000 }, (_, i) => `('@u${i}:example.com', 1, 0, 0, 0, 0)`).join(",\n");
     const devices = Array.from({ length: 9000 }, (_, i) => `('@u${i}:example.com', 'D${i}', 0)`).join(",\n");
-    const tokens = Array.from({ length: 9000 }, (_, i) => `(${i + 1}, '@u${i}:example.com', 'D${i}', 'syt_${i}_a'), (${i + 100001}, '@u${i}:example.com', 'D${i}', 'syt_${i}_b')`).join(",\n");
+    const tokens = Array.from(
+      { length: 9000 },
+      (_, i) =>
+        `(${i + 1}, '@u${i}:example.com', 'D${i}', 'syt_${i}_a'), (${i + 100001}, '@u${i}:example.com', 'D${i}', 'syt_${i}_b')`,
+    ).join(",\n");
     await writeSqlite(
       many,
       `${await synapseSqliteSchema()}
@@ -179,12 +273,18 @@ describe("the SQLite reader", () => {
   it("reads a rollback-journal database (not WAL) read-only, creating nothing", async () => {
     const sub = mkdtempSync(join(dir, "rollback-"));
     const rollback = join(sub, "homeserver.db");
-    await writeSqlite(rollback, `${await synapseSqliteSchema(["users"])}
-      INSERT INTO users (name, creation_ts, admin, is_guest, deactivated, locked) VALUES ('@x:example.com', 1, 0, 0, 0, 0);`);
+    await writeSqlite(
+      rollback,
+      `${await synapseSqliteSchema(["users"])}
+      INSERT INTO users (name, creation_ts, admin, is_guest, deactivated, locked) VALUES ('@x:example.com', 1, 0, 0, 0, 0);`,
+    );
     const opened = await openSqliteSynapse(rollback);
     try {
       assert.equal(opened.mode, "read-only");
-      assert.deepEqual((await all(opened.source.readUsers())).map((u) => u.name), ["@x:example.com"]);
+      assert.deepEqual(
+        (await all(opened.source.readUsers())).map((u) => u.name),
+        ["@x:example.com"],
+      );
       await opened.source.close();
     } finally {
       await opened.close();

@@ -10,7 +10,14 @@ import { RowObjectBatch, type FieldReader } from "../field-reader.ts";
 import { columnNames, columnSql, READS, type ReadKind } from "../read-columns.ts";
 import { BatchedSynapseSource } from "../read-rows.ts";
 import { keysetPages, loadSqliteDriver, SqliteConnection, type PagedColumn, type PagedRead } from "./driver.ts";
-import { chooseOpenMode, fileStamp, inspectSqliteFiles, SqliteFileProblem, type SqliteFiles, type SqliteOpenMode } from "./files.ts";
+import {
+  chooseOpenMode,
+  fileStamp,
+  inspectSqliteFiles,
+  SqliteFileProblem,
+  type SqliteFiles,
+  type SqliteOpenMode,
+} from "./files.ts";
 import { SqliteSnapshot } from "./snapshot.ts";
 import type { CountedTable, SynapseSource } from "../source.ts";
 
@@ -82,10 +89,16 @@ export function sqliteRead(kind: ReadKind): PagedRead {
 }
 
 /** The paged reads, made once. */
-const SQLITE_READS = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, sqliteRead(kind as ReadKind)])) as Record<ReadKind, PagedRead>;
+const SQLITE_READS = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, sqliteRead(kind as ReadKind)])) as Record<
+  ReadKind,
+  PagedRead
+>;
 
 /** The column names of every read, once (how the pages' rows are read). */
-const NAMES = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, columnNames(kind as ReadKind)])) as Record<ReadKind, string[]>;
+const NAMES = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, columnNames(kind as ReadKind)])) as Record<
+  ReadKind,
+  string[]
+>;
 
 /** A Synapse source over an open SQLite snapshot. {@link openSqliteSynapse} makes one. */
 class SqliteSynapseSource extends BatchedSynapseSource {
@@ -139,11 +152,17 @@ function explain(path: string, error: unknown): SqliteFileProblem {
     );
   }
   if (e.code === "SQLITE_NOTADB" || e.code === "SQLITE_CORRUPT") {
-    return new SqliteFileProblem(`${path} is not a readable SQLite database (${message})`, "give the path of Synapse's homeserver.db", {
-      cause: error,
-    });
+    return new SqliteFileProblem(
+      `${path} is not a readable SQLite database (${message})`,
+      "give the path of Synapse's homeserver.db",
+      {
+        cause: error,
+      },
+    );
   }
-  return new SqliteFileProblem(`cannot read ${path}: ${message}`, "check that the file is Synapse's homeserver.db and readable", { cause: error });
+  return new SqliteFileProblem(`cannot read ${path}: ${message}`, "check that the file is Synapse's homeserver.db and readable", {
+    cause: error,
+  });
 }
 
 /** Starts the read transaction on a new connection and reads once, so that its snapshot is fixed now. */
