@@ -86,7 +86,7 @@ function pepperAdvice(synapsePepper: string | undefined, scheme: MasPasswordSche
   return `Set the scheme's ${where} to exactly the value of Synapse's \`password_config.pepper\`.`;
 }
 
-function pepperMismatch(synapse: SynapseConfig, mas: MasConfig): Finding[] {
+export function pepperMismatch(synapse: SynapseConfig, mas: MasConfig): Finding[] {
   const scheme = bcryptScheme(mas);
   if (scheme === undefined) return [];
   const synapsePepper = pepperOf(synapse.pepper);
@@ -101,7 +101,7 @@ function pepperMismatch(synapse: SynapseConfig, mas: MasConfig): Finding[] {
   ];
 }
 
-function unicodeNormalizationOff(_synapse: SynapseConfig, mas: MasConfig): Finding[] {
+export function unicodeNormalizationOff(_synapse: SynapseConfig, mas: MasConfig): Finding[] {
   const scheme = bcryptScheme(mas);
   if (scheme === undefined || scheme.unicodeNormalization) return [];
   return [
