@@ -34,7 +34,11 @@ export type MasVerdict =
 export type PasswordNote =
   /** NFKC changes the password and MAS's scheme does not normalise: MAS computes other bytes than Synapse did. */
   | "mas_does_not_normalize"
-  /** Password and pepper exceed bcrypt's 72 bytes: MAS ignores the rest; recent Python bcrypt (Synapse) refuses such input. */
+  /**
+   * Password and pepper exceed bcrypt's 72 bytes. MAS ignores the bytes beyond, and so does Synapse with Python's
+   * bcrypt before 5.0; bcrypt 5.0 and later raise an error instead, so such a Synapse refused the login whatever the
+   * verdict computed here (which is the truncating one).
+   */
   | "beyond_bcrypt_limit";
 
 export interface TestPasswordOutcome {
