@@ -21,7 +21,7 @@ export function synapseConfigRules(synapse: SynapseConfig): Finding[] {
 
 // --- Rules --------------------------------------------------------------------------------------
 
-function unsupportedDatabase(synapse: SynapseConfig): Finding[] {
+export function unsupportedDatabase(synapse: SynapseConfig): Finding[] {
   if (synapse.databaseEngine === "psycopg2" || synapse.databaseEngine === "sqlite3") return [];
   return [
     finding(

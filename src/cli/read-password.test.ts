@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { isHintForm } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 import { readPassword } from "./read-password.ts";
 import { shellQuote, which } from "../../test/harness/exec.ts";
@@ -43,6 +44,7 @@ describe("readPassword from a pipe", () => {
       await assert.rejects(readPassword("Password: ", piped(...chunks), new PassThrough()), (error: unknown) => {
         assert.ok(error instanceof UserError);
         assert.equal(error.message, "no password was given on standard input");
+        assert.ok(isHintForm(error.hint));
         return true;
       });
     });

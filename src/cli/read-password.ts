@@ -5,7 +5,7 @@
  */
 import { UserError } from "../errors/user-error.ts";
 
-const HINT = "type the password when asked, or pipe it in: printf '%s\\n' \"$PASSWORD\" | syn2mas ...";
+const HINT = "pass the password on standard input: type it at the prompt, or pipe it in";
 
 /** The first line of `input` (without its line ending), or undefined when the input ended before any character. */
 function firstLine(text: string, ended: boolean): string | undefined {

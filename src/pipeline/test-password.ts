@@ -9,6 +9,7 @@ import {
   type PasswordVerifiability,
   type PasswordVersionStats,
 } from "../checks/password-verifiability.ts";
+import { unsupportedDatabase } from "../checks/synapse-config.ts";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import { UserError } from "../errors/user-error.ts";
 import { bcryptMatches, exceedsBcryptLimit, nfkcChanges, synapseInput, type BcryptInput } from "../model/password-check.ts";
@@ -57,7 +58,7 @@ function fullUserId(user: string, serverName: string): { userId: string; localpa
   const check = checkUserId(userId, serverName);
   if (check.kind === "local") return { userId, localpart: check.localpart };
   const why = check.kind === "foreign" ? `is on ${check.server}, not on ${serverName}` : "is not a well-formed user id";
-  throw new UserError(`the user ${JSON.stringify(user)} ${why}`, `name a user of ${serverName}, e.g. @alice:${serverName}`);
+  throw new UserError(`the user ${JSON.stringify(user)} ${why}`, `give a user of ${serverName}, e.g. @alice:${serverName}`);
 }
 
 type Setup = Pick<RunSetup, "synapse" | "mas" | "synapseTarget" | "masTarget">;
@@ -65,6 +66,14 @@ type Setup = Pick<RunSetup, "synapse" | "mas" | "synapseTarget" | "masTarget">;
 /** Says whether Synapse accepted, and MAS would accept, `password` for `user` (a user id or a localpart). */
 export async function testPassword(setup: Setup, user: string, password: string): Promise<TestPasswordOutcome> {
   const { userId, localpart } = fullUserId(user, setup.synapse.serverName);
+  // Otherwise there is nothing to connect to, and libpq's defaults would reach some other database.
+  const [unsupported] = unsupportedDatabase(setup.synapse);
+  if (unsupported !== undefined) {
+    throw new UserError(
+      `Synapse's database.name is "${setup.synapse.databaseEngine}", which this tool cannot read`,
+      "correct database.name (psycopg2 or sqlite3), or pass --synapse-database-uri",
+    );
+  }
   return withSynapseAndMas({ ...setup, extraSynapseConnections: 0 }, async (synapseSide, masDb) => {
     const source = await synapseSide.openSource();
     await masDb.query("BEGIN READ ONLY");

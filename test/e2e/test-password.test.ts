@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { loadSetup } from "../../src/cli/load.ts";
 import { masPasswordVerifiability, testPassword, type TestPasswordOutcome } from "../../src/pipeline/test-password.ts";
+import { isHintForm } from "../../src/errors/hint-form.ts";
 import { UserError } from "../../src/errors/user-error.ts";
 import { describeRun } from "../harness/background.ts";
 import { FIXTURE_PEPPER, loadSynapseManifest, synapseSqliteDb, synapseSqliteManifest } from "../harness/fixtures.ts";
@@ -191,6 +192,18 @@ describe("can these users log in (PostgreSQL fixture, migrated)", () => {
       assert.ok(error instanceof UserError);
       assert.match(error.message, /is on elsewhere\.org, not on example\.com/);
       assert.ok(!error.message.includes("secret-xyz"));
+      assert.ok(isHintForm(error.hint));
+      return true;
+    });
+  });
+
+  it("refuses a Synapse database it cannot read, before connecting anywhere", async () => {
+    const setup = await setupOf(s, cluster);
+    setup.synapse.databaseEngine = "mysql";
+    await assert.rejects(testPassword(setup, "@user0010:example.com", "secret-xyz"), (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.equal(error.message, `Synapse's database.name is "mysql", which this tool cannot read`);
+      assert.ok(isHintForm(error.hint));
       return true;
     });
   });
