@@ -60,24 +60,41 @@ function userIds(sample: UsernameSample, serverName: string): { count: number; e
   return { count: sample.count, examples: sample.examples.slice(0, MAX_EXAMPLES).map((u) => `@${u}:${serverName}`) };
 }
 
+/** A kind of hash that {@link PasswordVersionStats} counts. */
+export type HashCategory = Exclude<keyof PasswordVersionStats, "version">;
+
+/**
+ * Which hashes of `version` MAS could not verify, and why: the rule, written once, that both the
+ * pipeline (to fetch examples only where needed) and {@link passwordVerifiability} follow.
+ */
+export function unverifiableCategories(
+  synapse: SynapseConfig,
+  mas: MasConfig,
+  version: number,
+): [UnverifiableReason, HashCategory][] {
+  const scheme = mas.passwordSchemes.find((s) => s.version === version);
+  if (!mas.passwordsEnabled) return [["passwords_disabled", "all"]];
+  if (scheme === undefined) return [["no_scheme", "all"]];
+  if (scheme.algorithm !== "bcrypt") return [["scheme_not_bcrypt", "bcryptLike"]];
+  const pepperDiffers = version === MIGRATED_VERSION && pepperMismatch(synapse, mas).length > 0;
+  const categories: [UnverifiableReason, HashCategory][] = [["malformed_hash", "unusableBcrypt"]];
+  if (pepperDiffers) categories.push(["pepper_mismatch", "usableBcrypt"]);
+  return categories;
+}
+
 /** Which of the read passwords MAS could not verify, and why. */
 export function passwordVerifiability(
   synapse: SynapseConfig,
   mas: MasConfig,
   versions: readonly PasswordVersionStats[],
 ): PasswordVerifiability {
-  const found: [UnverifiableReason, UsernameSample][] = [];
+  const found: [UnverifiableReason, UsernameSample][] = versions.flatMap((stats) =>
+    unverifiableCategories(synapse, mas, stats.version).map(([reason, category]): [UnverifiableReason, UsernameSample] => [
+      reason,
+      stats[category],
+    ]),
+  );
   const pepperFindings = pepperMismatch(synapse, mas);
-  for (const stats of versions) {
-    const scheme = mas.passwordSchemes.find((s) => s.version === stats.version);
-    if (!mas.passwordsEnabled) found.push(["passwords_disabled", stats.all]);
-    else if (scheme === undefined) found.push(["no_scheme", stats.all]);
-    else if (scheme.algorithm !== "bcrypt") found.push(["scheme_not_bcrypt", stats.bcryptLike]);
-    else {
-      found.push(["malformed_hash", stats.unusableBcrypt]);
-      if (stats.version === MIGRATED_VERSION && pepperFindings.length > 0) found.push(["pepper_mismatch", stats.usableBcrypt]);
-    }
-  }
   const merged = new Map<UnverifiableReason, UsernameSample>();
   for (const [reason, sample] of found) {
     if (sample.count === 0) continue;

@@ -4,8 +4,11 @@
  * verify under its configuration. Neither returns, logs or throws a password, hash or pepper.
  */
 import type pg from "pg";
+import { MAX_EXAMPLES } from "../checks/finding.ts";
 import {
   passwordVerifiability,
+  unverifiableCategories,
+  type HashCategory,
   type PasswordVerifiability,
   type PasswordVersionStats,
 } from "../checks/password-verifiability.ts";
@@ -107,7 +110,7 @@ async function currentMasPassword(
   if (users.rows.length === 0) return undefined;
   // The password MAS checks at login: the user's latest one.
   const passwords = await masDb.query<{ hashed_password: string; version: number }>(
-    "SELECT hashed_password, version FROM user_passwords WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
+    "SELECT hashed_password, version FROM user_passwords WHERE user_id = $1 ORDER BY created_at DESC, user_password_id DESC LIMIT 1",
     [users.rows[0]!.user_id],
   );
   const row = passwords.rows[0];
@@ -151,42 +154,52 @@ export async function judge(
   return outcome;
 }
 
-interface VersionRow {
-  version: number;
-  all_count: string;
-  all_examples: string[] | null;
-  usable_count: string;
-  usable_examples: string[] | null;
-  unusable_count: string;
-  unusable_examples: string[] | null;
-  bcrypt_like_count: string;
-  bcrypt_like_examples: string[] | null;
-}
+/** Each user's current password (the one MAS checks at login: the latest), with what is known of its hash. */
+const CURRENT_PASSWORDS = `
+  SELECT p.user_id, p.version,
+    COALESCE(${sqlIsUsableBcryptHash("p.hashed_password")}, false) AS usable,
+    substr(p.hashed_password, 1, 2) = '$2' AS bcrypt_like
+  FROM user_passwords p
+  WHERE NOT EXISTS (
+    SELECT 1 FROM user_passwords later
+    WHERE later.user_id = p.user_id
+      AND (later.created_at, later.user_password_id) > (p.created_at, p.user_password_id)
+  )`;
 
-/** Each user's current password, counted by version in MAS's database (one aggregate query). */
-async function passwordVersionStats(masDb: pg.ClientBase): Promise<PasswordVersionStats[]> {
-  const usable = `COALESCE(${sqlIsUsableBcryptHash("c.hashed_password")}, false)`;
-  const sample = (name: string, where: string) =>
-    `count(*) FILTER (WHERE ${where}) AS ${name}_count, ` +
-    `(array_agg(u.username ORDER BY u.username COLLATE "C") FILTER (WHERE ${where}))[1:5] AS ${name}_examples`;
-  const { rows } = await masDb.query<VersionRow>(
-    `WITH current_passwords AS (
-       SELECT DISTINCT ON (user_id) user_id, hashed_password, version
-       FROM user_passwords ORDER BY user_id, created_at DESC
-     )
-     SELECT c.version, ${sample("all", "true")}, ${sample("usable", usable)}, ${sample("unusable", `NOT ${usable}`)},
-       ${sample("bcrypt_like", "substr(c.hashed_password, 1, 2) = '$2'")}
-     FROM current_passwords c JOIN users u ON u.user_id = c.user_id
-     GROUP BY c.version ORDER BY c.version`,
+/** The condition on {@link CURRENT_PASSWORDS}'s columns for each category. */
+const CATEGORY_SQL: Record<HashCategory, string> = {
+  all: "true",
+  usableBcrypt: "usable",
+  unusableBcrypt: "NOT usable",
+  bcryptLike: "bcrypt_like",
+};
+
+/** The counts by version in one pass; examples left empty. */
+async function passwordVersionCounts(masDb: pg.ClientBase): Promise<PasswordVersionStats[]> {
+  const { rows } = await masDb.query<{ version: number } & Record<HashCategory, string>>(
+    `SELECT version, ${Object.entries(CATEGORY_SQL)
+      .map(([name, where]) => `count(*) FILTER (WHERE ${where}) AS "${name}"`)
+      .join(", ")}
+     FROM (${CURRENT_PASSWORDS}) c GROUP BY version ORDER BY version`,
   );
-  const of = (count: string, examples: string[] | null) => ({ count: Number(count), examples: examples ?? [] });
+  const none = (count: string) => ({ count: Number(count), examples: [] as string[] });
   return rows.map((r) => ({
     version: r.version,
-    all: of(r.all_count, r.all_examples),
-    usableBcrypt: of(r.usable_count, r.usable_examples),
-    unusableBcrypt: of(r.unusable_count, r.unusable_examples),
-    bcryptLike: of(r.bcrypt_like_count, r.bcrypt_like_examples),
+    all: none(r.all),
+    usableBcrypt: none(r.usableBcrypt),
+    unusableBcrypt: none(r.unusableBcrypt),
+    bcryptLike: none(r.bcryptLike),
   }));
+}
+
+/** The first usernames, in byte order, of one version's category (a top-N pass, no full sort). */
+async function categoryExamples(masDb: pg.ClientBase, version: number, category: HashCategory): Promise<string[]> {
+  const { rows } = await masDb.query<{ username: string }>(
+    `SELECT u.username FROM (${CURRENT_PASSWORDS}) c JOIN users u ON u.user_id = c.user_id
+     WHERE c.version = $1 AND ${CATEGORY_SQL[category]} ORDER BY u.username COLLATE "C" LIMIT ${MAX_EXAMPLES}`,
+    [version],
+  );
+  return rows.map((r) => r.username);
 }
 
 /**
@@ -198,5 +211,12 @@ export async function masPasswordVerifiability(
   mas: MasConfig,
   masDb: pg.ClientBase,
 ): Promise<PasswordVerifiability> {
-  return passwordVerifiability(synapse, mas, await passwordVersionStats(masDb));
+  const versions = await passwordVersionCounts(masDb);
+  // Examples only where something is unverifiable: none at all when every password is fine.
+  for (const stats of versions) {
+    for (const [, category] of unverifiableCategories(synapse, mas, stats.version)) {
+      if (stats[category].count > 0) stats[category].examples = await categoryExamples(masDb, stats.version, category);
+    }
+  }
+  return passwordVerifiability(synapse, mas, versions);
 }

@@ -226,6 +226,15 @@ describe("can these users log in (PostgreSQL fixture, migrated)", () => {
       masScheme: { version: 2, algorithm: "argon2id" },
       notes: [],
     });
+    // The count reads the same latest row: an argon2id hash under scheme 2 is MAS's own, not a bcrypt one.
+    const setup = await setupOf(t, cluster);
+    const counted = await withMasReadOnly(cluster, t.masDb, (db) => masPasswordVerifiability(setup.synapse, setup.mas, db));
+    assert.deepEqual([counted.checked, counted.unverifiable], [CHECKED, 0]);
+    const noScheme2 = await setupOf(t, cluster, schemes(BCRYPT_1));
+    const without = await withMasReadOnly(cluster, t.masDb, (db) =>
+      masPasswordVerifiability(noScheme2.synapse, noScheme2.mas, db),
+    );
+    assert.deepEqual(without.byReason, { no_scheme: { count: 1, examples: ["@user0010:example.com"] } });
   });
 
   it("leaves both databases as they were", async () => {
