@@ -12,6 +12,7 @@ import type { MigrationReport } from "../report/report.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import { comparisonSql, COMPARED_TABLES } from "../target/natural-keys.ts";
+import { columnsFor } from "../target/tables.ts";
 import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
@@ -70,8 +71,11 @@ function expectInto(masDb: pg.Client): RowDestination {
   };
 }
 
-/** The temporary copies (no constraint, no index) that receive the expected rows; MAS's tables must exist. */
-async function createExpectedTables(masDb: pg.Client, schema: string): Promise<void> {
+/**
+ * The temporary tables that receive the expected rows: the columns the tool writes, with MAS's
+ * types, and nothing else (no constraint, index or default). MAS's tables must exist.
+ */
+async function createExpectedTables(masDb: pg.Client, schema: string, optional: ReadonlySet<string>): Promise<void> {
   const present = await masDb.query<{ t: string }>(
     `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)`,
     [schema, COMPARED_TABLES],
@@ -84,7 +88,10 @@ async function createExpectedTables(masDb: pg.Client, schema: string): Promise<v
     );
   }
   for (const table of COMPARED_TABLES) {
-    await masDb.query(`CREATE TEMPORARY TABLE ${table} (LIKE "${schema.replace(/"/g, '""')}".${table})`);
+    const columns = columnsFor(table, optional).map((c) => c.name);
+    await masDb.query(
+      `CREATE TEMPORARY TABLE ${table} AS SELECT ${columns.join(", ")} FROM "${schema.replace(/"/g, '""')}".${table} WITH NO DATA`,
+    );
   }
 }
 
@@ -162,7 +169,8 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
     try {
       const schema = (await masDb.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
       const record: MigrationRecord | null = await readLatestRecord(masDb);
-      await createExpectedTables(masDb, schema);
+      const optional = await presentOptionalColumns(masDb, schema);
+      await createExpectedTables(masDb, schema, optional);
       // From here on MAS's own tables cannot be written, even by mistake: only the temporary ones.
       await masDb.query("SET TRANSACTION READ ONLY");
       const readers = await synapse.openReaders();
@@ -183,7 +191,6 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
         await readers.close();
       }
       if (report === null) throw unreadable(findings);
-      const optional = await presentOptionalColumns(masDb, schema);
       const tables: TableComparison[] = [];
       for (const table of COMPARED_TABLES) {
         tables.push(await compareTable(masDb, table, schema, optional, record?.committedAt ?? null, setup.synapse.serverName));

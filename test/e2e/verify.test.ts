@@ -411,6 +411,18 @@ describe("verify after a migration, on copies of MAS each changed in one thing",
     assert.match(result.stderr, /No migration record in MAS/);
   });
 
+  it("could not run (MAS's database does not exist): exit 1, one line naming the cause and the fix", async () => {
+    const dir = scratchDir("syn2mas-verify-missing-");
+    const masConfig = await writeMasConfig(dir, { uri: cluster.uri("no_such_mas") });
+    const result = await runCli(["verify", "--config", masConfig, "--synapse-config", scenario.synapseConfig, "--json"]);
+    assert.equal(result.code, 1, describeRun(result));
+    const lines = result.stderr.trim().split("\n");
+    assert.match(lines.at(-1) ?? "", /^syn2mas: error: cannot connect to the MAS database .*\(fix: .*\)$/);
+    assert.ok(!result.stderr.includes("    at "), "no stack trace");
+    const json = JSON.parse(result.stdout) as { command: string; status: string; exitCode: number };
+    assert.deepEqual([json.command, json.status, json.exitCode], ["verify", "error", 1]);
+  });
+
   it("a real migration leaves exactly one record; a dry run leaves none", async () => {
     const records = await cluster.sql<{ n: number; v: string }>(
       scenario.masDb,
