@@ -47,9 +47,14 @@ export interface VerifyOutcome {
   skipped: MigrationReport["skipped"];
   /** Anything missing, different or unexpected. */
   differs: boolean;
+  /** How long re-deriving the expected rows, and each table's comparison, took. */
+  seconds: { expected: number; compare: Partial<Record<MasTableName, number>> };
 }
 
 const MAX_EXAMPLES = 5;
+/** Memory of MAS's server for the expected rows and for the joins of the comparison (this session only). */
+const TEMP_BUFFERS = "256MB";
+const WORK_MEM = "128MB";
 
 /** Verify's destination: migrate's COPY loader, into the temporary tables that shadow MAS's. */
 function expectInto(masDb: pg.Client): RowDestination {
@@ -167,12 +172,17 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
     const source = await synapse.openSource();
     await masDb.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
+      // The expected rows stay in this session's memory (temp_buffers, set before any temporary table is
+      // used) and the comparisons' joins in work_mem rather than on disk: MAS's server, not this process.
+      await masDb.query(`SET LOCAL temp_buffers = '${TEMP_BUFFERS}'`);
+      await masDb.query(`SET LOCAL work_mem = '${WORK_MEM}'`);
       const schema = (await masDb.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
       const record: MigrationRecord | null = await readLatestRecord(masDb);
       const optional = await presentOptionalColumns(masDb, schema);
       await createExpectedTables(masDb, schema, optional);
       // From here on MAS's own tables cannot be written, even by mistake: only the temporary ones.
       await masDb.query("SET TRANSACTION READ ONLY");
+      let started = performance.now();
       const readers = await synapse.openReaders();
       let report: MigrationReport | null;
       let findings: Finding[];
@@ -191,9 +201,13 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
         await readers.close();
       }
       if (report === null) throw unreadable(findings);
+      for (const table of COMPARED_TABLES) await masDb.query(`ANALYZE pg_temp.${table}`);
+      const seconds: VerifyOutcome["seconds"] = { expected: (performance.now() - started) / 1000, compare: {} };
       const tables: TableComparison[] = [];
       for (const table of COMPARED_TABLES) {
+        started = performance.now();
         tables.push(await compareTable(masDb, table, schema, optional, record?.committedAt ?? null, setup.synapse.serverName));
+        seconds.compare[table] = (performance.now() - started) / 1000;
       }
       return {
         record:
@@ -203,6 +217,7 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
         tables,
         skipped: report.skipped,
         differs: tables.some((t) => t.missing.count + t.unexpected.count + t.different.count > 0),
+        seconds,
       };
     } finally {
       await masDb.query("ROLLBACK").catch(() => undefined);

@@ -24,6 +24,8 @@ export interface NaturalKey {
   ids: string[];
   /** When the row was created: later than the migration's commit means activity (MAS) or divergence (Synapse). */
   createdAt: string;
+  /** When MAS last changed the row, if it says: a difference in a row changed after the commit is activity (a session used since). */
+  changedAt?: string;
   /** The user and device an example names (never a token, hash or address). */
   exampleUser: string;
   exampleDevice: string;
@@ -41,6 +43,7 @@ export const NATURAL_KEYS: { [T in MasTableName]: NaturalKey } = {
     compared: ["created_at", "locked_at", "deactivated_at", "can_request_admin", "is_guest"].map(col),
     ids: ["user_id"],
     createdAt: "t.created_at",
+    changedAt: "GREATEST(t.locked_at, t.deactivated_at)",
     exampleUser: "t.username",
     exampleDevice: "NULL::text",
   },
@@ -82,19 +85,15 @@ export const NATURAL_KEYS: { [T in MasTableName]: NaturalKey } = {
     exampleDevice: "NULL::text",
   },
   compat_sessions: {
-    joins: USER,
-    key: [
-      { name: "user", sql: "u.username" },
-      col("device_id"),
-      // A session without a device is known by its token.
-      {
-        name: "token",
-        sql: "CASE WHEN t.device_id IS NULL THEN (SELECT min(a.access_token) FROM {s}.compat_access_tokens a WHERE a.compat_session_id = t.compat_session_id) END",
-      },
-    ],
+    // A session without a device is known by its (first) token: one pass over the tokens, not one per session.
+    joins: `${USER} LEFT JOIN (SELECT a.compat_session_id, min(a.access_token) AS token FROM {s}.compat_access_tokens a
+      JOIN {s}.compat_sessions d ON d.compat_session_id = a.compat_session_id AND d.device_id IS NULL
+      GROUP BY a.compat_session_id) dt ON t.device_id IS NULL AND dt.compat_session_id = t.compat_session_id`,
+    key: [{ name: "user", sql: "u.username" }, col("device_id"), { name: "token", sql: "dt.token" }],
     compared: ["created_at", "is_synapse_admin", "last_active_at", "last_active_ip", "user_agent", "human_name"].map(col),
     ids: ["compat_session_id", "user_id"],
     createdAt: "t.created_at",
+    changedAt: "t.last_active_at",
     exampleUser: "u.username",
     exampleDevice: "t.device_id",
   },
@@ -150,6 +149,7 @@ function sideSql(table: MasTableName, schema: string, compared: Expr[]): string 
     `${spec.exampleUser} AS ex_user`,
     `${spec.exampleDevice} AS ex_device`,
     `${spec.createdAt} AS created`,
+    `${spec.changedAt ?? "NULL::timestamptz"} AS changed`,
     // MAS's rows made after the migration never stand in for an expected one (a newer password of the same user).
     schema === "pg_temp" ? "false AS late" : `COALESCE(${spec.createdAt} > $1, false) AS late`,
   ];
@@ -176,6 +176,7 @@ export function comparisonSql(table: MasTableName, schema: string, presentOption
     SELECT CASE
         WHEN a.present IS NULL THEN CASE WHEN e.created > $1 THEN 'divergence' ELSE 'missing' END
         WHEN e.present IS NULL THEN CASE WHEN a.created > $1 THEN 'activity' ELSE 'unexpected' END
+        WHEN cardinality(${diffArray}) > 0 AND a.changed > $1 THEN 'activity'
         WHEN cardinality(${diffArray}) > 0 THEN 'different'
         ELSE 'equal' END AS status,
       CASE WHEN e.present AND a.present THEN ${diffArray} ELSE ARRAY[]::text[] END AS diffs,
