@@ -46,6 +46,9 @@ export interface BenchResult {
   /** `syn2mas check` on the same Synapse and the still empty MAS, its wall time and peak RSS. */
   checkSeconds: number;
   checkPeakRssMb: number;
+  /** `syn2mas verify` right after that migrate (exit 0: every row equal), its wall time and peak RSS. */
+  verifySeconds: number;
+  verifyPeakRssMb: number;
   limitRows: Record<string, number>;
   toolRows: Record<string, number>;
   /** Per table, an md5 of every row's non-id columns in order: equal when both wrote the same rows. */
@@ -215,6 +218,8 @@ export async function bench(
     const checked = await runTool(["check", "--config", masConfig, "--synapse-config", synapseConfig], [0, 11]);
     log("running syn2mas migrate ...");
     const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
+    log("running syn2mas verify ...");
+    const verified = await runTool(["verify", "--config", masConfig, "--synapse-config", synapseConfig]);
     const sqlite = options.source === "sqlite" ? await runToolFromSqlite(cluster, dir, log) : undefined;
 
     const limitRows = await countRows(cluster, "mas_limit");
@@ -231,6 +236,8 @@ export async function bench(
       toolPeakRssMb: tool.peakRssMb,
       checkSeconds: checked.seconds,
       checkPeakRssMb: checked.peakRssMb,
+      verifySeconds: verified.seconds,
+      verifyPeakRssMb: verified.peakRssMb,
       limitRows,
       toolRows,
       limitFingerprints: await fingerprints(cluster, "mas_limit"),
@@ -268,6 +275,8 @@ async function main(): Promise<void> {
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
     `syn2mas check         ${result.checkSeconds.toFixed(2)} s  (check/migrate ${(result.checkSeconds / result.toolSeconds).toFixed(2)}; ` +
       `peak RSS ${result.checkPeakRssMb.toFixed(1)} MB)`,
+    `syn2mas verify        ${result.verifySeconds.toFixed(2)} s  (verify/migrate ${(result.verifySeconds / result.toolSeconds).toFixed(2)}; ` +
+      `peak RSS ${result.verifyPeakRssMb.toFixed(1)} MB)`,
   ];
   const { sqlite } = result;
   if (sqlite) {

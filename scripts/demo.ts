@@ -47,10 +47,14 @@ try {
   );
   process.stderr.write(`exit code ${real}; MAS now holds ${counts.map((c) => `${c.n} ${c.t}`).join(", ")}\n`);
 
+  step("syn2mas verify (MAS compared, row by row, with what Synapse says it must hold)");
+  const verified = runCliInherit(["verify", ...scenario.configArgs]);
+  process.stderr.write(`exit code ${verified}\n`);
+
   step("syn2mas migrate again (refused: MAS is no longer empty)");
   const again = runCliInherit(["migrate", ...scenario.configArgs]);
   process.stderr.write(`exit code ${again}\n`);
-  process.exitCode = dry === 0 && real === 0 && again === 10 ? 0 : 1;
+  process.exitCode = dry === 0 && real === 0 && verified === 0 && again === 10 ? 0 : 1;
 } finally {
   await cluster.stop();
   step("PostgreSQL stopped and its files removed");

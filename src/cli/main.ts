@@ -2,9 +2,11 @@
 /** Entry point: parses arguments, dispatches, maps errors to exit codes. The only place that sets one. */
 import { Command, Option } from "commander";
 import { UserError } from "../errors/user-error.ts";
+import { TOOL_VERSION } from "../model/version.ts";
 import { checkCommand } from "./commands/check.ts";
 import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
+import { verifyCommand } from "./commands/verify.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { handleInterrupts } from "./interrupt.ts";
 import { translateLegacyArgs } from "./legacy-args.ts";
@@ -96,7 +98,7 @@ function buildProgram(out: Output): Command {
   const program = configureHelp(new Command("syn2mas"))
     .description("Move a Synapse homeserver's accounts and sessions into Matrix Authentication Service")
     .usage("<command> [options]")
-    .version("0.1.0")
+    .version(TOOL_VERSION)
     .exitOverride()
     // Usage errors are printed by report(), in the same one-line form as every other error.
     .configureOutput({ writeErr: () => undefined })
@@ -107,6 +109,7 @@ Examples:
   syn2mas check ${FILES}
   syn2mas migrate ${FILES} --dry-run
   syn2mas migrate ${FILES}
+  syn2mas verify ${FILES}
   syn2mas config generate --synapse-config homeserver.yaml --output mas.yaml
 ${exitCodesHelp(undefined)}
 
@@ -147,6 +150,26 @@ ${exitCodesHelp("migrate")}`,
     )
     .action(async (opts) => {
       process.exitCode = await migrateCommand(withLists(opts), out);
+    });
+  withConfigOptions(
+    program.command("verify").description("after the migration: compare MAS, row by row, with what Synapse says it must hold"),
+  )
+    .option("--synapse-connections <n>", "read-only connections to Synapse's database, sharing one snapshot", "3")
+    .option("--json", "also print the result as one JSON object on stdout (text stays on stderr)", false)
+    .option("--debug", "show stack traces on errors", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas verify ${FILES}
+
+Exit codes:
+  0   MAS holds every row the migration must have written, and nothing else from before it
+  10  a row is missing, different or unexpected (rows MAS created since the migration are not)
+  1   the tool could not run: one line on stderr names the cause and the fix`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await verifyCommand(withLists(opts), out);
     });
   configureHelp(program.command("config").description("work with configuration files"))
     .command("generate")

@@ -48,6 +48,8 @@ export interface CheckedRun {
   /** Marks the report (a dry run's, or check's). */
   dryRun: boolean;
   progress?: ProgressListener | undefined;
+  /** The run's "now" in ms (default: when it starts); `verify` judges as of the migration's. */
+  now?: number | undefined;
 }
 
 export interface CheckedRunOutcome {
@@ -74,7 +76,7 @@ function schemaReadable(findings: readonly Finding[]): boolean {
 export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcome> {
   const { setup, readers, destination } = run;
   // The run's "now", fixed before the checks: they judge ended sessions at the same time as the mappers.
-  const now = Date.now();
+  const now = run.now ?? Date.now();
   const input: CheckContext = {
     ...setup,
     synapseDb: readers,

@@ -4,6 +4,8 @@ import type { MigrationReport, ReportBuilder } from "../report/report.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
+import { writeMigrationRecord } from "../target/migration-record.ts";
+import { TOOL_VERSION } from "../model/version.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { connect } from "./connect.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
@@ -66,6 +68,7 @@ async function migrateWithin(
   tx: TxClient,
 ): Promise<{ value: MigrateOutcome; commit: boolean }> {
   const started = performance.now();
+  const now = Date.now();
   const source = await synapse.openSource();
   try {
     const readers = await synapse.openReaders();
@@ -78,8 +81,15 @@ async function migrateWithin(
         destination: copyInto(tx, options.dryRun),
         dryRun: options.dryRun,
         progress: options.progress,
+        now,
       });
       if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
+      // Last before COMMIT, in the same transaction: a dry run rolls it back with the rest.
+      await writeMigrationRecord(tx, {
+        toolVersion: TOOL_VERSION,
+        runStartedAt: now,
+        counts: report.written as Record<string, number>,
+      });
       report.totalSeconds = (performance.now() - started) / 1000;
       return { value: { status: "done", findings, report }, commit: !options.dryRun };
     } finally {

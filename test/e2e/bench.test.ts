@@ -27,6 +27,8 @@ describe("npm run bench", () => {
     assert.ok(result.limitSeconds > 0 && result.toolSeconds > 0);
     assert.equal(result.ratio, result.toolSeconds / result.limitSeconds);
     assert.ok(result.toolPeakRssMb > 20, "the peak RSS was sampled");
+    // verify ran after the migration and found every row equal (runTool throws on any other exit code).
+    assert.ok(result.verifySeconds > 0 && result.verifyPeakRssMb > 20);
     // --source sqlite: the same rows read from a SQLite copy (more than a page of every table) make the same MAS rows.
     assert.ok(result.sqlite && result.sqlite.toolSeconds > 0 && result.sqlite.fileMb > 0);
     assert.deepEqual(result.sqlite.toolRows, result.limitRows);

@@ -1,0 +1,236 @@
+/**
+ * `verify`: what MAS must hold after the migration, re-derived from Synapse by migrate's own flow
+ * (checks, mappers, COPY loader) into temporary copies of MAS's tables, then compared with MAS's
+ * rows table by table, by natural key (src/target/natural-keys.ts), in SQL. MAS's transaction is
+ * REPEATABLE READ and read-only once the temporary tables exist (PostgreSQL refuses CREATE even of a
+ * temporary table in a read-only transaction); it ends in ROLLBACK, and the temporary tables with it.
+ */
+import type { Finding } from "../checks/finding.ts";
+import { UserError } from "../errors/user-error.ts";
+import type { MasTableName } from "../model/mas.ts";
+import type { MigrationReport } from "../report/report.ts";
+import { ChunkLoader } from "../target/loader.ts";
+import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
+import { comparisonSql, COMPARED_TABLES } from "../target/natural-keys.ts";
+import { columnsFor } from "../target/tables.ts";
+import type { TxClient } from "../target/transaction.ts";
+import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
+import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
+import { withSynapseAndMas } from "./open-source.ts";
+import type pg from "pg";
+
+/** A few rows of one kind, as the user (and device) they belong to. */
+export interface Examples {
+  count: number;
+  examples: { user: string; device?: string }[];
+}
+
+export interface TableComparison {
+  table: MasTableName;
+  expected: number;
+  found: number;
+  equal: number;
+  missing: Examples;
+  unexpected: Examples;
+  /** Per differing column: how many rows differ in it. */
+  different: Examples & { columns: Record<string, number> };
+  /** Rows MAS created after the migration committed: not differences. */
+  activity: Examples;
+  /** Expected rows Synapse created after the migration committed: Synapse kept running. */
+  divergence: Examples;
+}
+
+export interface VerifyOutcome {
+  record: { committedAt: string; toolVersion: string; counts: Record<string, number> } | null;
+  tables: TableComparison[];
+  /** What migrate skips, by entity and reason: the same mappers as its report's. */
+  skipped: MigrationReport["skipped"];
+  /** Anything missing, different or unexpected. */
+  differs: boolean;
+  /** How long re-deriving the expected rows, and each table's comparison, took. */
+  seconds: { expected: number; compare: Partial<Record<MasTableName, number>> };
+}
+
+const MAX_EXAMPLES = 5;
+/** Memory of MAS's server for the expected rows and for the joins of the comparison (this session only). */
+const TEMP_BUFFERS = "256MB";
+const WORK_MEM = "128MB";
+
+/** Verify's destination: migrate's COPY loader, into the temporary tables that shadow MAS's. */
+function expectInto(masDb: pg.Client): RowDestination {
+  return {
+    stopsWhenBlocked: false,
+    writesMas: false,
+    realRun: false,
+    receive: async (stream, optionalColumns) => {
+      // Unqualified names resolve to pg_temp first: the loader's COPY fills the temporary copies.
+      const loader = new ChunkLoader(masDb as TxClient, optionalColumns);
+      try {
+        await stream(loader);
+        await loader.finish();
+      } catch (error) {
+        loader.discard();
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * The temporary tables that receive the expected rows: the columns the tool writes, with MAS's
+ * types, and nothing else (no constraint, index or default). MAS's tables must exist.
+ */
+async function createExpectedTables(masDb: pg.Client, schema: string, optional: ReadonlySet<string>): Promise<void> {
+  const present = await masDb.query<{ t: string }>(
+    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)`,
+    [schema, COMPARED_TABLES],
+  );
+  const missing = COMPARED_TABLES.filter((t) => !present.rows.some((r) => r.t === t));
+  if (missing.length > 0) {
+    throw new UserError(
+      `the MAS database has no table ${missing.join(", ")} in schema ${schema}: it is not a MAS database MAS has set up`,
+      "point --config's database section at the MAS database the migration wrote to",
+    );
+  }
+  for (const table of COMPARED_TABLES) {
+    const columns = columnsFor(table, optional).map((c) => c.name);
+    await masDb.query(
+      `CREATE TEMPORARY TABLE ${table} AS SELECT ${columns.join(", ")} FROM "${schema.replace(/"/g, '""')}".${table} WITH NO DATA`,
+    );
+  }
+}
+
+function examplesOf(
+  rows: readonly { n: string; users: (string | null)[] | null; devices: (string | null)[] | null }[],
+): Examples {
+  const examples: Examples["examples"] = [];
+  let count = 0;
+  for (const row of rows) {
+    count += Number(row.n);
+    (row.users ?? []).forEach((user, i) => {
+      if (examples.length >= MAX_EXAMPLES) return;
+      const device = row.devices?.[i];
+      examples.push(device == null ? { user: user ?? "" } : { user: user ?? "", device });
+    });
+  }
+  return { count, examples };
+}
+
+async function compareTable(
+  masDb: pg.Client,
+  table: MasTableName,
+  schema: string,
+  optional: ReadonlySet<string>,
+  since: Date | null,
+  serverName: string,
+): Promise<TableComparison> {
+  type Row = { status: string; diffs: string[]; n: string; users: (string | null)[] | null; devices: (string | null)[] | null };
+  const result = await masDb.query<Row>(comparisonSql(table, schema, optional), [since]);
+  const rows = result.rows.map((r) => ({
+    ...r,
+    users: r.users?.map((u) => (u === null ? null : `@${u}:${serverName}`)) ?? null,
+  }));
+  const of = (status: string): Row[] => rows.filter((r) => r.status === status);
+  const columns: Record<string, number> = {};
+  for (const row of of("different")) for (const c of row.diffs) columns[c] = (columns[c] ?? 0) + Number(row.n);
+  const missing = examplesOf(of("missing"));
+  const unexpected = examplesOf(of("unexpected"));
+  const different = examplesOf(of("different"));
+  const activity = examplesOf(of("activity"));
+  const divergence = examplesOf(of("divergence"));
+  const equal = examplesOf(of("equal")).count;
+  return {
+    table,
+    expected: equal + missing.count + different.count + divergence.count,
+    found: equal + different.count + unexpected.count + activity.count,
+    equal,
+    missing,
+    unexpected,
+    different: { ...different, columns },
+    activity,
+    divergence,
+  };
+}
+
+/** The findings that stop verify from knowing what MAS must hold: Synapse's schema or database cannot be read. */
+function unreadable(findings: readonly Finding[]): UserError {
+  const cause = findings.find((f) => f.code === "SYNAPSE_SCHEMA_UNSUPPORTED" || f.code === "UNSUPPORTED_DATABASE");
+  return new UserError(
+    `cannot read Synapse's rows: ${cause?.message ?? "its schema is not one this tool reads"}`,
+    "run syn2mas check with the same options to see why",
+  );
+}
+
+/**
+ * Re-derives what MAS must hold from Synapse and compares it with MAS, writing nothing: Synapse in
+ * its read-only snapshot, MAS in one transaction that only fills temporary tables and is rolled back.
+ */
+export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
+  const unreadableFindings = unreadableSource(setup);
+  if (unreadableFindings) throw unreadable(unreadableFindings);
+  return withSynapseAndMas(connectionsFor(setup, "check"), async (synapse, masDb) => {
+    const source = await synapse.openSource();
+    await masDb.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    try {
+      // The expected rows stay in this session's memory (temp_buffers, set before any temporary table is
+      // used) and the comparisons' joins in work_mem rather than on disk: MAS's server, not this process.
+      await masDb.query(`SET LOCAL temp_buffers = '${TEMP_BUFFERS}'`);
+      await masDb.query(`SET LOCAL work_mem = '${WORK_MEM}'`);
+      const schema = (await masDb.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
+      const record: MigrationRecord | null = await readLatestRecord(masDb);
+      const optional = await presentOptionalColumns(masDb, schema);
+      await createExpectedTables(masDb, schema, optional);
+      // From here on MAS's own tables cannot be written, even by mistake: only the temporary ones.
+      await masDb.query("SET TRANSACTION READ ONLY");
+      let started = performance.now();
+      const readers = await synapse.openReaders();
+      let report: MigrationReport | null;
+      let findings: Finding[];
+      try {
+        ({ findings, report } = await checkThenStream({
+          setup,
+          readers,
+          source,
+          masDb,
+          destination: expectInto(masDb),
+          dryRun: true,
+          // Sessions ended (tokens expired) as of the migration's run, as its mappers judged them.
+          now: record?.runStartedAt?.getTime(),
+        }));
+      } finally {
+        await readers.close();
+      }
+      if (report === null) throw unreadable(findings);
+      for (const table of COMPARED_TABLES) await masDb.query(`ANALYZE pg_temp.${table}`);
+      const seconds: VerifyOutcome["seconds"] = { expected: (performance.now() - started) / 1000, compare: {} };
+      const tables: TableComparison[] = [];
+      for (const table of COMPARED_TABLES) {
+        started = performance.now();
+        tables.push(await compareTable(masDb, table, schema, optional, record?.committedAt ?? null, setup.synapse.serverName));
+        seconds.compare[table] = (performance.now() - started) / 1000;
+      }
+      return {
+        record:
+          record === null
+            ? null
+            : { committedAt: record.committedAt.toISOString(), toolVersion: record.toolVersion, counts: record.counts },
+        tables,
+        skipped: report.skipped,
+        differs: tables.some((t) => t.missing.count + t.unexpected.count + t.different.count > 0),
+        seconds,
+      };
+    } finally {
+      await masDb.query("ROLLBACK").catch(() => undefined);
+      await source.close();
+    }
+  });
+}
+
+/** The optional columns (tables.ts) MAS's schema has, as `table.column`. */
+async function presentOptionalColumns(masDb: pg.Client, schema: string): Promise<Set<string>> {
+  const result = await masDb.query<{ c: string }>(
+    `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = ANY($2)`,
+    [schema, COMPARED_TABLES],
+  );
+  return new Set(result.rows.map((r) => r.c));
+}
