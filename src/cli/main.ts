@@ -155,6 +155,10 @@ ${exitCodesHelp("migrate")}`,
     program.command("verify").description("after the migration: compare MAS, row by row, with what Synapse says it must hold"),
   )
     .option("--synapse-connections <n>", "read-only connections to Synapse's database, sharing one snapshot", "3")
+    .option(
+      "--test-password <user>",
+      "instead: read one password from standard input and say whether MAS would accept it for this user, and whether Synapse did",
+    )
     .option("--json", "also print the result as one JSON object on stdout (text stays on stderr)", false)
     .option("--debug", "show stack traces on errors", false)
     .addHelpText(
@@ -162,10 +166,12 @@ ${exitCodesHelp("migrate")}`,
       `
 Examples:
   syn2mas verify ${FILES}
+  syn2mas verify ${FILES} --test-password @alice:example.com   (type the password at the prompt)
 
 Exit codes:
   0   MAS holds every row the migration must have written, and nothing else from before it
-  10  a row is missing, different or unexpected (rows MAS created since the migration are not)
+  10  a row is missing, different or unexpected (rows MAS created since the migration are not), or MAS
+      cannot verify some users' passwords; with --test-password: MAS would not accept the password
   1   the tool could not run: one line on stderr names the cause and the fix`,
     )
     .action(async (opts) => {

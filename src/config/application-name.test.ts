@@ -7,10 +7,11 @@ describe("application names", () => {
     assert.equal(applicationName("migrate", "Synapse"), "syn2mas migrate (Synapse)");
     assert.equal(applicationName("dry-run", "MAS"), "syn2mas migrate --dry-run (MAS)");
     assert.equal(applicationName("check", "Synapse"), "syn2mas check (Synapse)");
+    assert.equal(applicationName("verify", "MAS"), "syn2mas verify (MAS)");
   });
 
   it("are read back as the run they serve", () => {
-    for (const run of ["check", "migrate", "dry-run"] as const) {
+    for (const run of ["check", "migrate", "dry-run", "verify"] as const) {
       for (const role of ["Synapse", "MAS"] as const) assert.equal(runOfApplicationName(applicationName(run, role)), run);
     }
   });

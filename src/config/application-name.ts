@@ -3,11 +3,16 @@
  * another run (and an operator reading pg_stat_activity) tells them from Synapse's and MAS's own.
  */
 
-/** What a run does: `check` and a dry run never write anything that stays. */
-export type RunKind = "check" | "migrate" | "dry-run";
+/** What a run does: `check`, `verify` and a dry run never write anything that stays. */
+export type RunKind = "check" | "migrate" | "dry-run" | "verify";
 export type DatabaseRole = "Synapse" | "MAS";
 
-const COMMANDS: Record<RunKind, string> = { check: "check", migrate: "migrate", "dry-run": "migrate --dry-run" };
+const COMMANDS: Record<RunKind, string> = {
+  check: "check",
+  migrate: "migrate",
+  "dry-run": "migrate --dry-run",
+  verify: "verify",
+};
 
 /** E.g. `syn2mas migrate (Synapse)`. */
 export function applicationName(run: RunKind, role: DatabaseRole): string {

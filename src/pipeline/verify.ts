@@ -6,6 +6,7 @@
  * temporary table in a read-only transaction); it ends in ROLLBACK, and the temporary tables with it.
  */
 import type { Finding } from "../checks/finding.ts";
+import type { PasswordVerifiability } from "../checks/password-verifiability.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { MigrationReport } from "../report/report.ts";
@@ -17,6 +18,7 @@ import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
+import { masPasswordVerifiability } from "./test-password.ts";
 import type pg from "pg";
 
 /** A few rows of one kind, as the user (and device) they belong to. */
@@ -45,6 +47,8 @@ export interface VerifyOutcome {
   tables: TableComparison[];
   /** What migrate skips, by entity and reason: the same mappers as its report's. */
   skipped: MigrationReport["skipped"];
+  /** Whether MAS's configuration can verify each user's current password (counts by reason, example user ids). */
+  passwords: PasswordVerifiability;
   /** Anything missing, different or unexpected. */
   differs: boolean;
   /** How long re-deriving the expected rows, and each table's comparison, took. */
@@ -168,7 +172,7 @@ function unreadable(findings: readonly Finding[]): UserError {
 export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
   const unreadableFindings = unreadableSource(setup);
   if (unreadableFindings) throw unreadable(unreadableFindings);
-  return withSynapseAndMas(connectionsFor(setup, "check"), async (synapse, masDb) => {
+  return withSynapseAndMas(connectionsFor(setup, "verify"), async (synapse, masDb) => {
     const source = await synapse.openSource();
     await masDb.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     try {
@@ -178,6 +182,8 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
       await masDb.query(`SET LOCAL work_mem = '${WORK_MEM}'`);
       const schema = (await masDb.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
       const record: MigrationRecord | null = await readLatestRecord(masDb);
+      // Before the temporary tables exist: they would hide MAS's user_passwords from its unqualified SQL.
+      const passwords = await masPasswordVerifiability(setup.synapse, setup.mas, masDb);
       const optional = await presentOptionalColumns(masDb, schema);
       await createExpectedTables(masDb, schema, optional);
       // From here on MAS's own tables cannot be written, even by mistake: only the temporary ones.
@@ -216,6 +222,7 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
             : { committedAt: record.committedAt.toISOString(), toolVersion: record.toolVersion, counts: record.counts },
         tables,
         skipped: report.skipped,
+        passwords,
         differs: tables.some((t) => t.missing.count + t.unexpected.count + t.different.count > 0),
         seconds,
       };

@@ -6,7 +6,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FIXTURE_PROVIDER_IDS, FIXTURE_SECRETS, synapseSqliteDb, type MasVersion } from "../harness/fixtures.ts";
+import bcrypt from "bcryptjs";
+import { FIXTURE_PEPPER, FIXTURE_PROVIDER_IDS, FIXTURE_SECRETS, synapseSqliteDb, type MasVersion } from "../harness/fixtures.ts";
 import { describeRun } from "../harness/background.ts";
 import { EDGE_ROWS_SQL, expiriesSql } from "../harness/edge-rows.ts";
 import { fingerprint } from "../harness/fingerprint.ts";
@@ -362,11 +363,13 @@ describe("verify after a migration, on copies of MAS each changed in one thing",
   it("activity after the migration (a new user, a changed password, a new session) exits 0 and is reported apart", async () => {
     const { result } = await verifyCopy(async (copy) => {
       await cluster.sql(copy, "INSERT INTO users (user_id, username, created_at) VALUES (gen_random_uuid(), 'newcomer', now())");
+      // A password changed in MAS: a new bcrypt of scheme 1 (with the pepper), as MAS itself would store it.
       await cluster.sql(
         copy,
         `INSERT INTO user_passwords (user_password_id, user_id, hashed_password, created_at, version)
-         SELECT gen_random_uuid(), user_id, hashed_password || 'new', now(), version FROM user_passwords
+         SELECT gen_random_uuid(), user_id, $1, now(), version FROM user_passwords
           WHERE user_id = (SELECT min(user_id::text)::uuid FROM user_passwords)`,
+        [bcrypt.hashSync(`a new password${FIXTURE_PEPPER}`, 4)],
       );
       await cluster.sql(
         copy,

@@ -25,11 +25,17 @@ export const runningChildren = new Set<ChildProcess>();
 
 /**
  * Starts the built CLI with `process.env` minus PG* variables and MAS_CONFIG, plus `env` (a variable
- * set to undefined there is left out), in `cwd` when given.
+ * set to undefined there is left out), in `cwd` when given, with `input` on its standard input when given
+ * (else none).
  */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Background {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string, input?: string): Background {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PG") && k !== "MAS_CONFIG"));
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd,
+    env: { ...base, ...env },
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  if (input !== undefined) child.stdin?.end(input);
   runningChildren.add(child);
   let stdout = "";
   let stderr = "";

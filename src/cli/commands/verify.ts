@@ -5,15 +5,41 @@ import { EXIT_BLOCKED, EXIT_OK } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";
 import { renderSkipCounts } from "../render.ts";
+import { testPasswordCommand } from "./test-password.ts";
 
-/** Verify's options; more (e.g. a password to test) join here. */
+/** Verify's options. */
 export interface VerifyCommandOptions extends CommonOptions {
   json: boolean;
+  /** A user whose password, read from standard input, is tested instead of comparing every row. */
+  testPassword?: string;
 }
 
-/** 10 when anything is missing, different or unexpected (activity since the migration is not). */
+/** Some users could not log in with their password: MAS cannot verify their current hash. */
+function passwordsAtRisk(outcome: VerifyOutcome): boolean {
+  return outcome.passwords.unverifiable > 0;
+}
+
+/**
+ * 10 when anything is missing, different or unexpected (activity since the migration is not), or
+ * when MAS cannot verify some users' passwords.
+ */
 export function verifyExitCode(outcome: VerifyOutcome): number {
-  return outcome.differs ? EXIT_BLOCKED : EXIT_OK;
+  return outcome.differs || passwordsAtRisk(outcome) ? EXIT_BLOCKED : EXIT_OK;
+}
+
+/** Whether MAS can verify every current password: counts by reason with example users, and the configuration's findings. */
+function renderPasswords(outcome: VerifyOutcome): string[] {
+  const { checked, unverifiable, byReason, findings } = outcome.passwords;
+  const lines = [
+    unverifiable === 0
+      ? `Passwords: MAS can verify all ${checked} users' current passwords.`
+      : `Passwords: MAS cannot verify ${unverifiable} of ${checked} users' current passwords: they cannot log in with them.`,
+  ];
+  for (const [reason, { count, examples }] of Object.entries(byReason)) {
+    lines.push(`  ${reason}: ${count}, e.g. ${examples.join(", ")}`);
+  }
+  for (const f of findings) lines.push(`  ${f.code}: ${f.message}`);
+  return lines;
 }
 
 function pad(text: string, width: number): string {
@@ -64,6 +90,7 @@ export function renderVerify(outcome: VerifyOutcome): string {
     lines.push("", "Warning: Synapse gained rows after the migration (it kept running without delegating to MAS):");
     for (const t of divergence) lines.push(`  ${t.table}: ${t.divergence.count}, e.g. ${exampleText(t.divergence.examples)}`);
   }
+  lines.push("", ...renderPasswords(outcome));
   lines.push("", renderSkipCounts(outcome.skipped).trimEnd().replace("Would skip", "Skipped by the migration"));
   lines.push(
     "",
@@ -76,6 +103,7 @@ export function renderVerify(outcome: VerifyOutcome): string {
 
 /** Runs the comparison, prints it, and returns the exit code (0 or 10). */
 export async function verifyCommand(options: VerifyCommandOptions, out: Output): Promise<number> {
+  if (options.testPassword !== undefined) return testPasswordCommand(options, options.testPassword, out);
   const setup = loadSetup(options);
   out.info(`Verifying: Synapse ${setup.synapse.serverName} -> MAS`);
   const outcome = await verify({
@@ -87,7 +115,8 @@ export async function verifyCommand(options: VerifyCommandOptions, out: Output):
   out.info(renderVerify(outcome).trimEnd());
   const exitCode = verifyExitCode(outcome);
   if (options.json) {
-    out.json({ command: "verify", status: outcome.differs ? "different" : "equal", exitCode, ...outcome });
+    const status = outcome.differs ? "different" : passwordsAtRisk(outcome) ? "passwords_unverifiable" : "equal";
+    out.json({ command: "verify", status, exitCode, ...outcome });
   }
   return exitCode;
 }
