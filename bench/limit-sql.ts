@@ -60,7 +60,7 @@ export function limitQueries(providers: ProviderIds): Record<string, { columns: 
     user_passwords: {
       columns: ["user_password_id", "user_id", "hashed_password", "created_at", "version"],
       sql: `SELECT ${ulid(USER_MS, "'password' || u.name")}, ${USER_ID}, u.password_hash, ${ts(USER_MS)}, 1
-            FROM users u WHERE ${KEPT_USER} AND coalesce(${sqlIsUsableBcryptHash("u.password_hash")}, false)`,
+            FROM users u WHERE ${KEPT_USER} AND coalesce(${sqlIsUsableBcryptHash("u.password_hash", "postgres")}, false)`,
     },
     user_emails: {
       columns: ["user_email_id", "user_id", "email", "created_at"],

@@ -49,6 +49,8 @@ export interface BenchResult {
   /** `syn2mas verify` right after that migrate (exit 0: every row equal), its wall time and peak RSS. */
   verifySeconds: number;
   verifyPeakRssMb: number;
+  /** Verify's own split (its JSON's \`seconds\`): re-deriving the expected rows, then each table's comparison. */
+  verifySplit: { expected: number; compare: Record<string, number> };
   limitRows: Record<string, number>;
   toolRows: Record<string, number>;
   /** Per table, an md5 of every row's non-id columns in order: equal when both wrote the same rows. */
@@ -127,17 +129,19 @@ function peakRssKb(pid: number): number | undefined {
 async function runTool(
   args: string[],
   exitCodes: readonly number[] = [0],
-): Promise<{ seconds: number; peakRssMb: number; stderr: string }> {
+): Promise<{ seconds: number; peakRssMb: number; stderr: string; stdout: string }> {
   const start = performance.now();
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (d) => (stderr += d));
+  child.stdout.on("data", (d) => (stdout += d));
   let peak = 0;
   const timer = setInterval(() => (peak = Math.max(peak, peakRssKb(child.pid as number) ?? 0)), 20);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(timer);
   if (code === null || !exitCodes.includes(code)) throw new Error(`syn2mas ${args[0]} exited ${code}:\n${stderr}`);
-  return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr };
+  return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr, stdout };
 }
 
 /** md5 over the sorted text of every row's columns other than ids (ids are random per run). */
@@ -219,7 +223,7 @@ export async function bench(
     log("running syn2mas migrate ...");
     const tool = await runTool(["migrate", "--config", masConfig, "--synapse-config", synapseConfig]);
     log("running syn2mas verify ...");
-    const verified = await runTool(["verify", "--config", masConfig, "--synapse-config", synapseConfig]);
+    const verified = await runTool(["verify", "--config", masConfig, "--synapse-config", synapseConfig, "--json"]);
     const sqlite = options.source === "sqlite" ? await runToolFromSqlite(cluster, dir, log) : undefined;
 
     const limitRows = await countRows(cluster, "mas_limit");
@@ -238,6 +242,7 @@ export async function bench(
       checkPeakRssMb: checked.peakRssMb,
       verifySeconds: verified.seconds,
       verifyPeakRssMb: verified.peakRssMb,
+      verifySplit: (JSON.parse(verified.stdout) as { seconds: BenchResult["verifySplit"] }).seconds,
       limitRows,
       toolRows,
       limitFingerprints: await fingerprints(cluster, "mas_limit"),
@@ -277,6 +282,10 @@ async function main(): Promise<void> {
       `peak RSS ${result.checkPeakRssMb.toFixed(1)} MB)`,
     `syn2mas verify        ${result.verifySeconds.toFixed(2)} s  (verify/migrate ${(result.verifySeconds / result.toolSeconds).toFixed(2)}; ` +
       `peak RSS ${result.verifyPeakRssMb.toFixed(1)} MB)`,
+    `  verify's split       expected rows ${result.verifySplit.expected.toFixed(2)} s, comparisons ` +
+      Object.entries(result.verifySplit.compare)
+        .map(([t, s]) => `${t} ${s.toFixed(2)}`)
+        .join(", "),
   ];
   const { sqlite } = result;
   if (sqlite) {

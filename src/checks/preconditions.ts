@@ -5,6 +5,7 @@ import type { Finding } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
 import { masDbRules, masIsSynapseRule } from "./mas-db.ts";
 import { synapseConfigRules } from "./synapse-config.ts";
+import { probeMasSchema } from "../target/probe.ts";
 import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from "./synapse-db.ts";
 
 export type { CheckContext as PreconditionInput } from "./context.ts";
@@ -52,6 +53,22 @@ export async function runBlockingChecks(input: CheckContext): Promise<BlockingRe
     presentOptionalColumns: mas.presentOptionalColumns,
     advisoryApplies: true,
   };
+}
+
+/**
+ * Only what decides whether Synapse's rows can be read and where MAS's are: for `verify`, which
+ * re-derives what a finished migration wrote (its checks passed then) and reports no findings.
+ */
+export async function runReadabilityChecks(input: CheckContext): Promise<BlockingResult> {
+  const early = configRules(input.synapse, input.mas);
+  const stop = (findings: Finding[]): BlockingResult => ({ findings, presentOptionalColumns: new Set(), advisoryApplies: false });
+  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return stop(early);
+  const wrongMas = await masIsSynapseRule(input);
+  if (wrongMas.length > 0) return stop([...wrongMas, ...early]);
+  const schema = await synapseSchemaRule(input);
+  if (schema.length > 0) return stop([...early, ...schema]);
+  const mas = await probeMasSchema(input.masDb);
+  return { findings: early, presentOptionalColumns: mas.presentOptionalColumns, advisoryApplies: false };
 }
 
 /**

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import sqlite3 from "sqlite3";
 import { isUsableBcryptHash, sqlIsUsableBcryptHash } from "./password-hash.ts";
 import { BCRYPT_HASH } from "../../test/builders.ts";
+import { evaluateCondition, useCluster } from "../../test/harness/sql-condition.ts";
 
 /** Hashes and whether MAS's bcrypt can read them. */
 const cases: [string, boolean][] = [
@@ -31,21 +31,6 @@ const cases: [string, boolean][] = [
   [BCRYPT_HASH.replace("Q0xo", "Q0xé"), false],
 ];
 
-/** Evaluates the SQL predicate on each hash in an in-memory SQLite database (PostgreSQL runs it in the e2e tests). */
-function sqliteVerdicts(hashes: string[]): Promise<boolean[]> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(":memory:", (openError) => {
-      if (openError) return reject(openError);
-      const values = hashes.map(() => "(?)").join(", ");
-      db.all<{ ok: number }>(
-        `WITH h(v) AS (VALUES ${values}) SELECT ${sqlIsUsableBcryptHash("v")} AS ok FROM h`,
-        hashes,
-        (error, rows) => db.close(() => (error ? reject(error) : resolve(rows.map((r) => r.ok === 1)))),
-      );
-    });
-  });
-}
-
 describe("usable password hashes", () => {
   for (const [hash, usable] of cases) {
     it(`${JSON.stringify(hash)} is ${usable ? "" : "not "}a hash MAS can verify`, () => {
@@ -53,10 +38,19 @@ describe("usable password hashes", () => {
     });
   }
 
-  it("the SQL predicate agrees with the function on every case", async () => {
-    assert.deepEqual(
-      await sqliteVerdicts(cases.map(([h]) => h)),
-      cases.map(([, usable]) => usable),
-    );
-  });
+  const cluster = useCluster();
+  for (const engine of ["sqlite", "postgres"] as const) {
+    it(`the SQL predicate agrees with the function on every case (${engine})`, async () => {
+      const verdicts = await evaluateCondition(
+        engine,
+        (v) => sqlIsUsableBcryptHash(v, engine),
+        cases.map(([h]) => h),
+        cluster(),
+      );
+      assert.deepEqual(
+        verdicts,
+        cases.map(([, usable]) => usable),
+      );
+    });
+  }
 });

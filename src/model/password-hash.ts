@@ -4,6 +4,8 @@
  * truncated hash) would be written as a password no one can ever log in with.
  */
 
+import { sqlOnlyCharsOf, type SqlEngine } from "./sql-charset.ts";
+
 /** The bcrypt versions MAS's bcrypt implementation reads. */
 const BCRYPT_PREFIXES = ["$2a$", "$2b$", "$2x$", "$2y$"] as const;
 /** The costs it accepts (4 to 31), as the two digits Synapse writes. */
@@ -22,15 +24,14 @@ export function isUsableBcryptHash(hash: string): boolean {
 }
 
 /**
- * The same test as {@link isUsableBcryptHash} over a text column, in SQL that PostgreSQL and SQLite
- * both run (no regular expressions: SQLite has none). Trimming the alphabet from the last 53
- * characters leaves nothing exactly when they are all in it. NULL for a NULL column.
+ * The same test as {@link isUsableBcryptHash} over a text column, in `engine`'s SQL (see
+ * sql-charset.ts for the alphabet test). NULL for a NULL column.
  */
-export function sqlIsUsableBcryptHash(column: string): string {
+export function sqlIsUsableBcryptHash(column: string, engine: SqlEngine): string {
   const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
   return (
     `(length(${column}) = 60 AND substr(${column}, 1, 4) IN (${list(BCRYPT_PREFIXES)}) ` +
     `AND substr(${column}, 5, 2) IN (${list(BCRYPT_COSTS)}) AND substr(${column}, 7, 1) = '$' ` +
-    `AND trim(substr(${column}, 8), '${BCRYPT_BASE64}') = '')`
+    `AND ${sqlOnlyCharsOf(`substr(${column}, 8)`, BCRYPT_BASE64, engine)})`
   );
 }

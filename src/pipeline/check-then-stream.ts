@@ -6,7 +6,7 @@
 import type pg from "pg";
 import type { CheckContext } from "../checks/context.ts";
 import type { Finding } from "../checks/finding.ts";
-import { runAdvisoryChecks, runBlockingChecks } from "../checks/preconditions.ts";
+import { runAdvisoryChecks, runBlockingChecks, runReadabilityChecks } from "../checks/preconditions.ts";
 import { judge } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
@@ -50,6 +50,11 @@ export interface CheckedRun {
   progress?: ProgressListener | undefined;
   /** The run's "now" in ms (default: when it starts); `verify` judges as of the migration's. */
   now?: number | undefined;
+  /**
+   * Which checks run: all of them (`check`, `migrate`), or only whether Synapse can be read
+   * (`verify`: the migration it verifies passed them, and it reports none).
+   */
+  checks?: "all" | "readability";
 }
 
 export interface CheckedRunOutcome {
@@ -87,7 +92,7 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
     now,
   };
   // 1. The checks that can block.
-  const blocking = await runBlockingChecks(input);
+  const blocking = run.checks === "readability" ? await runReadabilityChecks(input) : await runBlockingChecks(input);
   // 2. The advisory ones: up front with --strict (or with no extra connection), else beside the rows.
   let advisory: Promise<Finding[]> = Promise.resolve([]);
   if (blocking.advisoryApplies && !setup.policy.strict && readers.extra > 0) {

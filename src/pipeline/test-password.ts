@@ -157,7 +157,7 @@ export async function judge(
 /** Each user's current password (the one MAS checks at login: the latest), with what is known of its hash. */
 const CURRENT_PASSWORDS = `
   SELECT p.user_id, p.version,
-    COALESCE(${sqlIsUsableBcryptHash("p.hashed_password")}, false) AS usable,
+    COALESCE(${sqlIsUsableBcryptHash("p.hashed_password", "postgres")}, false) AS usable,
     substr(p.hashed_password, 1, 2) = '$2' AS bcrypt_like
   FROM user_passwords p
   WHERE NOT EXISTS (

@@ -11,8 +11,9 @@ import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { MigrationReport } from "../report/report.ts";
 import { ChunkLoader } from "../target/loader.ts";
+import { probeMasSchema } from "../target/probe.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
-import { comparisonSql, COMPARED_TABLES } from "../target/natural-keys.ts";
+import { comparisonSql, COMPARED_TABLES, ID_MAPS, NATURAL_KEYS } from "../target/natural-keys.ts";
 import { columnsFor } from "../target/tables.ts";
 import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
@@ -51,8 +52,8 @@ export interface VerifyOutcome {
   passwords: PasswordVerifiability;
   /** Anything missing, different or unexpected. */
   differs: boolean;
-  /** How long re-deriving the expected rows, and each table's comparison, took. */
-  seconds: { expected: number; compare: Partial<Record<MasTableName, number>> };
+  /** How long counting the unverifiable passwords, re-deriving the expected rows, and each table's comparison took. */
+  seconds: { passwords: number; expected: number; compare: Partial<Record<MasTableName, number>> };
 }
 
 const MAX_EXAMPLES = 5;
@@ -102,6 +103,8 @@ async function createExpectedTables(masDb: pg.Client, schema: string, optional: 
       `CREATE TEMPORARY TABLE ${table} AS SELECT ${columns.join(", ")} FROM "${schema.replace(/"/g, '""')}".${table} WITH NO DATA`,
     );
   }
+  // Filled by the comparisons (natural-keys.ts): which expected row is which MAS row.
+  for (const map of ID_MAPS) await masDb.query(`CREATE TEMPORARY TABLE ${map} (expected uuid NOT NULL, mas uuid NOT NULL)`);
 }
 
 function examplesOf(
@@ -130,6 +133,9 @@ async function compareTable(
 ): Promise<TableComparison> {
   type Row = { status: string; diffs: string[]; n: string; users: (string | null)[] | null; devices: (string | null)[] | null };
   const result = await masDb.query<Row>(comparisonSql(table, schema, optional), [since]);
+  // The pairs it recorded are joined by the next tables' comparisons: their size guides the plans.
+  const recorded = NATURAL_KEYS[table].records;
+  if (recorded) await masDb.query(`ANALYZE pg_temp.${recorded.map}`);
   const rows = result.rows.map((r) => ({
     ...r,
     users: r.users?.map((u) => (u === null ? null : `@${u}:${serverName}`)) ?? null,
@@ -183,12 +189,14 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
       const schema = (await masDb.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
       const record: MigrationRecord | null = await readLatestRecord(masDb);
       // Before the temporary tables exist: they would hide MAS's user_passwords from its unqualified SQL.
+      let started = performance.now();
       const passwords = await masPasswordVerifiability(setup.synapse, setup.mas, masDb);
-      const optional = await presentOptionalColumns(masDb, schema);
+      const passwordSeconds = (performance.now() - started) / 1000;
+      const optional = (await probeMasSchema(masDb)).presentOptionalColumns;
       await createExpectedTables(masDb, schema, optional);
       // From here on MAS's own tables cannot be written, even by mistake: only the temporary ones.
       await masDb.query("SET TRANSACTION READ ONLY");
-      let started = performance.now();
+      started = performance.now();
       const readers = await synapse.openReaders();
       let report: MigrationReport | null;
       let findings: Finding[];
@@ -200,6 +208,7 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
           masDb,
           destination: expectInto(masDb),
           dryRun: true,
+          checks: "readability",
           // Sessions ended (tokens expired) as of the migration's run, as its mappers judged them.
           now: record?.runStartedAt?.getTime(),
         }));
@@ -208,7 +217,11 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
       }
       if (report === null) throw unreadable(findings);
       for (const table of COMPARED_TABLES) await masDb.query(`ANALYZE pg_temp.${table}`);
-      const seconds: VerifyOutcome["seconds"] = { expected: (performance.now() - started) / 1000, compare: {} };
+      const seconds: VerifyOutcome["seconds"] = {
+        passwords: passwordSeconds,
+        expected: (performance.now() - started) / 1000,
+        compare: {},
+      };
       const tables: TableComparison[] = [];
       for (const table of COMPARED_TABLES) {
         started = performance.now();
@@ -231,13 +244,4 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
       await source.close();
     }
   });
-}
-
-/** The optional columns (tables.ts) MAS's schema has, as `table.column`. */
-async function presentOptionalColumns(masDb: pg.Client, schema: string): Promise<Set<string>> {
-  const result = await masDb.query<{ c: string }>(
-    `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = $1 AND table_name = ANY($2)`,
-    [schema, COMPARED_TABLES],
-  );
-  return new Set(result.rows.map((r) => r.c));
 }

@@ -9,6 +9,7 @@
 import type { CountSample, SqlDialect, SynapseQueries } from "./snapshot-readers.ts";
 import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
 import { sqlIsLocalUserId } from "../model/user-id.ts";
+import { sqlOnlyCharsOf } from "../model/sql-charset.ts";
 import { MAX_MAS_TIME_MS, MAX_MAS_TIME_S } from "../model/mas-time.ts";
 
 export type { CountSample };
@@ -98,22 +99,21 @@ function buildFindingQueries(d: SqlDialect) {
     },
     nullCreationTs: { from: "users u", where: `${LOCAL_OWNER} AND u.creation_ts IS NULL`, example: "u.name" },
     // The Matrix user id grammar: lower-case ASCII letters, digits and ._=-/+ (localpart up to the first colon).
-    // Trimming every allowed character leaves something exactly when another one is there (no regular expression: SQLite has none).
     unusualLocalparts: {
       from: "users u",
-      where: `${LOCAL_OWNER} AND trim(substr(u.name, 2, ${d.strpos("u.name", "':'")} - 2), 'abcdefghijklmnopqrstuvwxyz0123456789._=/+-') <> ''`,
+      where: `${LOCAL_OWNER} AND NOT ${sqlOnlyCharsOf(`substr(u.name, 2, ${d.strpos("u.name", "':'")} - 2)`, "abcdefghijklmnopqrstuvwxyz0123456789._=/+-", d.engine)}`,
       example: "u.name",
     },
     // mapping/users.ts: a hash MAS can verify becomes a user_passwords row.
     passwordHashes: {
       from: "users u",
-      where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash")}`,
+      where: `${LOCAL_OWNER} AND ${sqlIsUsableBcryptHash("u.password_hash", d.engine)}`,
       example: "u.name",
     },
     // mapping/users.ts: any other non-empty hash is left behind (unusable_password_hash).
     unusablePasswordHashes: {
       from: "users u",
-      where: `${LOCAL_OWNER} AND u.password_hash <> '' AND NOT ${sqlIsUsableBcryptHash("u.password_hash")}`,
+      where: `${LOCAL_OWNER} AND u.password_hash <> '' AND NOT ${sqlIsUsableBcryptHash("u.password_hash", d.engine)}`,
       example: "u.name",
     },
     // mapping/threepids.ts: unsupported ids of deactivated users are dropped.

@@ -36,15 +36,20 @@ describe("natural keys", () => {
     {
       table: "user_emails",
       optional: ["user_emails.confirmed_at"],
-      has: ['JOIN "public".users u ON u.user_id = t.user_id', "JOIN pg_temp.users u", "'confirmed_at'", "e.k1 = a.k1"],
-      hasNot: [],
+      has: ["LEFT JOIN pg_temp.user_map mu ON mu.expected = t.user_id", "'confirmed_at'", "e.k1 = a.k1"],
+      hasNot: ['JOIN "public".users u ON'],
     },
     { table: "user_emails", optional: [], has: ["'created_at'"], hasNot: ["confirmed_at"] },
     {
       table: "compat_refresh_tokens",
       optional: [],
-      has: ["'paired_access_token'", "LEFT JOIN pg_temp.compat_access_tokens pa", "cs.device_id AS ex_device"],
-      hasNot: ["refresh_token AS ex_"],
+      has: [
+        "'paired_access_token'",
+        "LEFT JOIN pg_temp.access_token_map mt ON mt.expected = t.compat_access_token_id",
+        "LEFT JOIN pg_temp.session_map ms ON ms.expected = t.compat_session_id",
+        "xms.device_id",
+      ],
+      hasNot: ["refresh_token AS ref", "INSERT INTO"],
     },
   ];
   for (const c of cases) {
@@ -55,6 +60,12 @@ describe("natural keys", () => {
       assert.ok(!sql.includes("{s}"), "every schema placeholder filled");
     });
   }
+
+  it("records the matched pairs where children compare through them", () => {
+    assert.ok(comparisonSql("users", "public", new Set()).includes("INSERT INTO pg_temp.user_map (expected, mas)"));
+    assert.ok(comparisonSql("compat_sessions", "public", new Set()).includes("INSERT INTO pg_temp.session_map (expected, mas)"));
+    assert.ok(comparisonSql("compat_access_tokens", "public", new Set()).includes("INSERT INTO pg_temp.access_token_map"));
+  });
 
   it("quotes the schema of MAS's tables", () => {
     assert.ok(comparisonSql("users", 'odd"name', new Set()).includes('FROM "odd""name".users t'));

@@ -1,23 +1,35 @@
 /**
  * What identifies each MAS row the tool writes, independently of its random ids: `verify` compares
  * the rows a migration must give (loaded into temporary copies of the tables) with MAS's, table by
- * table, joined on these keys. Foreign keys are compared by what they point at (a username, a
- * device), never by id. Every column of tables.ts is either compared, part of a key, or an id.
+ * table, joined on these keys. Every column of tables.ts is either compared, part of a key, or an id.
+ *
+ * Foreign keys are compared through the pairs already matched: comparing `users` records which
+ * expected user is which MAS user (pg_temp.user_map), comparing `compat_sessions` which session is
+ * which, and `compat_access_tokens` which token is which. So a child row's user (or session) is
+ * equal when it points at the MAS row matched to its expected one, without joining every row of
+ * both sides to their parents' natural keys again (the parents are looked up only for examples).
  */
 import type { MasTableName } from "../model/mas.ts";
 import { TABLES, TABLE_ORDER } from "./tables.ts";
 
-/** One value of a row as SQL over the table aliased `t` and its joins; `column` names a column of tables.ts it covers. */
+/** SQL over a row `t` (and the table's joins): the same on both sides, or one for the expected side and one for MAS's. */
+type SideSql = string | { expected: string; mas: string };
+
+/** One value of a row; `column` names the column of tables.ts it covers. */
 interface Expr {
   name: string;
-  sql: string;
+  sql: SideSql;
   /** The tables.ts column this expression reads, if one (optional columns are compared only when present). */
   column?: string;
 }
 
+/** The temporary tables that pair an expected row's id with the MAS row's it matched. */
+export const ID_MAPS = ["user_map", "session_map", "access_token_map"] as const;
+type IdMap = (typeof ID_MAPS)[number];
+
 export interface NaturalKey {
-  /** Joins from `t` to the rows its foreign keys point at, in schema `{s}`. */
-  joins: string;
+  /** Joins from `t`, on each side (`{s}` is the side's schema). */
+  joins?: SideSql;
   key: Expr[];
   compared: Expr[];
   /** Columns of tables.ts that are ids, random per run: never compared. */
@@ -26,106 +38,109 @@ export interface NaturalKey {
   createdAt: string;
   /** When MAS last changed the row, if it says: a difference in a row changed after the commit is activity (a session used since). */
   changedAt?: string;
-  /** The user and device an example names (never a token, hash or address). */
-  exampleUser: string;
-  exampleDevice: string;
+  /** The row's own id, recorded in `map` for each matched pair: its children compare their parent through it. */
+  records?: { map: IdMap; id: string };
+  /** What an example names (never a token, hash or address): the user, through the row's user or session id, and a device. */
+  example: { user: string; via: "user" | "session"; device?: string };
 }
 
-const USER = "JOIN {s}.users u ON u.user_id = t.user_id";
-const SESSION =
-  "JOIN {s}.compat_sessions cs ON cs.compat_session_id = t.compat_session_id JOIN {s}.users u ON u.user_id = cs.user_id";
+/** The expected side's id of the MAS row that `column` points at, through `map` (NULL when none was matched). */
+const mapped = (map: IdMap, column: string, alias: string): { joins: string; expr: Expr["sql"] } => ({
+  joins: `LEFT JOIN pg_temp.${map} ${alias} ON ${alias}.expected = t.${column}`,
+  expr: { expected: `${alias}.mas`, mas: `t.${column}` },
+});
+const USER = mapped("user_map", "user_id", "mu");
+const SESSION = mapped("session_map", "compat_session_id", "ms");
+const ACCESS_TOKEN = mapped("access_token_map", "compat_access_token_id", "mt");
+const byUser = { joins: { expected: USER.joins, mas: "" }, key: { name: "user", sql: USER.expr, column: "user_id" } };
 const col = (name: string): Expr => ({ name, sql: `t.${name}`, column: name });
 
 export const NATURAL_KEYS: { [T in MasTableName]: NaturalKey } = {
   users: {
-    joins: "",
     key: [col("username")],
     compared: ["created_at", "locked_at", "deactivated_at", "can_request_admin", "is_guest"].map(col),
     ids: ["user_id"],
     createdAt: "t.created_at",
     changedAt: "GREATEST(t.locked_at, t.deactivated_at)",
-    exampleUser: "t.username",
-    exampleDevice: "NULL::text",
+    records: { map: "user_map", id: "t.user_id" },
+    example: { user: "t.user_id", via: "user" },
   },
   user_passwords: {
-    joins: USER,
-    key: [{ name: "user", sql: "u.username" }],
+    joins: byUser.joins,
+    key: [byUser.key],
     compared: ["hashed_password", "version", "created_at"].map(col),
-    ids: ["user_password_id", "user_id"],
+    ids: ["user_password_id"],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "NULL::text",
+    example: { user: "t.user_id", via: "user" },
   },
   user_emails: {
-    joins: USER,
-    key: [{ name: "user", sql: "u.username" }, col("email")],
+    joins: byUser.joins,
+    key: [byUser.key, col("email")],
     compared: ["created_at", "confirmed_at"].map(col),
-    ids: ["user_email_id", "user_id"],
+    ids: ["user_email_id"],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "NULL::text",
+    example: { user: "t.user_id", via: "user" },
   },
   user_unsupported_third_party_ids: {
-    joins: USER,
-    key: [{ name: "user", sql: "u.username" }, col("medium"), col("address")],
+    joins: byUser.joins,
+    key: [byUser.key, col("medium"), col("address")],
     compared: [col("created_at")],
-    ids: ["user_id"],
+    ids: [],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "NULL::text",
+    example: { user: "t.user_id", via: "user" },
   },
   upstream_oauth_links: {
-    joins: USER,
+    joins: byUser.joins,
     // Providers come from MAS's configuration, so their ids are the same on both sides.
-    key: [{ name: "provider", sql: "t.upstream_oauth_provider_id::text", column: "upstream_oauth_provider_id" }, col("subject")],
-    compared: [{ name: "user", sql: "u.username" }, col("created_at")],
-    ids: ["upstream_oauth_link_id", "user_id"],
+    key: [{ name: "provider", sql: "t.upstream_oauth_provider_id", column: "upstream_oauth_provider_id" }, col("subject")],
+    compared: [byUser.key, col("created_at")],
+    ids: ["upstream_oauth_link_id"],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "NULL::text",
+    example: { user: "t.user_id", via: "user" },
   },
   compat_sessions: {
     // A session without a device is known by its (first) token: one pass over the tokens, not one per session.
-    joins: `${USER} LEFT JOIN (SELECT a.compat_session_id, min(a.access_token) AS token FROM {s}.compat_access_tokens a
-      JOIN {s}.compat_sessions d ON d.compat_session_id = a.compat_session_id AND d.device_id IS NULL
-      GROUP BY a.compat_session_id) dt ON t.device_id IS NULL AND dt.compat_session_id = t.compat_session_id`,
-    key: [{ name: "user", sql: "u.username" }, col("device_id"), { name: "token", sql: "dt.token" }],
+    joins: {
+      expected: `${USER.joins} ${deviceless("pg_temp")}`,
+      mas: deviceless("{s}"),
+    },
+    key: [byUser.key, col("device_id"), { name: "token", sql: "dt.token" }],
     compared: ["created_at", "is_synapse_admin", "last_active_at", "last_active_ip", "user_agent", "human_name"].map(col),
-    ids: ["compat_session_id", "user_id"],
+    ids: ["compat_session_id"],
     createdAt: "t.created_at",
     changedAt: "t.last_active_at",
-    exampleUser: "u.username",
-    exampleDevice: "t.device_id",
+    records: { map: "session_map", id: "t.compat_session_id" },
+    example: { user: "t.user_id", via: "user", device: "t.device_id" },
   },
   compat_access_tokens: {
-    joins: SESSION,
+    joins: { expected: SESSION.joins, mas: "" },
     key: [col("access_token")],
-    compared: [
-      { name: "user", sql: "u.username" },
-      { name: "device", sql: "cs.device_id" },
-      col("created_at"),
-      col("expires_at"),
-    ],
-    ids: ["compat_access_token_id", "compat_session_id"],
+    compared: [{ name: "session", sql: SESSION.expr, column: "compat_session_id" }, col("created_at"), col("expires_at")],
+    ids: ["compat_access_token_id"],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "cs.device_id",
+    records: { map: "access_token_map", id: "t.compat_access_token_id" },
+    example: { user: "t.compat_session_id", via: "session" },
   },
   compat_refresh_tokens: {
-    joins: `${SESSION} LEFT JOIN {s}.compat_access_tokens pa ON pa.compat_access_token_id = t.compat_access_token_id`,
+    joins: { expected: `${SESSION.joins} ${ACCESS_TOKEN.joins}`, mas: "" },
     key: [col("refresh_token")],
     compared: [
-      { name: "user", sql: "u.username" },
-      { name: "device", sql: "cs.device_id" },
-      { name: "paired_access_token", sql: "pa.access_token" },
+      { name: "session", sql: SESSION.expr, column: "compat_session_id" },
+      { name: "paired_access_token", sql: ACCESS_TOKEN.expr, column: "compat_access_token_id" },
       col("created_at"),
     ],
-    ids: ["compat_refresh_token_id", "compat_session_id", "compat_access_token_id"],
+    ids: ["compat_refresh_token_id"],
     createdAt: "t.created_at",
-    exampleUser: "u.username",
-    exampleDevice: "cs.device_id",
+    example: { user: "t.compat_session_id", via: "session" },
   },
 };
+
+/** The first token of each deviceless session of schema `s`, as `dt`. */
+function deviceless(s: string): string {
+  return `LEFT JOIN (SELECT a.compat_session_id, min(a.access_token) AS token FROM ${s}.compat_access_tokens a
+      JOIN ${s}.compat_sessions d ON d.compat_session_id = a.compat_session_id AND d.device_id IS NULL
+      GROUP BY a.compat_session_id) dt ON t.device_id IS NULL AND dt.compat_session_id = t.compat_session_id`;
+}
 
 /** The columns of tables.ts that no natural key covers (compared, key or id): should be none. */
 export function uncoveredColumns(table: MasTableName): string[] {
@@ -138,31 +153,54 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** One side's rows of `table` in natural terms: key columns k0.., compared c0.., the example and the creation time. */
-function sideSql(table: MasTableName, schema: string, compared: Expr[]): string {
+type Side = "expected" | "mas";
+
+function onSide(sql: SideSql | undefined, side: Side): string {
+  if (sql === undefined) return "";
+  return typeof sql === "string" ? sql : sql[side];
+}
+
+/** One side's rows of `table` in natural terms: key columns k0.., compared c0.., what examples and maps need, and times. */
+function sideSql(table: MasTableName, side: Side, s: string, compared: Expr[]): string {
   const spec = NATURAL_KEYS[table];
-  const s = schema === "pg_temp" ? "pg_temp" : quoteIdent(schema);
   const fill = (sql: string): string => sql.replaceAll("{s}", s);
   const values = [
-    ...spec.key.map((k, i) => `COALESCE((${fill(k.sql)})::text, '') AS k${i}`),
-    ...compared.map((c, i) => `${fill(c.sql)} AS c${i}`),
-    `${spec.exampleUser} AS ex_user`,
-    `${spec.exampleDevice} AS ex_device`,
+    ...spec.key.map((k, i) => `COALESCE((${onSide(k.sql, side)})::text, '') AS k${i}`),
+    ...compared.map((c, i) => `${onSide(c.sql, side)} AS c${i}`),
+    `${spec.example.user} AS ref`,
+    `${spec.example.device ?? "NULL::text"} AS device`,
+    `${spec.records?.id ?? "NULL::uuid"} AS id`,
     `${spec.createdAt} AS created`,
     `${spec.changedAt ?? "NULL::timestamptz"} AS changed`,
     // MAS's rows made after the migration never stand in for an expected one (a newer password of the same user).
-    schema === "pg_temp" ? "false AS late" : `COALESCE(${spec.createdAt} > $1, false) AS late`,
+    side === "expected" ? "false AS late" : `COALESCE(${spec.createdAt} > $1, false) AS late`,
   ];
-  return `SELECT true AS present, ${values.join(", ")} FROM ${s}.${table} t ${fill(spec.joins)}`;
+  return `SELECT true AS present, ${values.join(", ")} FROM ${s}.${table} t ${fill(onSide(spec.joins, side))}`;
+}
+
+/** The username (and device) an example names, from the row's user or session id on one side. */
+function exampleJoin(via: "user" | "session", side: Side, s: string): { joins: string; user: string; device: string } {
+  const ref = side === "expected" ? "j.e_ref" : "j.a_ref";
+  const p = side === "expected" ? "xe" : "xm";
+  if (via === "user") {
+    return { joins: `LEFT JOIN ${s}.users ${p}u ON ${p}u.user_id = ${ref}`, user: `${p}u.username`, device: "NULL::text" };
+  }
+  return {
+    joins: `LEFT JOIN ${s}.compat_sessions ${p}s ON ${p}s.compat_session_id = ${ref} LEFT JOIN ${s}.users ${p}u ON ${p}u.user_id = ${p}s.user_id`,
+    user: `${p}u.username`,
+    device: `${p}s.device_id`,
+  };
 }
 
 /**
  * The query that compares the expected rows of `table` (in pg_temp) with MAS's (in `schema`), one
- * row per (status, differing columns) with its count and up to 5 examples. $1 is the migration's
- * commit time (NULL without a record): newer rows are activity (MAS) or divergence (Synapse).
+ * row per (status, differing columns) with its count and up to 5 examples, and records the matched
+ * pairs of ids where children need them. $1 is the migration's commit time (NULL without a record):
+ * newer rows are activity (MAS) or divergence (Synapse). Tables must be compared in write order.
  */
 export function comparisonSql(table: MasTableName, schema: string, presentOptional: ReadonlySet<string>): string {
   const spec = NATURAL_KEYS[table];
+  const s = quoteIdent(schema);
   const optional = new Set(TABLES[table].filter((c) => c.optional).map((c) => c.name));
   const compared = spec.compared.filter(
     (c) => !c.column || !optional.has(c.column) || presentOptional.has(`${table}.${c.column}`),
@@ -170,22 +208,43 @@ export function comparisonSql(table: MasTableName, schema: string, presentOption
   const on = [...spec.key.map((_, i) => `e.k${i} = a.k${i}`), "e.late = a.late"].join(" AND ");
   const diffs = compared.map((c, i) => `CASE WHEN e.c${i} IS DISTINCT FROM a.c${i} THEN '${c.name}' END`);
   const diffArray = diffs.length === 0 ? "ARRAY[]::text[]" : `array_remove(ARRAY[${diffs.join(", ")}]::text[], NULL)`;
-  return `WITH e AS (${sideSql(table, "pg_temp", compared)}),
-  a AS (${sideSql(table, schema, compared)}),
-  j AS (
+  const ex = [exampleJoin(spec.example.via, "expected", "pg_temp"), exampleJoin(spec.example.via, "mas", s)];
+  const exUser = `COALESCE(${ex[0]?.user}, ${ex[1]?.user})`;
+  const exDevice = `COALESCE(j.device, ${ex[0]?.device}, ${ex[1]?.device})`;
+  const record = spec.records
+    ? `, recorded AS (INSERT INTO pg_temp.${spec.records.map} (expected, mas)
+        SELECT e_id, a_id FROM j WHERE e_id IS NOT NULL AND a_id IS NOT NULL)`
+    : "";
+  // The differing columns are computed once per row (OFFSET 0 keeps that subquery from being folded
+  // into its uses); the counts group without sorting, and only the rows that are not equal are
+  // sorted for their examples (an aggregate with ORDER BY cannot be hashed), their users looked up.
+  return `WITH e AS (${sideSql(table, "expected", "pg_temp", compared)}),
+  a AS (${sideSql(table, "mas", s, compared)}),
+  j AS MATERIALIZED (
     SELECT CASE
-        WHEN a.present IS NULL THEN CASE WHEN e.created > $1 THEN 'divergence' ELSE 'missing' END
-        WHEN e.present IS NULL THEN CASE WHEN a.created > $1 THEN 'activity' ELSE 'unexpected' END
-        WHEN cardinality(${diffArray}) > 0 AND a.changed > $1 THEN 'activity'
-        WHEN cardinality(${diffArray}) > 0 THEN 'different'
+        WHEN a_present IS NULL THEN CASE WHEN e_created > $1 THEN 'divergence' ELSE 'missing' END
+        WHEN e_present IS NULL THEN CASE WHEN a_created > $1 THEN 'activity' ELSE 'unexpected' END
+        WHEN cardinality(diffs) > 0 AND a_changed > $1 THEN 'activity'
+        WHEN cardinality(diffs) > 0 THEN 'different'
         ELSE 'equal' END AS status,
-      CASE WHEN e.present AND a.present THEN ${diffArray} ELSE ARRAY[]::text[] END AS diffs,
-      COALESCE(e.ex_user, a.ex_user) AS ex_user, COALESCE(e.ex_device, a.ex_device) AS ex_device
-    FROM e FULL JOIN a ON ${on})
-  SELECT status, diffs, count(*)::bigint AS n,
-    (array_agg(ex_user ORDER BY ex_user, ex_device) FILTER (WHERE status <> 'equal'))[1:5] AS users,
-    (array_agg(ex_device ORDER BY ex_user, ex_device) FILTER (WHERE status <> 'equal'))[1:5] AS devices
-  FROM j GROUP BY status, diffs`;
+      diffs, e_ref, a_ref, device, e_id, a_id
+    FROM (
+      SELECT e.present AS e_present, a.present AS a_present, e.created AS e_created, a.created AS a_created,
+        a.changed AS a_changed,
+        CASE WHEN e.present AND a.present THEN ${diffArray} ELSE ARRAY[]::text[] END AS diffs,
+        e.ref AS e_ref, a.ref AS a_ref, COALESCE(e.device, a.device) AS device, e.id AS e_id, a.id AS a_id
+      FROM e FULL JOIN a ON ${on}
+      OFFSET 0) joined)${record},
+  counts AS (SELECT status, diffs, count(*)::bigint AS n FROM j GROUP BY status, diffs),
+  examples AS (
+    SELECT status, diffs,
+      (array_agg(ex_user ORDER BY ex_user, ex_device))[1:5] AS users,
+      (array_agg(ex_device ORDER BY ex_user, ex_device))[1:5] AS devices
+    FROM (SELECT j.status, j.diffs, ${exUser} AS ex_user, ${exDevice} AS ex_device
+          FROM j ${ex[0]?.joins} ${ex[1]?.joins} WHERE j.status <> 'equal') x
+    GROUP BY status, diffs)
+  SELECT counts.status, counts.diffs, counts.n, examples.users, examples.devices
+  FROM counts LEFT JOIN examples ON examples.status = counts.status AND examples.diffs = counts.diffs`;
 }
 
 /** Every table the tool writes, in write order. */

@@ -213,7 +213,7 @@ const TAMPERS: TamperCase[] = [
       WHERE compat_access_token_id = ${FIRST_TOKEN_OF}`,
     table: "compat_access_tokens",
     kind: "different",
-    column: "device",
+    column: "session",
   },
   {
     name: "a changed expiry",
