@@ -11,6 +11,7 @@ import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { MigrationReport } from "../report/report.ts";
 import { ChunkLoader } from "../target/loader.ts";
+import type { RowSink } from "../target/sink.ts";
 import { probeMasSchema } from "../target/probe.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import { comparisonSql, COMPARED_TABLES, ID_MAPS, NATURAL_KEYS } from "../target/natural-keys.ts";
@@ -19,6 +20,7 @@ import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
+import { PHASES } from "./phases.ts";
 import { masPasswordVerifiability } from "./test-password.ts";
 import type pg from "pg";
 
@@ -52,8 +54,11 @@ export interface VerifyOutcome {
   passwords: PasswordVerifiability;
   /** Anything missing, different or unexpected. */
   differs: boolean;
-  /** How long counting the unverifiable passwords, re-deriving the expected rows, and each table's comparison took. */
-  seconds: { passwords: number; expected: number; compare: Partial<Record<MasTableName, number>> };
+  /**
+   * How long counting the unverifiable passwords took; re-deriving the expected rows with the
+   * comparisons that ran beside it (each table's as soon as its rows were in); and each comparison.
+   */
+  seconds: { passwords: number; expectedAndCompared: number; compare: Partial<Record<MasTableName, number>> };
 }
 
 const MAX_EXAMPLES = 5;
@@ -61,17 +66,60 @@ const MAX_EXAMPLES = 5;
 const TEMP_BUFFERS = "256MB";
 const WORK_MEM = "128MB";
 
-/** Verify's destination: migrate's COPY loader, into the temporary tables that shadow MAS's. */
-function expectInto(masDb: pg.Client): RowDestination {
+/**
+ * Spooled chunks that may wait for the connection (migrate's loader allows 4): a table is compared
+ * as soon as its rows are in, while the mapper goes on spooling the next phases' rows to disk
+ * (50,000 rows per chunk: up to about 1.6M rows, a few hundred MB of disk, never memory).
+ */
+const QUEUED_CHUNKS = 32;
+
+/** How many phases write each table: its expected rows are complete once that many have finished. */
+function phasesWriting(): Map<MasTableName, number> {
+  const counts = new Map<MasTableName, number>();
+  for (const phase of PHASES) for (const table of phase.tables) counts.set(table, (counts.get(table) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Verify's destination: migrate's COPY loader, into the temporary tables that shadow MAS's. Each
+ * table is compared (`compare`, on the same connection, in write order) as soon as the phases that
+ * write it have loaded: users while the emails and devices are still being read and mapped.
+ */
+function expectInto(masDb: pg.Client, compare: (table: MasTableName) => Promise<void>): RowDestination {
   return {
     stopsWhenBlocked: false,
     writesMas: false,
     realRun: false,
     receive: async (stream, optionalColumns) => {
       // Unqualified names resolve to pg_temp first: the loader's COPY fills the temporary copies.
-      const loader = new ChunkLoader(masDb as TxClient, optionalColumns);
+      const loader = new ChunkLoader(masDb as TxClient, optionalColumns, QUEUED_CHUNKS);
+      const unfinished = phasesWriting();
+      let next = 0;
+      const compareComplete = (all: boolean): void => {
+        for (let table = COMPARED_TABLES[next]; table !== undefined; table = COMPARED_TABLES[next]) {
+          if (!all && (unfinished.get(table) ?? 0) > 0) return;
+          next++;
+          loader.runAfterQueued(() => compare(table));
+        }
+      };
+      const sink: RowSink = {
+        openPhase(tables) {
+          const phase = loader.openPhase(tables);
+          return {
+            add: (rows) => phase.add(rows),
+            discard: () => phase.discard(),
+            finish: async () => {
+              const written = await phase.finish();
+              for (const table of tables) unfinished.set(table, (unfinished.get(table) ?? 1) - 1);
+              compareComplete(false);
+              return written;
+            },
+          };
+        },
+      };
       try {
-        await stream(loader);
+        await stream(sink);
+        compareComplete(true);
         await loader.finish();
       } catch (error) {
         loader.discard();
@@ -198,6 +246,15 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
       await masDb.query("SET TRANSACTION READ ONLY");
       started = performance.now();
       const readers = await synapse.openReaders();
+      const since = record?.committedAt ?? null;
+      const tables: TableComparison[] = [];
+      const compareSeconds: VerifyOutcome["seconds"]["compare"] = {};
+      const compare = async (table: MasTableName): Promise<void> => {
+        const tableStarted = performance.now();
+        await masDb.query(`ANALYZE pg_temp.${table}`);
+        tables.push(await compareTable(masDb, table, schema, optional, since, setup.synapse.serverName));
+        compareSeconds[table] = (performance.now() - tableStarted) / 1000;
+      };
       let report: MigrationReport | null;
       let findings: Finding[];
       try {
@@ -206,7 +263,7 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
           readers,
           source,
           masDb,
-          destination: expectInto(masDb),
+          destination: expectInto(masDb, compare),
           dryRun: true,
           checks: "readability",
           // Sessions ended (tokens expired) as of the migration's run, as its mappers judged them.
@@ -216,18 +273,11 @@ export async function verify(setup: RunSetup): Promise<VerifyOutcome> {
         await readers.close();
       }
       if (report === null) throw unreadable(findings);
-      for (const table of COMPARED_TABLES) await masDb.query(`ANALYZE pg_temp.${table}`);
       const seconds: VerifyOutcome["seconds"] = {
         passwords: passwordSeconds,
-        expected: (performance.now() - started) / 1000,
-        compare: {},
+        expectedAndCompared: (performance.now() - started) / 1000,
+        compare: compareSeconds,
       };
-      const tables: TableComparison[] = [];
-      for (const table of COMPARED_TABLES) {
-        started = performance.now();
-        tables.push(await compareTable(masDb, table, schema, optional, record?.committedAt ?? null, setup.synapse.serverName));
-        seconds.compare[table] = (performance.now() - started) / 1000;
-      }
       return {
         record:
           record === null

@@ -20,8 +20,15 @@ export interface SealedChunk {
  * mapping (CPU in this process) and loading (CPU in PostgreSQL) overlap. At most `maxQueued`
  * chunks wait, so a slow database holds the mapper back instead of filling the disk.
  */
+/** Work on the transaction's connection, run in turn with the chunks queued before it (verify's comparisons). */
+export type ConnectionTask = () => Promise<void>;
+
+type Queued = { chunk: SealedChunk } | { task: ConnectionTask };
+
 export class ChunkLoader implements RowSink {
-  private readonly queue: SealedChunk[] = [];
+  private readonly queue: Queued[] = [];
+  /** Chunks in {@link queue} (tasks do not count against maxQueued: they hold no spool). */
+  private queuedChunks = 0;
   private draining: Promise<void> | undefined;
   private failure: unknown;
   private readonly spaceWaiters: (() => void)[] = [];
@@ -41,12 +48,23 @@ export class ChunkLoader implements RowSink {
   /** Queues a chunk; waits while the queue is full. Rethrows a failure of an earlier load. */
   async enqueue(chunk: SealedChunk): Promise<void> {
     this.throwIfFailed();
-    this.queue.push(chunk);
+    this.queue.push({ chunk });
+    this.queuedChunks++;
     this.draining ??= this.drain();
-    while (this.queue.length > this.maxQueued && this.failure === undefined) {
+    while (this.queuedChunks > this.maxQueued && this.failure === undefined) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
     this.throwIfFailed();
+  }
+
+  /**
+   * Runs `task` on the connection once every chunk queued so far is loaded, while the mapper goes on
+   * queueing the next ones. Its failure fails the load, as a chunk's would.
+   */
+  runAfterQueued(task: ConnectionTask): void {
+    this.throwIfFailed();
+    this.queue.push({ task });
+    this.draining ??= this.drain();
   }
 
   /** Waits until every queued chunk is loaded. */
@@ -57,12 +75,19 @@ export class ChunkLoader implements RowSink {
 
   /** Closes queued spools after a failure elsewhere. */
   discard(): void {
-    for (const chunk of this.queue.splice(0)) chunk.spool.close();
+    for (const queued of this.queue.splice(0)) if ("chunk" in queued) queued.chunk.spool.close();
+    this.queuedChunks = 0;
   }
 
   private async drain(): Promise<void> {
     try {
-      for (let chunk = this.queue.shift(); chunk !== undefined; chunk = this.queue.shift()) {
+      for (let queued = this.queue.shift(); queued !== undefined; queued = this.queue.shift()) {
+        if ("task" in queued) {
+          await queued.task();
+          continue;
+        }
+        const { chunk } = queued;
+        this.queuedChunks--;
         this.spaceWaiters.shift()?.();
         try {
           const sql = `COPY ${chunk.table} (${chunk.columns.map((c) => c.name).join(", ")}) FROM STDIN`;
