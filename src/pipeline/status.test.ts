@@ -41,6 +41,7 @@ const EMPTY: StatusEvidence = {
   usersBeforeCommit: null,
   activity: null,
   synapse: null,
+  migrationRunning: false,
 };
 const MIGRATED: StatusEvidence = {
   ...EMPTY,
@@ -124,6 +125,22 @@ const cases: { name: string; evidence: StatusEvidence; state: MigrationState; co
     },
     state: "delegated",
     codes: ["MIGRATION_RECORD", "DELEGATION", "MAS_ACTIVITY", "SYNAPSE_NEW_TOKENS"],
+  },
+  {
+    name: "delegating, Synapse's users and devices provisioned by MAS are not listed",
+    evidence: {
+      ...MIGRATED,
+      delegation: "matrix_authentication_service",
+      synapse: { ...UNCHANGED, newUsers: { count: 1, examples: ["@new:example.com"] }, newDevices: 2 },
+    },
+    state: "delegated",
+    codes: ["MIGRATION_RECORD", "DELEGATION", "MAS_ACTIVITY"],
+  },
+  {
+    name: "an empty MAS while a migration is writing to it",
+    evidence: { ...EMPTY, migrationRunning: true },
+    state: "not_migrated",
+    codes: ["MAS_EMPTY", "MIGRATION_RUNNING"],
   },
   {
     name: "not delegating, a new Synapse user",

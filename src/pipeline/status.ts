@@ -21,7 +21,7 @@ import { readSynapseChanges, type SynapseChanges } from "../source/synapse-marks
 import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
 import { countUsersCreatedBy } from "../target/mas-users.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
-import { countNonEmptyTargets, isSynapseDatabase, probeMasSchema, someMasUsernames } from "../target/probe.ts";
+import { countNonEmptyTargets, isSynapseDatabase, migrationLockHeld, probeMasSchema, someMasUsernames } from "../target/probe.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
 
@@ -49,6 +49,8 @@ export interface StatusEvidence {
   activity: MasActivity | null;
   /** What Synapse gained and served since the migration (null without a record). */
   synapse: SynapseChanges | null;
+  /** A syn2mas migration holds the migration lock on MAS right now (its rows are not committed yet). */
+  migrationRunning: boolean;
 }
 
 /** One piece of evidence: a code for tools, a sentence for people, and the user ids it is about. */
@@ -193,7 +195,14 @@ function synapseServed(changes: SynapseChanges, marks: SynapseMarks | null): Evi
 
 /** The state, its evidence and what to do next: a pure function of what both sides hold. */
 export function decideStatus(e: StatusEvidence): StatusDecision {
-  const decided = (state: MigrationState, evidence: EvidenceItem[]): StatusDecision => ({ state, evidence, next: NEXT[state] });
+  const running = e.migrationRunning
+    ? [item("MIGRATION_RUNNING", "A syn2mas migration is writing to MAS right now: this state is the one before it commits.")]
+    : [];
+  const decided = (state: MigrationState, evidence: EvidenceItem[]): StatusDecision => ({
+    state,
+    evidence: [...evidence, ...running],
+    next: NEXT[state],
+  });
   const users = e.masRows["users"] ?? 0;
   if (e.record === null) {
     const nonEmpty = Object.entries(e.masRows).filter(([, n]) => n > 0);
@@ -241,7 +250,11 @@ export function decideStatus(e: StatusEvidence): StatusDecision {
   const gains = e.synapse === null ? [] : synapseGains(e.synapse);
   const served = e.synapse === null ? [] : synapseServed(e.synapse, e.record.synapseMarks);
   const common = [recordItem(e.record), delegationItem(e.delegation)];
-  if (e.delegation !== undefined) return decided("delegated", [...common, ...activity, ...gains, ...served]);
+  if (e.delegation !== undefined) {
+    // MAS itself provisions users and devices in a delegating Synapse; tokens of Synapse's own it never makes.
+    const ownTokens = gains.filter((g) => g.code === "SYNAPSE_NEW_TOKENS" || g.code === "SYNAPSE_NEW_REFRESH_TOKENS");
+    return decided("delegated", [...common, ...activity, ...ownTokens, ...served]);
+  }
   if (gains.length > 0) return decided("diverged", [...common, ...gains, ...served, ...activity]);
   return decided("migrated", [...common, ...served, ...activity]);
 }
@@ -354,6 +367,7 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
     usersBeforeCommit,
     activity,
     synapse: changes,
+    migrationRunning: await migrationLockHeld(masDb),
   });
   const toUserId = userId(serverName);
   return {

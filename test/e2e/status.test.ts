@@ -7,6 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import pg from "pg";
 import { describeRun } from "../harness/background.ts";
 import { synapseSqliteDb } from "../harness/fixtures.ts";
 import { fingerprint } from "../harness/fingerprint.ts";
@@ -16,6 +17,7 @@ import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, snapshotFiles, writeSqlite } from "../harness/sqlite.ts";
 import { writeMasConfig, writeSynapseConfig } from "../harness/temp-config.ts";
 import { TOOL_VERSION } from "../../src/model/version.ts";
+import { MIGRATION_LOCK_KEY } from "../../src/target/probe.ts";
 
 interface Evidence {
   code: string;
@@ -275,13 +277,33 @@ describe("status on the PostgreSQL fixture", { timeout: 900_000 }, () => {
     assert.equal(evidence(json, "NO_SYNAPSE_MARKS").length, 1);
   });
 
-  it("exits 1 with one line when MAS cannot be reached", async () => {
+  it("exits 1 with one line when MAS cannot be reached (and with --json, the error object)", async () => {
     const masConfig = await writeMasConfig(scratchDir("syn2mas-status-"), { uri: cluster.uri("no_such_database") });
-    const result = await runCli(["status", "--config", masConfig, "--synapse-config", migrated.synapseConfig]);
+    const result = await runCli(["status", "--config", masConfig, "--synapse-config", migrated.synapseConfig, "--json"]);
     assert.equal(result.code, 1, describeRun(result));
     const lines = result.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? "", /^syn2mas: error: cannot connect to the MAS database .*\(fix: /);
+    const json = JSON.parse(result.stdout) as { command: string; status: string; exitCode: number };
+    assert.deepEqual([json.command, json.status, json.exitCode], ["status", "error", 1]);
+  });
+
+  it("says when a migration holds the lock on MAS right now", async () => {
+    const holder = new pg.Client({ connectionString: cluster.uri(fresh.masDb) });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock($1::bigint)", [MIGRATION_LOCK_KEY.toString()]);
+      const result = await runCli(["status", ...fresh.configArgs, "--json"]);
+      const json = parse(result);
+      assert.equal(json.state, "not_migrated");
+      assert.deepEqual(
+        json.evidence.map((e) => e.code),
+        ["MAS_EMPTY", "MIGRATION_RUNNING"],
+      );
+    } finally {
+      await holder.end();
+    }
   });
 
   it("exits 1 with one line when MAS's configuration points at Synapse's database", async () => {
