@@ -6,6 +6,7 @@ import { TOOL_VERSION } from "../model/version.ts";
 import { checkCommand } from "./commands/check.ts";
 import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
+import { statusCommand } from "./commands/status.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { handleInterrupts } from "./interrupt.ts";
@@ -110,6 +111,7 @@ Examples:
   syn2mas migrate ${FILES} --dry-run
   syn2mas migrate ${FILES}
   syn2mas verify ${FILES}
+  syn2mas status ${FILES} --json
   syn2mas config generate --synapse-config homeserver.yaml --output mas.yaml
 ${exitCodesHelp(undefined)}
 
@@ -176,6 +178,34 @@ Exit codes:
     )
     .action(async (opts) => {
       process.exitCode = await verifyCommand(withLists(opts), out);
+    });
+  withConfigOptions(
+    program
+      .command("status")
+      .description("where the migration stands (not_migrated, migrated, delegated, diverged, foreign), read from both sides"),
+  )
+    .option("--json", "also print the state as one JSON object on stdout (text stays on stderr)", false)
+    .option("--debug", "show stack traces on errors", false)
+    .addHelpText(
+      "after",
+      `
+Examples:
+  syn2mas status ${FILES}
+  syn2mas status ${FILES} --json | jq -r .state
+
+States:
+  not_migrated  MAS holds no migration and no users
+  migrated      MAS holds this tool's migration; Synapse does not delegate to MAS yet
+  delegated     Synapse delegates to MAS; MAS's activity since the migration is summarised
+  diverged      Synapse gained users, devices or tokens after the migration without delegating
+  foreign       MAS holds users this tool did not write
+
+Exit codes:
+  0   the state was read from both sides (whatever it is)
+  1   the tool could not run: one line on stderr names the cause and the fix`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await statusCommand(withLists(opts), out);
     });
   configureHelp(program.command("config").description("work with configuration files"))
     .command("generate")

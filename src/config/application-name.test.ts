@@ -11,7 +11,7 @@ describe("application names", () => {
   });
 
   it("are read back as the run they serve", () => {
-    for (const run of ["check", "migrate", "dry-run", "verify"] as const) {
+    for (const run of ["check", "migrate", "dry-run", "verify", "status"] as const) {
       for (const role of ["Synapse", "MAS"] as const) assert.equal(runOfApplicationName(applicationName(run, role)), run);
     }
   });

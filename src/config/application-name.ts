@@ -3,8 +3,8 @@
  * another run (and an operator reading pg_stat_activity) tells them from Synapse's and MAS's own.
  */
 
-/** What a run does: `check`, `verify` and a dry run never write anything that stays. */
-export type RunKind = "check" | "migrate" | "dry-run" | "verify";
+/** What a run does: `check`, `verify`, `status` and a dry run never write anything that stays. */
+export type RunKind = "check" | "migrate" | "dry-run" | "verify" | "status";
 export type DatabaseRole = "Synapse" | "MAS";
 
 const COMMANDS: Record<RunKind, string> = {
@@ -12,6 +12,7 @@ const COMMANDS: Record<RunKind, string> = {
   migrate: "migrate",
   "dry-run": "migrate --dry-run",
   verify: "verify",
+  status: "status",
 };
 
 /** E.g. `syn2mas migrate (Synapse)`. */

@@ -52,8 +52,19 @@ export function loadSynapseConfig(paths: string[]): SynapseConfig {
     ...readPasswordConfig(view),
     bcryptRounds: view.integer(["bcrypt_rounds"], 4, 31),
     oidcProviders: readOidcProviders(view),
+    ...withoutUndefined({ authDelegation: readAuthDelegation(view) }),
     raw,
   };
+}
+
+/** Whether Synapse delegates authentication to MAS; `enabled` must be a boolean, as Synapse requires (StrictBool). */
+function readAuthDelegation(view: ConfigView): SynapseConfig["authDelegation"] {
+  view.mapping(["matrix_authentication_service"]);
+  if (view.boolean(["matrix_authentication_service", "enabled"]) === true) return "matrix_authentication_service";
+  view.mapping(["experimental_features"]);
+  view.mapping(["experimental_features", "msc3861"]);
+  if (view.boolean(["experimental_features", "msc3861", "enabled"]) === true) return "experimental_features.msc3861";
+  return undefined;
 }
 
 function readServerName(view: ConfigView): string {

@@ -43,6 +43,11 @@ export interface SynapseConfig {
   pepper: string | undefined;
   bcryptRounds: number | undefined;
   oidcProviders: SynapseOidcProvider[];
+  /**
+   * The key through which Synapse delegates authentication to MAS (`matrix_authentication_service`,
+   * or the older `experimental_features.msc3861`, with `enabled: true`); unset when it does not.
+   */
+  authDelegation?: "matrix_authentication_service" | "experimental_features.msc3861";
   /** The merged top-level YAML mapping, for rules that read other keys. */
   raw: Record<string, unknown>;
 }

@@ -6,6 +6,7 @@ import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import { TOOL_VERSION } from "../model/version.ts";
+import { readSynapseMarks } from "../source/synapse-marks.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { connect } from "./connect.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
@@ -89,6 +90,8 @@ async function migrateWithin(
         toolVersion: TOOL_VERSION,
         runStartedAt: now,
         counts: report.written as Record<string, number>,
+        // In the snapshot just migrated: what `status` compares Synapse with later.
+        synapseMarks: await readSynapseMarks(readers),
       });
       report.totalSeconds = (performance.now() - started) / 1000;
       return { value: { status: "done", findings, report }, commit: !options.dryRun };

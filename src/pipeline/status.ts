@@ -1,0 +1,389 @@
+/**
+ * `status`: where a deployment stands in the migration's lifecycle, from both sides, read-only.
+ * The evidence is gathered in one read-only transaction on MAS and in Synapse's read-only snapshot;
+ * the state is decided from it by a pure function ({@link decideStatus}):
+ *
+ * - `not_migrated`: no record of a migration, and the tables the migration writes are empty.
+ * - `foreign`: MAS holds users this tool did not write: rows and no record, or more users dated
+ *   before the migration's commit than the migration wrote (users created after it are activity).
+ * - `delegated`: a migration, and Synapse's configuration delegates authentication to MAS.
+ * - `diverged`: a migration, Synapse does not delegate, and it gained users, devices or tokens
+ *   beyond the marks the migration recorded (it ran on its own; the migrated data is stale).
+ * - `migrated`: a migration, Synapse does not delegate and gained nothing since.
+ */
+import type pg from "pg";
+import { DEFAULT_POLICY } from "../checks/policy.ts";
+import type { SynapseConfig } from "../config/types.ts";
+import { UserError } from "../errors/user-error.ts";
+import type { SynapseMarks } from "../model/synapse-marks.ts";
+import type { SnapshotReaders } from "../source/snapshot-readers.ts";
+import { readSynapseChanges, type SynapseChanges } from "../source/synapse-marks.ts";
+import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
+import { countUsersCreatedBy } from "../target/mas-users.ts";
+import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
+import { countNonEmptyTargets, isSynapseDatabase, migrationLockHeld, probeMasSchema, someMasUsernames } from "../target/probe.ts";
+import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
+import { withSynapseAndMas } from "./open-source.ts";
+
+export const MIGRATION_STATES = ["not_migrated", "migrated", "delegated", "diverged", "foreign"] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
+
+/** How many user ids an evidence line shows. */
+const EXAMPLES = 5;
+
+/** What `status` found on both sides: the input of {@link decideStatus}. */
+export interface StatusEvidence {
+  serverName: string;
+  /** The key through which Synapse's configuration delegates to MAS; undefined when it does not. */
+  delegation: SynapseConfig["authDelegation"];
+  /** MAS's schema exists (`_sqlx_migrations`): MAS has set its database up. */
+  masSchema: boolean;
+  record: MigrationRecord | null;
+  /** Rows of the tables the migration writes, the empty ones left out. */
+  masRows: Record<string, number>;
+  /** A few MAS usernames (localparts), for a MAS that holds users without a record. */
+  masUsernames: string[];
+  /** MAS users dated at or before the record's commit (null without a record). */
+  usersBeforeCommit: number | null;
+  /** MAS's activity since the record's commit (null without a record). */
+  activity: MasActivity | null;
+  /** What Synapse gained and served since the migration (null without a record). */
+  synapse: SynapseChanges | null;
+  /** A syn2mas migration holds the migration lock on MAS right now (its rows are not committed yet). */
+  migrationRunning: boolean;
+}
+
+/** One piece of evidence: a code for tools, a sentence for people, and the user ids it is about. */
+export interface EvidenceItem {
+  code: string;
+  message: string;
+  count?: number;
+  examples?: string[];
+}
+
+export interface StatusDecision {
+  state: MigrationState;
+  evidence: EvidenceItem[];
+  /** What the operator does next, in one or two sentences. */
+  next: string;
+}
+
+const NEXT: Record<MigrationState, string> = {
+  not_migrated: "Migrate: syn2mas check, then stop Synapse and run syn2mas migrate (see the README's cut-over steps).",
+  migrated:
+    "Run syn2mas verify; then switch Synapse's configuration to delegate to MAS (syn2mas config generate --synapse-output) " +
+    "and start MAS and Synapse. To undo the migration instead: syn2mas rollback.",
+  delegated:
+    "Nothing: the migration is complete and MAS serves the logins. Once users have moved in, rolling back discards what " +
+    "they did in MAS (syn2mas rollback refuses unless --discard-mas-activity is given).",
+  diverged:
+    "Stop Synapse, roll the migration back (syn2mas rollback), then migrate again (syn2mas check, syn2mas migrate, " +
+    "syn2mas verify) and switch Synapse's configuration to delegate to MAS before starting it.",
+  foreign:
+    "This tool will not touch users it did not write. Migrate into a freshly created MAS database (drop and recreate it, " +
+    "run mas-cli database migrate and mas-cli config sync), or run syn2mas verify to see which rows MAS holds beyond the migration.",
+};
+
+const userId = (serverName: string) => (localpart: string) => `@${localpart}:${serverName}`;
+
+/** Examples in the text form ` (e.g. a, b)`; nothing without any. */
+function eg(examples: readonly string[] | undefined): string {
+  return examples === undefined || examples.length === 0 ? "" : ` (e.g. ${examples.join(", ")})`;
+}
+
+function item(code: string, message: string, sample?: { count: number; examples?: string[] }): EvidenceItem {
+  return sample === undefined
+    ? { code, message }
+    : { code, message, count: sample.count, ...(sample.examples ? { examples: sample.examples } : {}) };
+}
+
+function recordItem(record: MigrationRecord): EvidenceItem {
+  const users = record.counts["users"] ?? 0;
+  return item(
+    "MIGRATION_RECORD",
+    `MAS holds this tool's migration, committed at ${record.committedAt.toISOString()} by syn2mas ${record.toolVersion} ` +
+      `(${users} users, ${record.counts["compat_sessions"] ?? 0} sessions).`,
+  );
+}
+
+function delegationItem(delegation: StatusEvidence["delegation"]): EvidenceItem {
+  return delegation === undefined
+    ? item("NO_DELEGATION", "Synapse's configuration does not delegate authentication to MAS.")
+    : item("DELEGATION", `Synapse's configuration delegates authentication to MAS (${delegation}.enabled: true).`);
+}
+
+/** MAS's activity since the migration: one item per kind. */
+function activityItems(activity: MasActivity, serverName: string): EvidenceItem[] {
+  if (activity.total === 0) return [item("MAS_ACTIVITY", "MAS holds no activity since the migration.", { count: 0 })];
+  return Object.entries(activity.kinds).map(([kind, k]) => {
+    const examples = k.examples.map(userId(serverName));
+    return item("MAS_ACTIVITY", `MAS activity since the migration: ${kind} ${k.count}${eg(examples)}.`, {
+      count: k.count,
+      examples,
+    });
+  });
+}
+
+/** What Synapse gained beyond the migration's marks: the evidence of divergence. */
+function synapseGains(changes: SynapseChanges): EvidenceItem[] {
+  const gains: EvidenceItem[] = [];
+  if (changes.newUsers.count > 0) {
+    gains.push(
+      item(
+        "SYNAPSE_NEW_USERS",
+        `Synapse gained ${changes.newUsers.count} users after the migration${eg(changes.newUsers.examples)}.`,
+        changes.newUsers,
+      ),
+    );
+  }
+  if ((changes.newDevices ?? 0) > 0) {
+    gains.push(
+      item("SYNAPSE_NEW_DEVICES", `Synapse holds ${changes.newDevices} more devices than at the migration.`, {
+        count: changes.newDevices ?? 0,
+      }),
+    );
+  }
+  const tokens = changes.newAccessTokens;
+  if (tokens !== null && tokens.count > 0) {
+    gains.push(
+      item(
+        "SYNAPSE_NEW_TOKENS",
+        `Synapse issued ${tokens.count} access tokens after the migration${eg(tokens.examples)}.`,
+        tokens,
+      ),
+    );
+  }
+  if ((changes.newRefreshTokens ?? 0) > 0) {
+    gains.push(
+      item("SYNAPSE_NEW_REFRESH_TOKENS", `Synapse issued ${changes.newRefreshTokens} refresh tokens after the migration.`, {
+        count: changes.newRefreshTokens ?? 0,
+      }),
+    );
+  }
+  return gains;
+}
+
+/** Synapse answered clients after the migration: not a divergence by itself (no row gained), but worth knowing. */
+function synapseServed(changes: SynapseChanges, marks: SynapseMarks | null): EvidenceItem[] {
+  const served: EvidenceItem[] = [];
+  if (changes.devicesSeen.count > 0) {
+    served.push(
+      item(
+        "SYNAPSE_SERVED",
+        `Synapse served requests after the migration: ${changes.devicesSeen.count} devices seen since${eg(changes.devicesSeen.examples)}.`,
+        changes.devicesSeen,
+      ),
+    );
+  }
+  if (changes.tokensValidated > 0) {
+    served.push(
+      item("SYNAPSE_SERVED", `Synapse validated ${changes.tokensValidated} access tokens after the migration.`, {
+        count: changes.tokensValidated,
+      }),
+    );
+  }
+  if (marks === null) {
+    served.push(
+      item(
+        "NO_SYNAPSE_MARKS",
+        "The migration's record has no Synapse marks (an older syn2mas): only users created since are known, not new devices or tokens.",
+      ),
+    );
+  }
+  return served;
+}
+
+/** The state, its evidence and what to do next: a pure function of what both sides hold. */
+export function decideStatus(e: StatusEvidence): StatusDecision {
+  const running = e.migrationRunning
+    ? [item("MIGRATION_RUNNING", "A syn2mas migration is writing to MAS right now: this state is the one before it commits.")]
+    : [];
+  const decided = (state: MigrationState, evidence: EvidenceItem[]): StatusDecision => ({
+    state,
+    evidence: [...evidence, ...running],
+    next: NEXT[state],
+  });
+  const users = e.masRows["users"] ?? 0;
+  if (e.record === null) {
+    const nonEmpty = Object.entries(e.masRows).filter(([, n]) => n > 0);
+    if (nonEmpty.length === 0) {
+      const evidence = [
+        e.masSchema
+          ? item("MAS_EMPTY", "MAS holds no users and no record of a migration.")
+          : item("MAS_SCHEMA_MISSING", "MAS's database has no schema yet (run mas-cli database migrate before migrating)."),
+      ];
+      if (e.delegation !== undefined) {
+        evidence.push(
+          item(
+            "DELEGATION",
+            `Synapse's configuration already delegates authentication to MAS (${e.delegation}.enabled: true), ` +
+              "but MAS holds no migration: Synapse's users cannot log in.",
+          ),
+        );
+      }
+      return decided("not_migrated", evidence);
+    }
+    const rows = nonEmpty.map(([t, n]) => `${t} ${n}`).join(", ");
+    return decided("foreign", [
+      item(
+        "MAS_FOREIGN_USERS",
+        `MAS holds ${users} users${eg(e.masUsernames.map(userId(e.serverName)))} and no record of a migration by this tool ` +
+          `(rows: ${rows}): another tool, or MAS used on its own, wrote them.`,
+        { count: users, examples: e.masUsernames.map(userId(e.serverName)) },
+      ),
+    ]);
+  }
+  const migrated = e.record.counts["users"] ?? 0;
+  const before = e.usersBeforeCommit ?? 0;
+  if (before > migrated) {
+    return decided("foreign", [
+      recordItem(e.record),
+      item(
+        "MAS_FOREIGN_USERS",
+        `MAS holds ${before} users dated before the migration's commit, but the migration wrote ${migrated}: ` +
+          `${before - migrated} of them were written by something else (syn2mas verify lists them as unexpected).`,
+        { count: before - migrated },
+      ),
+    ]);
+  }
+  const activity = e.activity === null ? [] : activityItems(e.activity, e.serverName);
+  const gains = e.synapse === null ? [] : synapseGains(e.synapse);
+  const served = e.synapse === null ? [] : synapseServed(e.synapse, e.record.synapseMarks);
+  const common = [recordItem(e.record), delegationItem(e.delegation)];
+  if (e.delegation !== undefined) {
+    // MAS itself provisions users and devices in a delegating Synapse; tokens of Synapse's own it never makes.
+    const ownTokens = gains.filter((g) => g.code === "SYNAPSE_NEW_TOKENS" || g.code === "SYNAPSE_NEW_REFRESH_TOKENS");
+    return decided("delegated", [...common, ...activity, ...ownTokens, ...served]);
+  }
+  if (gains.length > 0) return decided("diverged", [...common, ...gains, ...served, ...activity]);
+  return decided("migrated", [...common, ...served, ...activity]);
+}
+
+/** What `status` reports (its --json, besides the command). */
+export interface StatusOutcome extends StatusDecision {
+  /** When the migration committed (ISO 8601), null without one. */
+  migratedAt: string | null;
+  /** The syn2mas version that migrated, null without a migration. */
+  version: string | null;
+  /** Rows the migration wrote per MAS table, null without a migration. */
+  counts: Record<string, number> | null;
+  /** MAS's activity since the migration, user ids in full; null without a migration. */
+  activity: { since: string; total: number; kinds: Record<string, { count: number; examples: string[] }> } | null;
+}
+
+/** Synapse's tables and columns that `status` reads. */
+const SYNAPSE_COLUMNS = [
+  "users.name",
+  "users.creation_ts",
+  "devices.user_id",
+  "devices.device_id",
+  "devices.last_seen",
+  "access_tokens.id",
+  "access_tokens.user_id",
+  "access_tokens.last_validated",
+  "refresh_tokens.id",
+];
+
+async function requireSynapseColumns(readers: SnapshotReaders): Promise<void> {
+  const have = await readers.presentColumns(["users", "devices", "access_tokens", "refresh_tokens"]);
+  const missing = SYNAPSE_COLUMNS.filter((c) => !have.has(c));
+  if (missing.length > 0) {
+    throw new UserError(
+      `Synapse's database lacks ${missing.join(", ")}: it is not a Synapse database this tool reads`,
+      "point the database section of --synapse-config (or --synapse-database-uri) at Synapse's database",
+    );
+  }
+}
+
+/**
+ * Reads both sides and decides the state. MAS is read in one REPEATABLE READ, READ ONLY
+ * transaction (rolled back); Synapse in its read-only snapshot. Nothing is written anywhere.
+ */
+export async function status(
+  setup: Pick<RunSetup, "synapse" | "mas" | "synapseTarget" | "masTarget" | "extraSynapseConnections">,
+): Promise<StatusOutcome> {
+  const unreadable = unreadableSource({ ...setup, policy: DEFAULT_POLICY });
+  if (unreadable) {
+    const cause = unreadable.find((f) => f.code === "UNSUPPORTED_DATABASE");
+    throw new UserError(
+      `cannot read Synapse's database: ${cause?.message ?? "unsupported"}`,
+      "run syn2mas check with the same options to see why",
+    );
+  }
+  return withSynapseAndMas(connectionsFor(setup, "status"), async (synapse, masDb) => {
+    const source = await synapse.openSource();
+    try {
+      const readers = await synapse.openReaders();
+      try {
+        await masDb.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        try {
+          return await readBoth(setup.synapse, readers, masDb);
+        } finally {
+          await masDb.query("ROLLBACK").catch(() => undefined);
+        }
+      } finally {
+        await readers.close();
+      }
+    } finally {
+      await source.close();
+    }
+  });
+}
+
+async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, masDb: pg.ClientBase): Promise<StatusOutcome> {
+  if (await isSynapseDatabase(masDb)) {
+    throw new UserError(
+      "the MAS database is Synapse's database, not MAS's: it holds Synapse's tables",
+      "point database.uri in the MAS configuration at MAS's own database",
+    );
+  }
+  await requireSynapseColumns(readers);
+  const schema = await probeMasSchema(masDb);
+  const record = await readLatestRecord(masDb);
+  const serverName = synapseConfig.serverName;
+  let masRows: Record<string, number> = {};
+  let masUsernames: string[] = [];
+  if (schema.hasMigrationsTable) {
+    if (schema.missingColumns.length > 0) {
+      throw new UserError(
+        `the MAS schema lacks ${schema.missingColumns.slice(0, EXAMPLES).join(", ")}: it is not a MAS schema this tool reads`,
+        "upgrade MAS and run mas-cli database migrate, or point --config's database section at MAS's database",
+      );
+    }
+    masRows = Object.fromEntries(await countNonEmptyTargets(masDb));
+    if (record === null && (masRows["users"] ?? 0) > 0) masUsernames = await someMasUsernames(masDb, EXAMPLES);
+  }
+  const since = record?.committedAt;
+  const activity = since === undefined || !schema.hasMigrationsTable ? null : await readMasActivity(masDb, since);
+  const usersBeforeCommit = since === undefined || !schema.hasMigrationsTable ? null : await countUsersCreatedBy(masDb, since);
+  const changes = record === null ? null : await readSynapseChanges(readers, record.synapseMarks, record.committedAt, EXAMPLES);
+  const decision = decideStatus({
+    serverName,
+    delegation: synapseConfig.authDelegation,
+    masSchema: schema.hasMigrationsTable,
+    record,
+    masRows,
+    masUsernames,
+    usersBeforeCommit,
+    activity,
+    synapse: changes,
+    migrationRunning: await migrationLockHeld(masDb),
+  });
+  const toUserId = userId(serverName);
+  return {
+    ...decision,
+    migratedAt: record?.committedAt.toISOString() ?? null,
+    version: record?.toolVersion ?? null,
+    counts: record?.counts ?? null,
+    activity:
+      activity === null
+        ? null
+        : {
+            since: activity.since.toISOString(),
+            total: activity.total,
+            kinds: Object.fromEntries(
+              Object.entries(activity.kinds).map(([k, v]) => [k, { count: v.count, examples: v.examples.map(toUserId) }]),
+            ),
+          },
+  };
+}
