@@ -21,6 +21,12 @@ interface Expr {
   sql: SideSql;
   /** The tables.ts column this expression reads, if one (optional columns are compared only when present). */
   column?: string;
+  /**
+   * A key part that may be NULL on both sides and must then match (a deviceless session): compared
+   * as text with NULL as ''. Other key parts are compared as they are, so that the planner knows
+   * their statistics (and hashes instead of sorting); a NULL there (a parent MAS lacks) matches nothing.
+   */
+  nullable?: true;
 }
 
 /** The temporary tables that pair an expected row's id with the MAS row's it matched. */
@@ -104,7 +110,7 @@ export const NATURAL_KEYS: { [T in MasTableName]: NaturalKey } = {
       expected: `${USER.joins} ${deviceless("pg_temp")}`,
       mas: deviceless("{s}"),
     },
-    key: [byUser.key, col("device_id"), { name: "token", sql: "dt.token" }],
+    key: [byUser.key, { ...col("device_id"), nullable: true }, { name: "token", sql: "dt.token", nullable: true }],
     compared: ["created_at", "is_synapse_admin", "last_active_at", "last_active_ip", "user_agent", "human_name"].map(col),
     ids: ["compat_session_id"],
     createdAt: "t.created_at",
@@ -165,7 +171,7 @@ function sideSql(table: MasTableName, side: Side, s: string, compared: Expr[]): 
   const spec = NATURAL_KEYS[table];
   const fill = (sql: string): string => sql.replaceAll("{s}", s);
   const values = [
-    ...spec.key.map((k, i) => `COALESCE((${onSide(k.sql, side)})::text, '') AS k${i}`),
+    ...spec.key.map((k, i) => (k.nullable ? `COALESCE((${onSide(k.sql, side)})::text, '')` : onSide(k.sql, side)) + ` AS k${i}`),
     ...compared.map((c, i) => `${onSide(c.sql, side)} AS c${i}`),
     `${spec.example.user} AS ref`,
     `${spec.example.device ?? "NULL::text"} AS device`,

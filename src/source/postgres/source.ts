@@ -47,6 +47,9 @@ export function postgresReadSql(kind: ReadKind): string {
 
 /** A Synapse source over a connected client. Call {@link openPostgresSource} to make one. */
 class PostgresSynapseSource extends BatchedSynapseSource {
+  /** A read stopped before its end (the run failed elsewhere): its COPY still holds the connection. */
+  private abandonedCopy = false;
+
   constructor(private readonly client: pg.Client) {
     super();
   }
@@ -57,7 +60,13 @@ class PostgresSynapseSource extends BatchedSynapseSource {
    * read them: both follow read-columns.ts.
    */
   protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
-    yield* copyTextBatches(this.client.query(copyTo(`COPY (${postgresReadSql(kind)}) TO STDOUT`)));
+    let finished = false;
+    try {
+      yield* copyTextBatches(this.client.query(copyTo(`COPY (${postgresReadSql(kind)}) TO STDOUT`)));
+      finished = true;
+    } finally {
+      if (!finished) this.abandonedCopy = true;
+    }
   }
 
   async countRows(table: CountedTable): Promise<number> {
@@ -66,6 +75,9 @@ class PostgresSynapseSource extends BatchedSynapseSource {
   }
 
   async close(): Promise<void> {
+    // Behind an unfinished COPY a ROLLBACK would wait forever: ending the connection (its owner's
+    // job, always done) ends the read-only transaction as well.
+    if (this.abandonedCopy) return;
     await this.client.query("ROLLBACK").catch(() => undefined);
   }
 }
