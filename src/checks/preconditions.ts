@@ -29,27 +29,38 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
 }
 
 /**
+ * The findings that make every other database finding beside the point (a database this tool
+ * cannot read, MAS's settings pointing at Synapse's database, a Synapse schema it does not know):
+ * `stop` when one fires; else the configuration's findings, to go on with.
+ */
+async function readability(input: CheckContext): Promise<{ stop: BlockingResult } | { early: Finding[] }> {
+  const early = configRules(input.synapse, input.mas);
+  const stop = (findings: Finding[]) => ({
+    stop: { findings, presentOptionalColumns: new Set<string>(), advisoryApplies: false },
+  });
+  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return stop(early);
+  const wrongMas = await masIsSynapseRule(input);
+  if (wrongMas.length > 0) return stop([...wrongMas, ...early]);
+  const schema = await synapseSchemaRule(input);
+  if (schema.length > 0) return stop([...early, ...schema]);
+  return { early };
+}
+
+/**
  * Runs every check that can block a migration. Never throws for a finding; throws only when it
  * could not check. These checks (errors, and the MAS checks, on their own connection alongside)
  * finish before a migration writes anything, so that it writes nothing when one fires. Then
  * {@link runAdvisoryChecks}, up front or beside the load.
  */
 export async function runBlockingChecks(input: CheckContext): Promise<BlockingResult> {
-  const early = configRules(input.synapse, input.mas);
-  const stop = (findings: Finding[]): BlockingResult => ({ findings, presentOptionalColumns: new Set(), advisoryApplies: false });
-  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return stop(early);
-  // MAS's settings pointing at Synapse's database make every other database finding beside the point.
-  const wrongMas = await masIsSynapseRule(input);
-  if (wrongMas.length > 0) return stop([...wrongMas, ...early]);
-  const schema = await synapseSchemaRule(input);
-  early.push(...schema);
-  if (schema.length > 0) return stop(early);
+  const readable = await readability(input);
+  if ("stop" in readable) return readable.stop;
   const [blocking, mas] = await Promise.all([synapseBlockingRules(input), masDbRules(input)]);
   // Another run can show on both sides (MAS's lock, its sessions on Synapse): reported once, as MAS's lock has it.
   const masSaysRunning = mas.findings.some((f) => f.code === "MIGRATION_RUNNING");
   const synapseSide = masSaysRunning ? blocking.filter((f) => f.code !== "MIGRATION_RUNNING") : blocking;
   return {
-    findings: [...early, ...synapseSide, ...mas.findings],
+    findings: [...readable.early, ...synapseSide, ...mas.findings],
     presentOptionalColumns: mas.presentOptionalColumns,
     advisoryApplies: true,
   };
@@ -60,15 +71,10 @@ export async function runBlockingChecks(input: CheckContext): Promise<BlockingRe
  * re-derives what a finished migration wrote (its checks passed then) and reports no findings.
  */
 export async function runReadabilityChecks(input: CheckContext): Promise<BlockingResult> {
-  const early = configRules(input.synapse, input.mas);
-  const stop = (findings: Finding[]): BlockingResult => ({ findings, presentOptionalColumns: new Set(), advisoryApplies: false });
-  if (early.some((f) => f.code === "UNSUPPORTED_DATABASE")) return stop(early);
-  const wrongMas = await masIsSynapseRule(input);
-  if (wrongMas.length > 0) return stop([...wrongMas, ...early]);
-  const schema = await synapseSchemaRule(input);
-  if (schema.length > 0) return stop([...early, ...schema]);
+  const readable = await readability(input);
+  if ("stop" in readable) return readable.stop;
   const mas = await probeMasSchema(input.masDb);
-  return { findings: early, presentOptionalColumns: mas.presentOptionalColumns, advisoryApplies: false };
+  return { findings: readable.early, presentOptionalColumns: mas.presentOptionalColumns, advisoryApplies: false };
 }
 
 /**
