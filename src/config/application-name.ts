@@ -4,7 +4,7 @@
  */
 
 /** What a run does: `check`, `verify` and a dry run never write anything that stays. */
-export type RunKind = "check" | "migrate" | "dry-run" | "verify";
+export type RunKind = "check" | "migrate" | "dry-run" | "verify" | "rollback" | "rollback-dry-run";
 export type DatabaseRole = "Synapse" | "MAS";
 
 const COMMANDS: Record<RunKind, string> = {
@@ -12,6 +12,8 @@ const COMMANDS: Record<RunKind, string> = {
   migrate: "migrate",
   "dry-run": "migrate --dry-run",
   verify: "verify",
+  rollback: "rollback",
+  "rollback-dry-run": "rollback --dry-run",
 };
 
 /** E.g. `syn2mas migrate (Synapse)`. */
