@@ -53,6 +53,13 @@ export interface RollbackOutcome {
 /** How long a statement waits for a table lock before giving up (MAS must be stopped), as migrate. */
 const LOCK_TIMEOUT = "15s";
 
+/** When COMMIT's answer is lost: the rollback may or may not have happened, and the users table tells. */
+const ROLLBACK_ANSWER_LOST = {
+  message:
+    "the answer to COMMIT from the MAS database was lost, and MAS could not tell whether the rollback committed (it may still be committing)",
+  hint: "see whether MAS's users table is empty: if it is, the rollback is done; if not, run rollback again",
+};
+
 /** Synapse's `oauth-delegated` external ids, counted in one read-only snapshot. */
 async function countOauthDelegated(synapse: SynapseSide): Promise<OauthDelegatedRows> {
   const source = await synapse.openSource();
@@ -148,6 +155,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackOutcom
       masDb,
       (tx) => rollbackWithin(options, tx, oauthDelegated),
       () => connect(named.masTarget),
+      ROLLBACK_ANSWER_LOST,
     );
   });
 }

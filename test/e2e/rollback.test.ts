@@ -10,6 +10,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
+import { MIGRATION_LOCK_KEY } from "../../src/target/probe.ts";
 import type { MasVersion } from "../harness/fixtures.ts";
 import { describeRun, runningChildren, startCli, waitFor } from "../harness/background.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
@@ -85,6 +86,18 @@ describe("rollback", { timeout: 900_000 }, () => {
   async function masUsers(s: Scenario): Promise<number> {
     const rows = await cluster.sql<{ n: number }>(s.masDb, "SELECT count(*)::int AS n FROM users");
     return rows[0]?.n ?? -1;
+  }
+
+  /** Holds MAS's `users` in SHARE mode from a session of the test's own: a rollback waits at its last deletion. */
+  async function holdUsers(s: Scenario): Promise<() => Promise<void>> {
+    const holder = new pg.Client({ connectionString: cluster.uri(s.masDb), application_name: "test-holder" });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("LOCK TABLE users IN SHARE MODE");
+    return async () => {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    };
   }
 
   for (const masVersion of ["1.22.0", "1.0.0"] as MasVersion[]) {
@@ -295,10 +308,7 @@ describe("rollback", { timeout: 900_000 }, () => {
     const before_ = await fingerprints(s);
     await waitFor("the scenario's databases to be idle", () => noClientSessions(cluster, s.synapseDb, s.masDb));
     // Users is emptied last: a SHARE lock lets the rollback read it and delete every other table's rows first.
-    const holder = new pg.Client({ connectionString: cluster.uri(s.masDb), application_name: "test-holder" });
-    await holder.connect();
-    await holder.query("BEGIN");
-    await holder.query("LOCK TABLE users IN SHARE MODE");
+    const release = await holdUsers(s);
     try {
       const run = startCli(["rollback", ...s.configArgs]);
       await waitFor(
@@ -311,8 +321,7 @@ describe("rollback", { timeout: 900_000 }, () => {
       const killed = await run.done;
       assert.equal(killed.signal, "SIGKILL");
     } finally {
-      await holder.query("ROLLBACK");
-      await holder.end();
+      await release();
     }
     await waitFor("the killed rollback's session to end", () => noClientSessions(cluster, s.masDb, s.synapseDb));
     assert.deepEqual(await fingerprints(s), before_, "the killed rollback changed a database");
@@ -320,6 +329,55 @@ describe("rollback", { timeout: 900_000 }, () => {
     const result = await runCli(["rollback", ...s.configArgs]);
     assert.equal(result.code, 0, describeRun(result));
     assert.equal(withoutSequenceState(await cluster.dump(s.masDb)), withoutSequenceState(emptyMas));
+  });
+
+  it("Ctrl-C during the rollback: exit 130, saying MAS still holds the migration, unchanged", { timeout: 120_000 }, async () => {
+    const { s } = await migrated("rollback_sigint");
+    const before_ = await fingerprints(s);
+    await waitFor("the scenario's databases to be idle", () => noClientSessions(cluster, s.synapseDb, s.masDb));
+    const release = await holdUsers(s);
+    let interrupted: CliResult;
+    try {
+      const run = startCli(["rollback", ...s.configArgs, "--json"]);
+      await waitFor(
+        "the rollback to wait for users",
+        async () => (await clientSessions(cluster, s.masDb, "wait_event_type = 'Lock'")).includes("syn2mas rollback (MAS)"),
+        30_000,
+      );
+      run.child.kill("SIGINT");
+      interrupted = await run.done;
+    } finally {
+      await release();
+    }
+    assert.equal(interrupted.code, 130, describeRun(interrupted));
+    assert.equal(
+      interrupted.stderr.trim().split("\n").at(-1),
+      "syn2mas: interrupted (SIGINT): the rollback was undone: MAS still holds the migration, unchanged; run rollback again",
+    );
+    const json = JSON.parse(interrupted.stdout) as { command: string; status: string; migration: string };
+    assert.deepEqual([json.command, json.status, json.migration], ["rollback", "interrupted", "rolled back"]);
+    await waitFor("the interrupted rollback's session to end", () => noClientSessions(cluster, s.masDb, s.synapseDb));
+    assert.deepEqual(await fingerprints(s), before_);
+  });
+
+  it("another run holding the migration lock: exit 1, one line; nothing changed", async () => {
+    const { s } = await migrated("rollback_locked");
+    const before_ = await fingerprints(s);
+    const holder = new pg.Client({ connectionString: cluster.uri(s.masDb), application_name: "test-holder" });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK_KEY.toString()]);
+      const result = await runCli(["rollback", ...s.configArgs]);
+      assert.equal(result.code, 1, describeRun(result));
+      assert.equal(
+        result.stderr.trim(),
+        "syn2mas: error: another syn2mas run (a migrate or a rollback) is writing to this MAS database right now " +
+          "(fix: wait for it to finish, then run rollback again)",
+      );
+    } finally {
+      await holder.end();
+    }
+    assert.deepEqual(await fingerprints(s), before_);
   });
 
   it("a MAS holding users but no record of this tool is never touched: exit 1, one line", async () => {
