@@ -97,8 +97,8 @@ async function noRecord(tx: TxClient): Promise<UserError> {
     );
   }
   return new UserError(
-    `MAS holds ${users} users but no record of a syn2mas migration: this tool did not write them (or a version older than ` +
-      "the record wrote them), so rollback leaves them alone",
+    `MAS holds ${users} users but no record of a syn2mas migration: this tool did not write them (or a version too old ` +
+      "to leave a record did), so rollback leaves them alone",
     "restore MAS's database from the backup taken before the migration, or drop it and create it again with `mas-cli database migrate`",
   );
 }

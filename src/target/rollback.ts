@@ -7,6 +7,7 @@
  */
 import type pg from "pg";
 import { UserError } from "../errors/user-error.ts";
+import { captureReferencesInto, runAll } from "./constraints.ts";
 import { RECORD_SCHEMA } from "./migration-record.ts";
 import { TABLE_ORDER } from "./tables.ts";
 import type { TxClient } from "./transaction.ts";
@@ -115,7 +116,7 @@ async function primaryKeys(client: pg.ClientBase, tables: readonly string[]): Pr
 
 /** What a rollback removes: per table, in the order it is deleted. */
 export interface RollbackPlan {
-  /** Every table with rows to delete, and how many, in deletion order (tables without rows left out). */
+  /** Every table with rows to delete, and how many: the migration's tables, then the others in deletion order (tables without rows left out). */
   rows: { table: string; count: number }[];
   /** Rows of each table the migration writes (all of theirs), zero included. */
   migrationTables: Record<string, number>;
@@ -138,7 +139,8 @@ export async function planRollback(tx: TxClient): Promise<RollbackPlan & { delet
   const keys = await readForeignKeys(tx);
   const migrationTables = [...TABLE_ORDER] as string[];
   const referencing = referencingTables(migrationTables, keys);
-  const order = deletionOrder([...migrationTables, ...referencing], keys);
+  // The migration's tables are emptied first, at once; then the other tables' rows, in an order their keys allow.
+  const order = deletionOrder(referencing, keys);
   const pks = await primaryKeys(tx, referencing);
   const doomed = new Map<string, { temp: string; pk: string[] }>();
   for (const [index, table] of referencing.entries()) {
@@ -176,26 +178,31 @@ export async function planRollback(tx: TxClient): Promise<RollbackPlan & { delet
     }
   }
   const counts = new Map<string, number>();
-  for (const table of order) {
+  for (const table of [...migrationTables, ...order]) {
     const from = doomed.get(table)?.temp ?? ident(table);
     const counted = await tx.query<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${from}`);
     counts.set(table, Number(counted.rows[0]?.n ?? 0));
   }
   const countOf = (t: string) => counts.get(t) ?? 0;
   return {
-    rows: order.filter((t) => countOf(t) > 0).map((t) => ({ table: t, count: countOf(t) })),
+    rows: [...migrationTables, ...order].filter((t) => countOf(t) > 0).map((t) => ({ table: t, count: countOf(t) })),
     migrationTables: Object.fromEntries(migrationTables.map((t) => [t, countOf(t)])),
     referencingRows: Object.fromEntries(referencing.filter((t) => countOf(t) > 0).map((t) => [t, countOf(t)])),
     delete: async () => {
+      // Without the keys pointing into them, the migration's tables are truncated together (a
+      // DELETE would run every key's trigger once per row); the keys are checked again once the
+      // rows that referenced them are gone too.
+      const references = await captureReferencesInto(tx, migrationTables);
+      await runAll(tx, references.drops);
+      await tx.query(`TRUNCATE ${migrationTables.map(ident).join(", ")}`);
       for (const table of order) {
+        const rows = doomed.get(table) as { temp: string; pk: string[] };
         if (countOf(table) === 0) continue;
-        const rows = doomed.get(table);
         await tx.query(
-          rows === undefined
-            ? `DELETE FROM ${ident(table)}`
-            : `DELETE FROM ${ident(table)} t USING ${rows.temp} d WHERE ${rows.pk.map((c) => `d.${ident(c)} = t.${ident(c)}`).join(" AND ")}`,
+          `DELETE FROM ${ident(table)} t USING ${rows.temp} d WHERE ${rows.pk.map((c) => `d.${ident(c)} = t.${ident(c)}`).join(" AND ")}`,
         );
       }
+      await runAll(tx, references.rebuilds);
     },
   };
 }

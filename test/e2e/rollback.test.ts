@@ -11,11 +11,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { MIGRATION_LOCK_KEY } from "../../src/target/probe.ts";
-import type { MasVersion } from "../harness/fixtures.ts";
+import { synapseSqliteDb, type MasVersion } from "../harness/fixtures.ts";
 import { describeRun, runningChildren, startCli, waitFor } from "../harness/background.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { clientSessions, noClientSessions } from "../harness/sessions.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { prepareSqliteScenario, snapshotFiles } from "../harness/sqlite.ts";
 
 type Counts = Record<string, number>;
 interface ActivityJson {
@@ -88,12 +89,15 @@ describe("rollback", { timeout: 900_000 }, () => {
     return rows[0]?.n ?? -1;
   }
 
-  /** Holds MAS's `users` in SHARE mode from a session of the test's own: a rollback waits at its last deletion. */
-  async function holdUsers(s: Scenario): Promise<() => Promise<void>> {
+  /**
+   * Holds the migration record's table from a session of the test's own (ACCESS SHARE): a rollback
+   * reads and deletes the record, then waits to drop its table, its last step, with every other row gone.
+   */
+  async function holdRecordTable(s: Scenario): Promise<() => Promise<void>> {
     const holder = new pg.Client({ connectionString: cluster.uri(s.masDb), application_name: "test-holder" });
     await holder.connect();
     await holder.query("BEGIN");
-    await holder.query("LOCK TABLE users IN SHARE MODE");
+    await holder.query("LOCK TABLE syn2mas.migrations IN ACCESS SHARE MODE");
     return async () => {
       await holder.query("ROLLBACK");
       await holder.end();
@@ -307,14 +311,14 @@ describe("rollback", { timeout: 900_000 }, () => {
     const { s, emptyMas } = await migrated("rollback_kill");
     const before_ = await fingerprints(s);
     await waitFor("the scenario's databases to be idle", () => noClientSessions(cluster, s.synapseDb, s.masDb));
-    // Users is emptied last: a SHARE lock lets the rollback read it and delete every other table's rows first.
-    const release = await holdUsers(s);
+    const release = await holdRecordTable(s);
     try {
       const run = startCli(["rollback", ...s.configArgs]);
       await waitFor(
-        "the rollback to wait for users, its other deletions done",
+        "the rollback to wait at its last step, its deletions done",
         async () =>
-          (await clientSessions(cluster, s.masDb, `wait_event_type = 'Lock' AND query LIKE 'DELETE FROM "users"%'`)).length === 1,
+          (await clientSessions(cluster, s.masDb, `wait_event_type = 'Lock' AND query LIKE 'DROP TABLE syn2mas.migrations%'`))
+            .length === 1,
         30_000,
       );
       run.child.kill("SIGKILL");
@@ -335,12 +339,12 @@ describe("rollback", { timeout: 900_000 }, () => {
     const { s } = await migrated("rollback_sigint");
     const before_ = await fingerprints(s);
     await waitFor("the scenario's databases to be idle", () => noClientSessions(cluster, s.synapseDb, s.masDb));
-    const release = await holdUsers(s);
+    const release = await holdRecordTable(s);
     let interrupted: CliResult;
     try {
       const run = startCli(["rollback", ...s.configArgs, "--json"]);
       await waitFor(
-        "the rollback to wait for users",
+        "the rollback to wait for the record's table",
         async () => (await clientSessions(cluster, s.masDb, "wait_event_type = 'Lock'")).includes("syn2mas rollback (MAS)"),
         30_000,
       );
@@ -378,6 +382,21 @@ describe("rollback", { timeout: 900_000 }, () => {
       await holder.end();
     }
     assert.deepEqual(await fingerprints(s), before_);
+  });
+
+  it("a Synapse on SQLite: read where it is, never written; MAS is the empty MAS again", async () => {
+    const s = await prepareSqliteScenario(cluster, "rollback_sqlite", synapseSqliteDb, { synapseOverrides: GUESTS_OFF });
+    const emptyMas = await cluster.dump(s.masDb);
+    const files = snapshotFiles(synapseSqliteDb);
+    const migrate = await runCli(["migrate", ...s.configArgs, "--accept-all-warnings"]);
+    assert.equal(migrate.code, 0, describeRun(migrate));
+    const result = await runCli(["rollback", ...s.configArgs, "--json"]);
+    assert.equal(result.code, 0, describeRun(result));
+    const json = parse(result);
+    assert.ok((json.removed.migrationTables.users ?? 0) > 0);
+    assert.deepEqual(json.synapse.oauthDelegated, { count: 0, statement: DELETE_STATEMENT });
+    assert.equal(withoutSequenceState(await cluster.dump(s.masDb)), withoutSequenceState(emptyMas));
+    assert.deepEqual(snapshotFiles(synapseSqliteDb), files, "rollback changed the SQLite files");
   });
 
   it("a MAS holding users but no record of this tool is never touched: exit 1, one line", async () => {
