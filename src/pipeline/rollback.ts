@@ -122,8 +122,9 @@ async function rollbackWithin(
   }
   const record = await readLatestRecord(tx);
   if (record === null) throw await noRecord(tx);
-  const activity = await readMasActivity(tx, record.committedAt);
+  // Planned first: the plan locks the tables it deletes from, so the activity read next stays true until COMMIT.
   const { delete: deleteRows, ...removed } = await planRollback(tx);
+  const activity = await readMasActivity(tx, record.committedAt);
   const base = { dryRun: options.dryRun, record, activity, removed, synapse: { oauthDelegated } };
   if (holdsActivity(activity, removed) && !options.discardMasActivity) {
     return { value: { ...base, status: "blocked", recordRemoval: null, activityLeft: null }, commit: false };

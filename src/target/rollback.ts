@@ -130,15 +130,19 @@ function doomedTable(index: number): string {
 }
 
 /**
- * Works out, inside the transaction, which rows a rollback deletes: all rows of the tables the
- * migration writes, and, repeated until nothing is added, every row of another table that
- * references a row to delete. The keys of those rows go into temporary tables (dropped at the
- * end of the transaction), so that the deletion removes exactly what was counted.
+ * Locks the tables a rollback deletes from against writes, then works out, inside the transaction,
+ * which rows it deletes: all rows of the tables the migration writes, and, repeated until nothing
+ * is added, every row of another table that references a row to delete. The keys of those rows go
+ * into temporary tables (dropped at the end of the transaction), so that the deletion removes
+ * exactly what was counted.
  */
 export async function planRollback(tx: TxClient): Promise<RollbackPlan & { delete: () => Promise<void> }> {
   const keys = await readForeignKeys(tx);
   const migrationTables = [...TABLE_ORDER] as string[];
   const referencing = referencingTables(migrationTables, keys);
+  // Nobody else writes these tables until the transaction ends (reads go on): what is counted
+  // and judged here, activity included, is exactly what is deleted.
+  await tx.query(`LOCK TABLE ${[...migrationTables, ...referencing].map(ident).join(", ")} IN EXCLUSIVE MODE`);
   // The migration's tables are emptied first, at once; then the other tables' rows, in an order their keys allow.
   const order = deletionOrder(referencing, keys);
   const pks = await primaryKeys(tx, referencing);
