@@ -51,7 +51,7 @@ try {
   const verified = runCliInherit(["verify", ...scenario.configArgs]);
   process.stderr.write(`exit code ${verified}\n`);
 
-  step("syn2mas migrate again (refused: MAS is no longer empty)");
+  step("syn2mas migrate again (refused: ALREADY_MIGRATED, MAS holds this migration)");
   const again = runCliInherit(["migrate", ...scenario.configArgs]);
   process.stderr.write(`exit code ${again}\n`);
   process.exitCode = dry === 0 && real === 0 && verified === 0 && again === 10 ? 0 : 1;

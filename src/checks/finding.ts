@@ -31,6 +31,7 @@ export const FINDING_CODES = {
   MAS_SCHEMA_UNSUPPORTED: "error",
   MAS_SCHEMA_NEWER: "warning",
   MAS_NOT_EMPTY: "error",
+  ALREADY_MIGRATED: "error",
   MIGRATION_RUNNING: "error",
   // Synapse database
   SYNAPSE_SCHEMA_UNSUPPORTED: "error",

@@ -8,6 +8,7 @@ import {
   type MasMigration,
   type MigrationHistory,
 } from "../target/mas-migrations.ts";
+import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import {
   countNonEmptyTargets,
   existingProviderIds,
@@ -109,7 +110,10 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
     );
     return;
   }
-  const nonEmpty = await countNonEmptyTargets(masDb);
+  const record = await readLatestRecord(masDb);
+  if (record !== null) findings.push(await alreadyMigrated(record, masDb));
+  // A recorded migration explains MAS's rows: ALREADY_MIGRATED says so instead of MAS_NOT_EMPTY.
+  const nonEmpty = record === null ? await countNonEmptyTargets(masDb) : new Map<string, number>();
   if (nonEmpty.size > 0) {
     const users = nonEmpty.get("users") ?? 0;
     const tables = [...nonEmpty].map(([t, n]) => `${t} (${n} rows)`);
@@ -124,6 +128,21 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
     );
   }
   await providerRowRules(input, findings);
+}
+
+/**
+ * ALREADY_MIGRATED: MAS holds this tool's record of a committed migration. Said instead of
+ * MAS_NOT_EMPTY, because what to do differs: nothing, or roll it back before migrating again.
+ */
+async function alreadyMigrated(record: MigrationRecord, masDb: CheckContext["masDb"]): Promise<Finding> {
+  const users = record.counts.users ?? 0;
+  return finding(
+    "ALREADY_MIGRATED",
+    `MAS already holds a migration: syn2mas ${record.toolVersion} committed it at ${record.committedAt.toISOString()} ` +
+      `(${users} users). If that is this migration, there is nothing to do (run \`syn2mas verify\` to compare it with Synapse). ` +
+      "To migrate again, run `syn2mas rollback` first: it removes that migration's rows, and refuses while users have moved in.",
+    { count: users, examples: await someMasUsernames(masDb, MAX_EXAMPLES) },
+  );
 }
 
 /** `version description`, for a finding's examples. */

@@ -24,6 +24,9 @@ import { finding, MAX_EXAMPLES, type Finding, type FindingCode } from "./finding
 /** What MAS wrote into Synapse while Synapse delegated authentication to it (MSC3861). */
 export const OAUTH_DELEGATED = "oauth-delegated";
 
+/** What the operator runs in Synapse to remove those rows (the same SQL on PostgreSQL and SQLite). */
+export const DELETE_OAUTH_DELEGATED = `DELETE FROM user_external_ids WHERE auth_provider = ${sqlString(OAUTH_DELEGATED)};`;
+
 function describeSamples(samples: RowSample[]): string {
   return samples.map((s) => `${s.table}: ${s.count}`).join(", ");
 }
@@ -190,7 +193,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
         "OAUTH_DELEGATED_IDS",
         `${delegated} external ids have auth_provider "${OAUTH_DELEGATED}": MAS wrote them while Synapse delegated ` +
           "authentication to it (an earlier cut-over). They are not upstream provider links and must not be migrated. " +
-          `Delete them in Synapse, then run check again: DELETE FROM user_external_ids WHERE auth_provider = ${sqlString(OAUTH_DELEGATED)};`,
+          `Delete them in Synapse, then run check again: ${DELETE_OAUTH_DELEGATED}`,
         { count: delegated, examples },
       ),
     );

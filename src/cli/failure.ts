@@ -38,6 +38,7 @@ export function failureJson(failure: Failure, command: string | undefined): obje
 /** The command the arguments name (`check`, `migrate`, `config generate`), for messages; undefined if none. */
 export function commandOf(args: readonly string[]): string | undefined {
   if (args[0] === "check" || args[0] === "migrate" || args[0] === "verify" || args[0] === "status") return args[0];
+  if (args[0] === "rollback") return args[0];
   if (args[0] === "config" && args[1] === "generate") return "config generate";
   return undefined;
 }

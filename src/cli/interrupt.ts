@@ -22,6 +22,16 @@ const SAID: Record<Ending, string> = {
   "nothing written": "nothing was written to MAS; run again",
 };
 
+/** The same for `rollback`, whose transaction removes a migration instead of writing one. */
+const SAID_OF_ROLLBACK: Record<Ending, string> = {
+  committed: "the rollback had already committed: MAS no longer holds the migration (the report was not printed)",
+  "in progress":
+    "MAS is still committing the rollback (COMMIT has not finished): it completes or fails on its own; see whether MAS's users table is empty before running again",
+  "rolled back": "the rollback was undone: MAS still holds the migration, unchanged; run rollback again",
+  unknown: "MAS did not say whether the rollback committed: see whether its users table is empty; if not, run rollback again",
+  "nothing written": "nothing was changed in MAS; run rollback again",
+};
+
 const COMMIT_FAILED = "the migration's COMMIT failed and it was rolled back: nothing was written to MAS; run again to migrate";
 
 export interface InterruptOptions {
@@ -35,7 +45,12 @@ function say(signal: NodeJS.Signals, text: string): void {
   process.stderr.write(`syn2mas: interrupted (${signal}): ${text}\n`);
 }
 
-function finish(signal: NodeJS.Signals, ending: Ending, options: InterruptOptions, text = SAID[ending]): never {
+function finish(
+  signal: NodeJS.Signals,
+  ending: Ending,
+  options: InterruptOptions,
+  text = (options.command() === "rollback" ? SAID_OF_ROLLBACK : SAID)[ending],
+): never {
   say(signal, text);
   if (options.json) {
     const result = {
@@ -62,7 +77,8 @@ async function onSignal(signal: NodeJS.Signals, options: InterruptOptions): Prom
     waitingForCommit = true;
     say(signal, "COMMIT is in flight: waiting for MAS's answer (interrupt again to stop waiting)");
     const ending = (await commitOutcome()) ?? "unknown";
-    finish(signal, ending, options, ending === "rolled back" ? COMMIT_FAILED : undefined);
+    const failed = options.command() === "rollback" ? SAID_OF_ROLLBACK["rolled back"] : COMMIT_FAILED;
+    finish(signal, ending, options, ending === "rolled back" ? failed : undefined);
   }
   if (stage === "committed" || stage === "unknown") finish(signal, stage, options);
   if (stage === "none") finish(signal, "nothing written", options);

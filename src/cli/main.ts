@@ -7,6 +7,7 @@ import { checkCommand } from "./commands/check.ts";
 import { configGenerateCommand } from "./commands/config-generate.ts";
 import { migrateCommand } from "./commands/migrate.ts";
 import { statusCommand } from "./commands/status.ts";
+import { rollbackCommand } from "./commands/rollback.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { EXIT_TOOL_FAILURE } from "./exit-codes.ts";
 import { handleInterrupts } from "./interrupt.ts";
@@ -112,6 +113,7 @@ Examples:
   syn2mas migrate ${FILES}
   syn2mas verify ${FILES}
   syn2mas status ${FILES} --json
+  syn2mas rollback ${FILES} --dry-run
   syn2mas config generate --synapse-config homeserver.yaml --output mas.yaml
 ${exitCodesHelp(undefined)}
 
@@ -206,6 +208,54 @@ Exit codes:
     )
     .action(async (opts) => {
       process.exitCode = await statusCommand(withLists(opts), out);
+    });
+  configureHelp(
+    program
+      .command("rollback")
+      .description("undo a migration users have not moved into yet: MAS becomes an empty MAS again; Synapse is only read"),
+  )
+    .usage("--synapse-config <path> [--config <file>] [options]")
+    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
+    .option(
+      "--config <file>",
+      "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)",
+      collect,
+    )
+    .option(
+      "--synapse-database-uri <uri>",
+      "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section",
+    )
+    .option("--dry-run", "do everything, then roll MAS back to how it was", false)
+    .option(
+      "--discard-mas-activity",
+      "roll back even though MAS holds activity since the migration (new users, sessions, logins): it is removed too",
+      false,
+    )
+    .option("--json", "also print the result as one JSON object on stdout (text stays on stderr)", false)
+    .option("--debug", "show stack traces on errors", false)
+    .addHelpText(
+      "after",
+      `
+Removes, in one MAS transaction, every row the migration wrote and its record (syn2mas.migrations),
+leaving MAS as an empty MAS; refuses when MAS holds activity since the migration, unless
+--discard-mas-activity is given (then the activity, and the rows of other MAS tables that reference
+the migrated users, go too, listed). Synapse is never written: its user_external_ids rows with
+auth_provider 'oauth-delegated' are counted, with the statement that removes them.
+
+Examples:
+  syn2mas rollback ${FILES} --dry-run
+  syn2mas rollback ${FILES}
+  syn2mas rollback ${FILES} --discard-mas-activity --json
+
+Exit codes:
+  0   rolled back (or, with --dry-run, rolled back and then undone: MAS unchanged)
+  10  refused: MAS holds activity since the migration (listed); nothing was changed
+  1   the tool could not run (no migration of this tool in MAS, another run writing to it, bad
+      configuration, unreachable database): one line on stderr names the cause and the fix
+  130 interrupted (Ctrl-C, SIGTERM): MAS is as it was unless the rollback had committed`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await rollbackCommand(withLists(opts), out);
     });
   configureHelp(program.command("config").description("work with configuration files"))
     .command("generate")

@@ -8,10 +8,12 @@ describe("application names", () => {
     assert.equal(applicationName("dry-run", "MAS"), "syn2mas migrate --dry-run (MAS)");
     assert.equal(applicationName("check", "Synapse"), "syn2mas check (Synapse)");
     assert.equal(applicationName("verify", "MAS"), "syn2mas verify (MAS)");
+    assert.equal(applicationName("rollback", "MAS"), "syn2mas rollback (MAS)");
+    assert.equal(applicationName("rollback-dry-run", "Synapse"), "syn2mas rollback --dry-run (Synapse)");
   });
 
   it("are read back as the run they serve", () => {
-    for (const run of ["check", "migrate", "dry-run", "verify", "status"] as const) {
+    for (const run of ["check", "migrate", "dry-run", "verify", "status", "rollback", "rollback-dry-run"] as const) {
       for (const role of ["Synapse", "MAS"] as const) assert.equal(runOfApplicationName(applicationName(run, role)), run);
     }
   });

@@ -3,8 +3,8 @@
  * another run (and an operator reading pg_stat_activity) tells them from Synapse's and MAS's own.
  */
 
-/** What a run does: `check`, `verify`, `status` and a dry run never write anything that stays. */
-export type RunKind = "check" | "migrate" | "dry-run" | "verify" | "status";
+/** What a run does: `check`, `verify`, `status` and the dry runs never write anything that stays. */
+export type RunKind = "check" | "migrate" | "dry-run" | "verify" | "status" | "rollback" | "rollback-dry-run";
 export type DatabaseRole = "Synapse" | "MAS";
 
 const COMMANDS: Record<RunKind, string> = {
@@ -13,6 +13,8 @@ const COMMANDS: Record<RunKind, string> = {
   "dry-run": "migrate --dry-run",
   verify: "verify",
   status: "status",
+  rollback: "rollback",
+  "rollback-dry-run": "rollback --dry-run",
 };
 
 /** E.g. `syn2mas migrate (Synapse)`. */

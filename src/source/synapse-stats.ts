@@ -146,3 +146,15 @@ async function queryAuthProvidersInUse(client: SynapseQueries, serverName: strin
   );
   return new Map(rows.map((r) => [r.auth_provider, Number(r.n)]));
 }
+
+/**
+ * How many `user_external_ids` rows have this `auth_provider`, whoever owns them: the rows that
+ * `DELETE FROM user_external_ids WHERE auth_provider = ...` removes.
+ */
+export async function countExternalIdsOf(client: SynapseQueries, authProvider: string): Promise<number> {
+  const rows = await client.rows<{ n: string | number }>(
+    `SELECT count(*) AS n FROM user_external_ids WHERE auth_provider = ${client.dialect.param(1)}`,
+    [authProvider],
+  );
+  return Number(rows[0]?.n ?? 0);
+}

@@ -43,13 +43,36 @@ export async function captureConstraints(client: pg.ClientBase, tables: readonly
   );
   const foreign = constraints.rows.filter((c) => c.type === "f");
   const keys = constraints.rows.filter((c) => c.type !== "f");
-  const drop = (c: { tbl: string; name: string }) => `ALTER TABLE ${c.tbl} DROP CONSTRAINT ${quoteIdent(c.name)}`;
-  const add = (c: { tbl: string; name: string; def: string }) =>
-    `ALTER TABLE ${c.tbl} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
   return {
     drops: [...foreign.map(drop), ...keys.map(drop), ...indexes.rows.map((i) => `DROP INDEX ${quoteIdent(i.name)}`)],
     rebuilds: [...keys.map(add), ...indexes.rows.map((i) => i.def), ...foreign.map(add)],
   };
+}
+
+/**
+ * The foreign keys of the current schema's other tables that reference `tables`: dropped, they let
+ * `tables` be emptied at once (TRUNCATE, no trigger per row); added back, they are checked again.
+ */
+export async function captureReferencesInto(client: pg.ClientBase, tables: readonly string[]): Promise<SavedConstraints> {
+  const foreign = await client.query<{ tbl: string; name: string; def: string }>(
+    `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+       FROM pg_constraint c
+       JOIN pg_class r ON r.oid = c.conrelid
+       JOIN pg_class f ON f.oid = c.confrelid
+      WHERE r.relnamespace = current_schema()::regnamespace AND f.relnamespace = r.relnamespace AND c.contype = 'f'
+        AND f.relname = ANY($1) AND NOT r.relname = ANY($1)
+      ORDER BY r.relname, c.conname`,
+    [tables],
+  );
+  return { drops: foreign.rows.map(drop), rebuilds: foreign.rows.map(add) };
+}
+
+function drop(c: { tbl: string; name: string }): string {
+  return `ALTER TABLE ${c.tbl} DROP CONSTRAINT ${quoteIdent(c.name)}`;
+}
+
+function add(c: { tbl: string; name: string; def: string }): string {
+  return `ALTER TABLE ${c.tbl} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`;
 }
 
 /** Runs each statement in order. */

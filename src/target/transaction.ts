@@ -67,6 +67,18 @@ async function transactionStatus(reconnect: Reconnect, xid: string): Promise<Tra
   }
 }
 
+/** What to tell the operator when COMMIT's answer was lost and MAS cannot say how the transaction ended. */
+export interface LostCommitAnswer {
+  message: string;
+  hint: string;
+}
+
+const MIGRATION_ANSWER_LOST: LostCommitAnswer = {
+  message:
+    "the answer to COMMIT from the MAS database was lost, and MAS could not tell whether the migration committed (it may still be committing)",
+  hint: "see whether MAS's users table holds the migrated users: if it does, the migration is done; if it is empty, run again",
+};
+
 /**
  * Runs `work` inside BEGIN ... COMMIT on `client`, or ROLLBACK when `work` throws or `commit`
  * returns false (the dry run). A killed process leaves nothing behind: PostgreSQL aborts the
@@ -78,6 +90,7 @@ export async function withTransaction<T>(
   client: pg.Client,
   work: (tx: TxClient) => Promise<{ value: T; commit: boolean }>,
   reconnect: Reconnect,
+  lostAnswer: LostCommitAnswer = MIGRATION_ANSWER_LOST,
 ): Promise<T> {
   await client.query("BEGIN");
   state = { stage: "open" };
@@ -111,9 +124,5 @@ export async function withTransaction<T>(
   state = { stage: ended };
   if (ended === "committed") return value;
   if (ended === "rolled back") throw commitError;
-  throw new UserError(
-    "the answer to COMMIT from the MAS database was lost, and MAS could not tell whether the migration committed (it may still be committing)",
-    "see whether MAS's users table holds the migrated users: if it does, the migration is done; if it is empty, run again",
-    { cause: commitError },
-  );
+  throw new UserError(lostAnswer.message, lostAnswer.hint, { cause: commitError });
 }

@@ -134,8 +134,8 @@ describe("the npm package", () => {
     assert.equal((await runCli(["migrate", ...t.configArgs, "--accept-all-warnings"])).code, 0);
     assert.deepEqual(migrated, await usernames(t.masDb));
     const second = await runInstalled(bin, ["migrate", ...s.configArgs, "--accept-all-warnings"]);
-    assert.equal(second.code, 10, "blocked: MAS is not empty any more");
-    assert.match(second.stderr, /MAS_NOT_EMPTY/);
+    assert.equal(second.code, 10, "blocked: MAS holds the migration");
+    assert.match(second.stderr, /ALREADY_MIGRATED/);
     assert.deepEqual(await usernames(s.masDb), migrated);
   });
 
