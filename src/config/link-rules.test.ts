@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "../errors/user-error.ts";
 import { ulidTextToUuid } from "../model/ids.ts";
-import { linkSubject, parseLinkFlag } from "./link-rules.ts";
+import { linkSubject } from "../model/link-rule.ts";
+import { parseLinkFlag } from "./link-rules.ts";
 
 const ULID = "01JBZ3Q5K0V8W4YF8E2C9M7T6D";
 const PROVIDER = ulidTextToUuid(ULID);

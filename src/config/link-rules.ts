@@ -6,28 +6,10 @@
  * `{localpart}` and `{user_id}`, or `dex:CONNECTOR:TEMPLATE` for Dex's encoding of the template's value.
  */
 import { UserError } from "../errors/user-error.ts";
-import { dexSubject } from "../model/dex-subject.ts";
-import { ulidTextToUuid, type MasId } from "../model/ids.ts";
+import { ulidTextToUuid } from "../model/ids.ts";
+import { LOCALPART_SOURCE, PLACEHOLDERS, type LinkRule, type Placeholder } from "../model/link-rule.ts";
 
-export const LOCALPART_SOURCE = "localpart";
-
-const PLACEHOLDERS = ["external_id", "localpart", "user_id"] as const;
-export type Placeholder = (typeof PLACEHOLDERS)[number];
-
-/** What a subject template is filled with, for one user (and one external id). */
-export type SubjectValues = Record<Placeholder, string>;
-
-export interface LinkRule {
-  /** `localpart`, or the `auth_provider` whose external ids are linked. */
-  source: string;
-  providerId: MasId;
-  /** The template's literal text and placeholders, in order. */
-  template: (string | { placeholder: Placeholder })[];
-  /** Set for `dex:CONNECTOR:...`: the filled template is Dex's user id behind that connector. */
-  dexConnector?: string;
-  /** The flag as given, for messages. */
-  flag: string;
-}
+export { LOCALPART_SOURCE, type LinkRule };
 
 function linkError(flag: string, why: string): UserError {
   return new UserError(
@@ -81,10 +63,4 @@ export function parseLinkFlag(flag: string): LinkRule {
     throw linkError(flag, "localpart users have no external id: use {localpart} or {user_id}");
   }
   return { source, providerId, template, ...(dexConnector === undefined ? {} : { dexConnector }), flag };
-}
-
-/** The subject `rule` gives for one user's values. */
-export function linkSubject(rule: LinkRule, values: SubjectValues): string {
-  const filled = rule.template.map((p) => (typeof p === "string" ? p : values[p.placeholder])).join("");
-  return rule.dexConnector === undefined ? filled : dexSubject(filled, rule.dexConnector);
 }
