@@ -200,7 +200,8 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
   }
   const defined = synapseAuthProviders(synapse);
   for (const [authProvider, count] of used) {
-    if (authProvider === OAUTH_DELEGATED || defined.includes(authProvider)) continue;
+    // An auth_provider a --link names is known: the operator said where its users go.
+    if (authProvider === OAUTH_DELEGATED || defined.includes(authProvider) || input.links?.has(authProvider)) continue;
     findings.push(
       finding(
         "UNKNOWN_AUTH_PROVIDER",
@@ -214,7 +215,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
     );
   }
   for (const [authProvider, count] of used) {
-    if (authProvider === OAUTH_DELEGATED || input.providers.has(authProvider)) continue;
+    if (authProvider === OAUTH_DELEGATED || input.providers.has(authProvider) || input.links?.has(authProvider)) continue;
     findings.push(
       finding(
         "PROVIDER_NOT_IN_MAS",

@@ -7,6 +7,8 @@ import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
 import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite/files.ts";
+import { linkRulesOf } from "../config/link-rules.ts";
+import type { LinkRule } from "../model/link-rule.ts";
 import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
@@ -16,6 +18,8 @@ export interface CommonOptions {
   synapseConfig: string[];
   synapseDatabaseUri?: string;
   upstreamProviderMapping: string[];
+  /** `--link SOURCE=MAS_PROVIDER_ULID[:SUBJECT]` values (absent for commands without the option). */
+  link?: string[];
   /** Total read-only connections to Synapse's database (1 + those that share its snapshot). */
   synapseConnections: string;
 }
@@ -26,6 +30,7 @@ export interface LoadedSetup {
   synapseTarget: ConnectTarget;
   masTarget: ConnectTarget;
   providers: Map<string, MasId>;
+  links: Map<string, LinkRule>;
   extraSynapseConnections: number;
 }
 
@@ -74,6 +79,7 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
   const synapse = loadSynapseConfig(options.synapseConfig);
   const mas = loadMasConfig(options.config);
   const providers = providerMap(mas, options.upstreamProviderMapping.map(parseProviderMappingFlag));
+  const links = linkRulesOf(options.link ?? []);
   let synapseTarget: ConnectTarget;
   const sqliteOverride = options.synapseDatabaseUri === undefined ? undefined : sqliteUriPath(options.synapseDatabaseUri);
   if (sqliteOverride !== undefined) {
@@ -101,6 +107,7 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     synapseTarget,
     masTarget,
     providers,
+    links,
     extraSynapseConnections: parseConnections(options.synapseConnections) - 1,
   };
 }

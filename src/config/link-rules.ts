@@ -39,6 +39,18 @@ function parseTemplate(flag: string, text: string): LinkRule["template"] {
   return parts;
 }
 
+/** The `--link` flags by SOURCE; one SOURCE given twice is an error (which would win is not obvious). */
+export function linkRulesOf(flags: readonly string[]): Map<string, LinkRule> {
+  const rules = new Map<string, LinkRule>();
+  for (const flag of flags) {
+    const rule = parseLinkFlag(flag);
+    const earlier = rules.get(rule.source);
+    if (earlier !== undefined) throw linkError(flag, `SOURCE ${rule.source} is already linked by --link "${earlier.flag}"`);
+    rules.set(rule.source, rule);
+  }
+  return rules;
+}
+
 /** Parses one `--link` value. */
 export function parseLinkFlag(flag: string): LinkRule {
   const equals = flag.indexOf("=");

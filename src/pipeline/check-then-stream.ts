@@ -115,6 +115,7 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       serverName: setup.synapse.serverName,
       startedAt: now,
       providers: setup.providers,
+      ...(setup.links ? { links: setup.links } : {}),
       deriveId: runIdDeriver(),
     };
     const phaseRun = { source: run.source, ctx, report, progress: run.progress };

@@ -6,6 +6,7 @@ import type { Finding } from "../checks/finding.ts";
 import { configRules } from "../checks/preconditions.ts";
 import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
 import type { MasId } from "../model/ids.ts";
+import type { LinkRule } from "../model/link-rule.ts";
 import { openPostgresSnapshot } from "../source/postgres/snapshot.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import { connect, type ConnectTarget } from "./connect.ts";
@@ -18,6 +19,8 @@ export interface RunSetup {
   synapseTarget: ConnectTarget;
   masTarget: ConnectTarget;
   providers: ReadonlyMap<string, MasId>;
+  /** `--link` rules by SOURCE (an auth_provider, or `localpart`). */
+  links?: ReadonlyMap<string, LinkRule>;
   allowRunningSynapse: boolean;
   skipInvalidRows: boolean;
   /** Accepted warnings and --strict. */
