@@ -1,4 +1,5 @@
 /** `users` -> MAS `users` and `user_passwords`. */
+import { LOCALPART_SOURCE, linkSubject } from "../model/link-rule.ts";
 import { isUsableBcryptHash } from "../model/password-hash.ts";
 import type { SynapseUser } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
@@ -34,6 +35,20 @@ export function mapUser(user: SynapseUser, ctx: MappingContext): MappingResult {
       isGuest: user.isGuest,
     },
   });
+  const localpartRule = ctx.links?.get(LOCALPART_SOURCE);
+  // --link localpart=...: the users an LDAP or password module, or JWT, knew only by their localpart.
+  if (localpartRule !== undefined && !user.isGuest && !user.deactivated && !user.hasExternalId) {
+    result.rows.push({
+      table: "upstream_oauth_links",
+      row: {
+        upstreamOauthLinkId: ctx.deriveId(createdAt, `link\0${LOCALPART_SOURCE}\0${user.name}`),
+        upstreamOauthProviderId: localpartRule.providerId,
+        userId: masUserId,
+        subject: linkSubject(localpartRule, { external_id: "", localpart, user_id: user.name }),
+        createdAt,
+      },
+    });
+  }
   if (!hasHash) {
     result.skips.push({ entity: "passwords", reason: "no_password_hash" });
   } else if (!isUsableBcryptHash(user.passwordHash as string)) {

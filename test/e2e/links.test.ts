@@ -87,3 +87,39 @@ describe("migrate --link oidc-github=ULID:dex:github:{external_id}", () => {
     assert.match(run.stderr, /--link "oidc-github=nope": "nope" is not a provider's 26-character ULID/);
   });
 });
+
+describe("migrate --link localpart=ULID:ldap|{localpart}", () => {
+  let cluster: Cluster;
+  let scenario: Scenario;
+  before(async () => {
+    cluster = await startCluster();
+    scenario = await prepareScenario(cluster, "links_localpart", { synapseOverrides: GUESTS_OFF });
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it("links exactly the users with no external id who are not guests, deactivated or an application service's", async () => {
+    const run = await runCli(["migrate", ...scenario.configArgs, "--link", `localpart=${GITHUB_ULID}:ldap|{localpart}`]);
+    assert.equal(run.code, 0, run.stderr);
+    const expected = await cluster.sql<{ username: string }>(
+      scenario.synapseDb,
+      `SELECT substr(name, 2, strpos(name, ':') - 2) AS username FROM users u
+        WHERE is_guest = 0 AND deactivated = 0 AND appservice_id IS NULL
+          AND NOT EXISTS (SELECT 1 FROM user_external_ids e WHERE e.user_id = u.name)
+        ORDER BY 1`,
+    );
+    assert.ok(expected.length > 0, "the fixture has such users");
+    const linked = await cluster.sql<{ username: string; subject: string }>(
+      scenario.masDb,
+      `SELECT u.username, l.subject FROM upstream_oauth_links l JOIN users u USING (user_id)
+        WHERE l.upstream_oauth_provider_id = '${FIXTURE_PROVIDER_IDS.github}' AND l.subject LIKE 'ldap|%' ORDER BY 1`,
+    );
+    assert.deepEqual(
+      linked,
+      expected.map((e) => ({ username: e.username, subject: `ldap|${e.username}` })),
+    );
+    const verified = await runCli(["verify", ...scenario.configArgs, "--link", `localpart=${GITHUB_ULID}:ldap|{localpart}`]);
+    assert.equal(verified.code, 0, verified.stderr);
+  });
+});
