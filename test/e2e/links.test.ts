@@ -123,3 +123,24 @@ describe("migrate --link localpart=ULID:ldap|{localpart}", () => {
     assert.equal(verified.code, 0, verified.stderr);
   });
 });
+
+describe("--link to a provider MAS does not have", () => {
+  let cluster: Cluster;
+  let scenario: Scenario;
+  before(async () => {
+    cluster = await startCluster();
+    scenario = await prepareScenario(cluster, "links_unsynced", { synapseOverrides: GUESTS_OFF });
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it("is PROVIDER_NOT_SYNCED naming the ULID and the flag: migrate exits 10 and MAS is unchanged", async () => {
+    const missing = "01JBZ3Q5K0V8W4YF8E2C9M7T6D";
+    const before = await cluster.dump(scenario.masDb);
+    const run = await runCli(["migrate", ...scenario.configArgs, "--link", `localpart=${missing}`]);
+    assert.equal(run.code, 10, run.stderr);
+    assert.match(run.stderr, new RegExp(`PROVIDER_NOT_SYNCED.*${missing} \\(for --link localpart=${missing}\\)`));
+    assert.equal(await cluster.dump(scenario.masDb), before);
+  });
+});
