@@ -54,21 +54,26 @@ function configureHelp(command: Command): Command {
   });
 }
 
-/** The configuration options of every command that reads both configurations, listed first in its help. */
+/** Where both configurations and Synapse's database are: the options of every command that reads both, listed first. */
+function withDatabaseOptions(command: Command): Command {
+  return configureHelp(command)
+    .usage("--synapse-config <path> [--config <file>] [options]")
+    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
+    .option(
+      "--config <file>",
+      "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)",
+      collect,
+    )
+    .option(
+      "--synapse-database-uri <uri>",
+      "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section",
+    );
+}
+
+/** {@link withDatabaseOptions} and the provider mapping: the configuration options of the commands that map rows. */
 function withConfigOptions(command: Command): Command {
   return (
-    configureHelp(command)
-      .usage("--synapse-config <path> [--config <file>] [options]")
-      .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
-      .option(
-        "--config <file>",
-        "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)",
-        collect,
-      )
-      .option(
-        "--synapse-database-uri <uri>",
-        "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section",
-      )
+    withDatabaseOptions(command)
       .option(
         "--upstream-provider-mapping <IDP:ULID>",
         "map a Synapse auth_provider (e.g. oidc-keycloak) to a MAS provider's ULID (repeatable); rarely needed: " +
@@ -215,22 +220,11 @@ Exit codes:
     .action(async (opts) => {
       process.exitCode = await statusCommand(withLists(opts), out);
     });
-  configureHelp(
+  withDatabaseOptions(
     program
       .command("rollback")
       .description("undo a migration users have not moved into yet: MAS becomes an empty MAS again; Synapse is only read"),
   )
-    .usage("--synapse-config <path> [--config <file>] [options]")
-    .option("--synapse-config <path>", "required: Synapse's homeserver.yaml, or a directory of *.yaml (repeatable)", collect)
-    .option(
-      "--config <file>",
-      "MAS configuration file (repeatable); required unless $MAS_CONFIG names the files (colon-separated)",
-      collect,
-    )
-    .option(
-      "--synapse-database-uri <uri>",
-      "postgresql://... or sqlite:///path/to/homeserver.db, overriding Synapse's database section",
-    )
     .option("--dry-run", "do everything, then roll MAS back to how it was", false)
     .option(
       "--discard-mas-activity",

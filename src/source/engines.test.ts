@@ -20,6 +20,7 @@ import type { Engine, SnapshotReaders } from "./snapshot-readers.ts";
 import type { SynapseSource } from "./source.ts";
 import { openSqliteSynapse } from "./sqlite/source.ts";
 import { invalidUserIdRows, missingSynapseColumns } from "./synapse-stats.ts";
+import { all, DECODED_A1_REFRESH, DECODED_USERS } from "../../test/harness/synapse-reads.ts";
 
 /** Rows as Synapse writes them (TRUE/FALSE are 1/0 on SQLite, as Synapse stores its booleans there). */
 const ROWS = `
@@ -56,12 +57,6 @@ interface Opened {
   source: SynapseSource;
   readers: SnapshotReaders;
   close(): Promise<void>;
-}
-
-async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of batches) out.push(...batch);
-  return out;
 }
 
 describe("both engines, the same answers", () => {
@@ -125,38 +120,7 @@ describe("both engines, the same answers", () => {
 
       it("reads users, devices with their tokens, loose tokens, unpaired refresh tokens, threepids and external ids", async () => {
         const { source } = opened;
-        assert.deepEqual(await all(source.readUsers()), [
-          {
-            name: "@alice:example.com",
-            creationTs: 1795406856,
-            admin: true,
-            isGuest: false,
-            deactivated: false,
-            appserviceId: null,
-            passwordHash: "$2b$12$hash",
-            locked: true,
-          },
-          {
-            name: "@bob:example.com",
-            creationTs: null,
-            admin: false,
-            isGuest: true,
-            deactivated: false,
-            appserviceId: null,
-            passwordHash: null,
-            locked: false,
-          },
-          {
-            name: "@bridge:example.com",
-            creationTs: 1795406000,
-            admin: false,
-            isGuest: false,
-            deactivated: false,
-            appserviceId: "bridge",
-            passwordHash: "",
-            locked: false,
-          },
-        ]);
+        assert.deepEqual(await all(source.readUsers()), DECODED_USERS);
         const devices = await all<SynapseDevice>(source.readDevices());
         assert.deepEqual(
           devices.map((d) => [
@@ -179,20 +143,8 @@ describe("both engines, the same answers", () => {
           ],
         );
         const [old, fresh] = (devices[0] as SynapseDevice).tokens;
-        assert.deepEqual(old?.refresh, {
-          id: 1,
-          token: "syr_old",
-          supersededAndUsed: true,
-          expiryTs: 1795406000100,
-          ultimateSessionExpiryTs: null,
-        });
-        assert.deepEqual(fresh?.refresh, {
-          id: 2,
-          token: "syr_new",
-          supersededAndUsed: false,
-          expiryTs: null,
-          ultimateSessionExpiryTs: 1795406000200,
-        });
+        assert.deepEqual(old?.refresh, DECODED_A1_REFRESH.old);
+        assert.deepEqual(fresh?.refresh, DECODED_A1_REFRESH.fresh);
         assert.deepEqual(
           (await all(source.readLooseTokens())).map((l) => [
             l.token.id,

@@ -9,6 +9,7 @@ import {
   usersFrom,
   type FieldBatches,
 } from "./read-rows.ts";
+import { all } from "../../test/harness/synapse-reads.ts";
 
 /** Batches of COPY text, one per argument, each a list of rows of fields (null is `\N`). */
 async function* batches(...chunks: (string | null)[][][]): AsyncGenerator<CopyTextBatch> {
@@ -16,12 +17,6 @@ async function* batches(...chunks: (string | null)[][][]): AsyncGenerator<CopyTe
     const text = rows.map((r) => `${r.map((v) => v ?? "\\N").join("\t")}\n`).join("");
     yield new CopyTextBatch(text, text.length);
   }
-}
-
-async function all<T>(read: AsyncIterable<readonly T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of read) out.push(...batch);
-  return out;
 }
 
 const A = "@a:example.com";

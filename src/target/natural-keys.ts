@@ -214,9 +214,10 @@ export function comparisonSql(table: MasTableName, schema: string, presentOption
   const on = [...spec.key.map((_, i) => `e.k${i} = a.k${i}`), "e.late = a.late"].join(" AND ");
   const diffs = compared.map((c, i) => `CASE WHEN e.c${i} IS DISTINCT FROM a.c${i} THEN '${c.name}' END`);
   const diffArray = diffs.length === 0 ? "ARRAY[]::text[]" : `array_remove(ARRAY[${diffs.join(", ")}]::text[], NULL)`;
-  const ex = [exampleJoin(spec.example.via, "expected", "pg_temp"), exampleJoin(spec.example.via, "mas", s)];
-  const exUser = `COALESCE(${ex[0]?.user}, ${ex[1]?.user})`;
-  const exDevice = `COALESCE(j.device, ${ex[0]?.device}, ${ex[1]?.device})`;
+  const exExpected = exampleJoin(spec.example.via, "expected", "pg_temp");
+  const exMas = exampleJoin(spec.example.via, "mas", s);
+  const exUser = `COALESCE(${exExpected.user}, ${exMas.user})`;
+  const exDevice = `COALESCE(j.device, ${exExpected.device}, ${exMas.device})`;
   const record = spec.records
     ? `, recorded AS (INSERT INTO pg_temp.${spec.records.map} (expected, mas)
         SELECT e_id, a_id FROM j WHERE e_id IS NOT NULL AND a_id IS NOT NULL)`
@@ -247,7 +248,7 @@ export function comparisonSql(table: MasTableName, schema: string, presentOption
       (array_agg(ex_user ORDER BY ex_user, ex_device))[1:5] AS users,
       (array_agg(ex_device ORDER BY ex_user, ex_device))[1:5] AS devices
     FROM (SELECT j.status, j.diffs, ${exUser} AS ex_user, ${exDevice} AS ex_device
-          FROM j ${ex[0]?.joins} ${ex[1]?.joins} WHERE j.status <> 'equal') x
+          FROM j ${exExpected.joins} ${exMas.joins} WHERE j.status <> 'equal') x
     GROUP BY status, diffs)
   SELECT counts.status, counts.diffs, counts.n, examples.users, examples.devices
   FROM counts LEFT JOIN examples ON examples.status = counts.status AND examples.diffs = counts.diffs`;

@@ -73,6 +73,16 @@ async function statusOf(
   return { result, json };
 }
 
+/** `status` of the scenario's Synapse against `mas`, a changed copy of its MAS database (with a configuration of its own). */
+async function statusOfMasCopy(
+  cluster: Cluster,
+  scenario: Scenario,
+  mas: string,
+): Promise<{ result: CliResult; json: StatusJson }> {
+  const masConfig = await writeMasConfig(scratchDir("syn2mas-status-"), { uri: cluster.uri(mas) });
+  return statusOf(cluster, scenario.synapseDb, mas, ["--config", masConfig, "--synapse-config", scenario.synapseConfig]);
+}
+
 describe("status on the PostgreSQL fixture", { timeout: 900_000 }, () => {
   let cluster: Cluster;
   let fresh: Scenario;
@@ -114,13 +124,7 @@ describe("status on the PostgreSQL fixture", { timeout: 900_000 }, () => {
   it("foreign: a MAS user inserted directly, no record", async () => {
     const mas = await copyOf(fresh.masDb);
     await cluster.sql(mas, "INSERT INTO users (user_id, username, created_at) VALUES (gen_random_uuid(), 'intruder', now())");
-    const masConfig = await writeMasConfig(scratchDir("syn2mas-status-"), { uri: cluster.uri(mas) });
-    const { json } = await statusOf(cluster, fresh.synapseDb, mas, [
-      "--config",
-      masConfig,
-      "--synapse-config",
-      fresh.synapseConfig,
-    ]);
+    const { json } = await statusOfMasCopy(cluster, fresh, mas);
     assert.equal(json.state, "foreign");
     const [foreign] = evidence(json, "MAS_FOREIGN_USERS");
     assert.equal(foreign?.count, 1);
@@ -173,13 +177,7 @@ describe("status on the PostgreSQL fixture", { timeout: 900_000 }, () => {
       mas,
       "INSERT INTO users (user_id, username, created_at) VALUES (gen_random_uuid(), 'backdated', '2001-01-01T00:00:00Z')",
     );
-    const masConfig = await writeMasConfig(scratchDir("syn2mas-status-"), { uri: cluster.uri(mas) });
-    const { json } = await statusOf(cluster, migrated.synapseDb, mas, [
-      "--config",
-      masConfig,
-      "--synapse-config",
-      migrated.synapseConfig,
-    ]);
+    const { json } = await statusOfMasCopy(cluster, migrated, mas);
     assert.equal(json.state, "foreign");
     const [foreign] = evidence(json, "MAS_FOREIGN_USERS");
     assert.equal(foreign?.count, 1);
@@ -266,13 +264,7 @@ describe("status on the PostgreSQL fixture", { timeout: 900_000 }, () => {
   it("a record of an older version (no synapse_marks column) still reads, and says what it cannot know", async () => {
     const mas = await copyOf(migrated.masDb);
     await cluster.sql(mas, "ALTER TABLE syn2mas.migrations DROP COLUMN synapse_marks");
-    const masConfig = await writeMasConfig(scratchDir("syn2mas-status-"), { uri: cluster.uri(mas) });
-    const { json } = await statusOf(cluster, migrated.synapseDb, mas, [
-      "--config",
-      masConfig,
-      "--synapse-config",
-      migrated.synapseConfig,
-    ]);
+    const { json } = await statusOfMasCopy(cluster, migrated, mas);
     assert.equal(json.state, "migrated");
     assert.equal(evidence(json, "NO_SYNAPSE_MARKS").length, 1);
   });

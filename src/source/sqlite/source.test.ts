@@ -9,12 +9,7 @@ import { RowObjectBatch } from "../field-reader.ts";
 import { columnNames } from "../read-columns.ts";
 import { devicesFrom } from "../read-rows.ts";
 import { openSqliteSynapse } from "./source.ts";
-
-async function all<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of batches) out.push(...batch);
-  return out;
-}
+import { all, DECODED_A1_REFRESH, DECODED_USERS } from "../../../test/harness/synapse-reads.ts";
 
 /** The devices decoded from driver rows of the devices read. */
 async function devicesOf(...rows: Record<string, string | number | null>[]): Promise<SynapseDevice[]> {
@@ -67,38 +62,7 @@ describe("the SQLite reader", () => {
     try {
       assert.equal(opened.mode, "immutable", "a cleanly closed WAL database: its main file holds everything");
       const users = await all<SynapseUser>(opened.source.readUsers());
-      assert.deepEqual(users, [
-        {
-          name: "@alice:example.com",
-          creationTs: 1795406856,
-          admin: true,
-          isGuest: false,
-          deactivated: false,
-          appserviceId: null,
-          passwordHash: "$2b$12$hash",
-          locked: true,
-        },
-        {
-          name: "@bob:example.com",
-          creationTs: null,
-          admin: false,
-          isGuest: true,
-          deactivated: false,
-          appserviceId: null,
-          passwordHash: null,
-          locked: false,
-        },
-        {
-          name: "@bridge:example.com",
-          creationTs: 1795406000,
-          admin: false,
-          isGuest: false,
-          deactivated: false,
-          appserviceId: "bridge",
-          passwordHash: "",
-          locked: false,
-        },
-      ]);
+      assert.deepEqual(users, DECODED_USERS);
       const devices = await all<SynapseDevice>(opened.source.readDevices());
       assert.deepEqual(
         devices.map((d) => [
@@ -119,20 +83,8 @@ describe("the SQLite reader", () => {
         ],
       );
       const [old, fresh] = (devices[0] as SynapseDevice).tokens;
-      assert.deepEqual(old?.refresh, {
-        id: 1,
-        token: "syr_old",
-        supersededAndUsed: true,
-        expiryTs: 1795406000100,
-        ultimateSessionExpiryTs: null,
-      });
-      assert.deepEqual(fresh?.refresh, {
-        id: 2,
-        token: "syr_new",
-        supersededAndUsed: false,
-        expiryTs: null,
-        ultimateSessionExpiryTs: 1795406000200,
-      });
+      assert.deepEqual(old?.refresh, DECODED_A1_REFRESH.old);
+      assert.deepEqual(fresh?.refresh, DECODED_A1_REFRESH.fresh);
       assert.equal(old?.validUntilMs, 1795500000000);
       assert.equal(fresh?.lastValidated, null);
       const loose = await all(opened.source.readLooseTokens());
