@@ -1,5 +1,5 @@
 /** Rules over the MAS database: its schema, emptiness, the migration lock, synced providers. */
-import { LOCALPART_SOURCE } from "../model/link-rule.ts";
+import { LINK_FILE_SOURCE, LOCALPART_SOURCE } from "../model/link-rule.ts";
 import { uuidToUlidText } from "../model/ids.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
 import {
@@ -195,6 +195,9 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
   const localpart = input.links?.get(LOCALPART_SOURCE);
   if (localpart !== undefined)
     targets.push({ authProvider: LOCALPART_SOURCE, id: localpart.providerId, label: `--link ${localpart.flag}` });
+  const fileProviders = new Set([...(input.fileLinks?.byUser.values() ?? [])].flat().map((r) => r.providerId));
+  for (const id of fileProviders)
+    targets.push({ authProvider: LINK_FILE_SOURCE, id, label: `--link-file ${input.fileLinks?.path}` });
   const present = await existingProviderIds(
     input.masDb,
     targets.map((t) => t.id),

@@ -8,7 +8,8 @@ import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
 import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite/files.ts";
 import { linkRulesOf } from "../config/link-rules.ts";
-import type { LinkRule } from "../model/link-rule.ts";
+import { readLinkFile } from "../config/link-file.ts";
+import type { FileLinks, LinkRule } from "../model/link-rule.ts";
 import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
@@ -20,6 +21,8 @@ export interface CommonOptions {
   upstreamProviderMapping: string[];
   /** `--link SOURCE=MAS_PROVIDER_ULID[:SUBJECT]` values (absent for commands without the option). */
   link?: string[];
+  /** `--link-file FILE.csv` (absent for commands without the option). */
+  linkFile?: string;
   /** Total read-only connections to Synapse's database (1 + those that share its snapshot). */
   synapseConnections: string;
 }
@@ -31,6 +34,7 @@ export interface LoadedSetup {
   masTarget: ConnectTarget;
   providers: Map<string, MasId>;
   links: Map<string, LinkRule>;
+  fileLinks?: FileLinks;
   extraSynapseConnections: number;
 }
 
@@ -80,6 +84,7 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
   const mas = loadMasConfig(options.config);
   const providers = providerMap(mas, options.upstreamProviderMapping.map(parseProviderMappingFlag));
   const links = linkRulesOf(options.link ?? []);
+  const fileLinks = options.linkFile === undefined ? undefined : readLinkFile(options.linkFile);
   let synapseTarget: ConnectTarget;
   const sqliteOverride = options.synapseDatabaseUri === undefined ? undefined : sqliteUriPath(options.synapseDatabaseUri);
   if (sqliteOverride !== undefined) {
@@ -108,6 +113,7 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     masTarget,
     providers,
     links,
+    ...(fileLinks === undefined ? {} : { fileLinks }),
     extraSynapseConnections: parseConnections(options.synapseConnections) - 1,
   };
 }

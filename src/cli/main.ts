@@ -86,6 +86,11 @@ function withConfigOptions(command: Command): Command {
           "is a template over {external_id}, {localpart}, {user_id}, or dex:CONNECTOR:TEMPLATE for Dex's encoding (repeatable)",
         collect,
       )
+      .option(
+        "--link-file <FILE.csv>",
+        "links whose subjects cannot be computed from Synapse (e.g. exported from Keycloak): a CSV file with the header " +
+          "user_id,provider,subject, provider being a MAS provider's ULID",
+      )
       // The old TypeScript tool's spelling; commander stores both under the same attribute.
       .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
   );

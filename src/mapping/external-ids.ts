@@ -38,5 +38,6 @@ export function mapExternalId(externalId: SynapseExternalId, ctx: MappingContext
     ],
     skips: [],
     notes: [],
+    linkSources: [externalId.authProvider],
   };
 }

@@ -30,3 +30,21 @@ export function linkSubject(rule: LinkRule, values: SubjectValues): string {
   const filled = rule.template.map((p) => (typeof p === "string" ? p : values[p.placeholder])).join("");
   return rule.dexConnector === undefined ? filled : dexSubject(filled, rule.dexConnector);
 }
+
+/** The SOURCE the report counts `--link-file` rows under. */
+export const LINK_FILE_SOURCE = "link-file";
+
+/** One row of a `--link-file`: a user, the MAS provider and the subject that provider presents for them. */
+export interface FileLink {
+  /** The row's line in the file, for messages. */
+  line: number;
+  userId: string;
+  providerId: MasId;
+  subject: string;
+}
+
+/** A `--link-file`'s rows by Synapse user id, and where they came from. */
+export interface FileLinks {
+  path: string;
+  byUser: ReadonlyMap<string, readonly FileLink[]>;
+}

@@ -116,6 +116,7 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       startedAt: now,
       providers: setup.providers,
       ...(setup.links ? { links: setup.links } : {}),
+      ...(setup.fileLinks ? { fileLinks: setup.fileLinks } : {}),
       deriveId: runIdDeriver(),
     };
     const phaseRun = { source: run.source, ctx, report, progress: run.progress };

@@ -23,6 +23,7 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: null,
     passwordHash: "$2b$12$hash",
     locked: true,
+    hasExternalId: false,
   },
   {
     name: "@bob:example.com",
@@ -33,6 +34,7 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: null,
     passwordHash: null,
     locked: false,
+    hasExternalId: false,
   },
   {
     name: "@bridge:example.com",
@@ -43,6 +45,7 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: "bridge",
     passwordHash: "",
     locked: false,
+    hasExternalId: false,
   },
 ];
 
