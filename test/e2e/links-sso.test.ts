@@ -1,5 +1,5 @@
 /**
- * Issue 15's fixture: a copy of each Synapse sample with SAML and CAS users and LDAP-module users added
+ * Issue 15's fixture: a copy of each Synapse sample with SAML and CAS users, LDAP-module and JWT users added
  * as Synapse writes them (test/harness/sso-fixture.ts), migrated with one `--link` per source, each on
  * a MAS provider of its own. Every link is checked row by row against the rows read back from Synapse;
  * Dex's subject is encoded here independently of src/model/dex-subject.ts.
@@ -103,17 +103,17 @@ function linkSuite(engine: string, setup: (cluster: Cluster) => Promise<{ scenar
       assert.equal(run.code, 0, run.stderr);
     });
 
-    it("the copy holds the fixture's rows: SAML ids (one non-ASCII, one of a deactivated user, one of a password user), CAS ids, LDAP users", () => {
+    it("the copy holds the fixture's rows: SAML ids (one non-ASCII, one of a deactivated user, one of a password user), CAS ids, LDAP and JWT users", () => {
       const saml = externalIdsOf("saml");
       assert.deepEqual(saml.map((e) => e.external_id).sort(), ["gone.saml", "sarah", "user0016", "zoë.müller"]);
       assert.deepEqual(
         externalIdsOf("cas").map((e) => e.external_id),
         ["Bob.Smith", "jane.doe@corp.example"],
       );
-      const ldap = synapse.users.filter((u) => u.name.startsWith("@ldap."));
+      const noPassword = synapse.users.filter((u) => u.name.startsWith("@ldap.") || u.name.startsWith("@jwt."));
       assert.deepEqual(
-        ldap.map((u) => u.name),
-        ["@ldap.ann:example.com", "@ldap.omer:example.com"],
+        noPassword.map((u) => u.name),
+        ["@jwt.kim:example.com", "@ldap.ann:example.com", "@ldap.omer:example.com"],
       );
     });
 
@@ -178,7 +178,7 @@ function linkSuite(engine: string, setup: (cluster: Cluster) => Promise<{ scenar
       const linked = linksOn(SSO_PROVIDERS.ldap.uuid);
       assert.deepEqual(linked, expected);
       const usernames = new Set(linked.map((l) => l.username));
-      for (const ldapUser of ["ldap.ann", "ldap.omer"]) assert.ok(usernames.has(ldapUser), ldapUser);
+      for (const user of ["ldap.ann", "ldap.omer", "jwt.kim"]) assert.ok(usernames.has(user), user);
       // Not linked: the SSO users (external ids), the deactivated, the guests, the bridge's users.
       for (const user of SSO_FIXTURE_USERS.filter((u) => u.external.length > 0))
         assert.ok(!usernames.has(user.localpart), user.localpart);

@@ -1,5 +1,5 @@
 /**
- * The SAML, CAS and LDAP-module users issue 15's `--link` carries over, added to a test's copy of a
+ * The SAML, CAS, LDAP-module and JWT users issue 15's `--link` carries over, added to a test's copy of a
  * Synapse sample (PostgreSQL or SQLite: the SQL is valid in both) with the rows Synapse 1.160 itself
  * writes for them, and the MAS providers such a server would put in front of them.
  *
@@ -24,6 +24,8 @@
  *   password hash to NULL and `deactivated` to 1, but never removes `user_external_ids`.
  * - `ldap_auth_provider` creates a user who logs in for the first time through the module API's
  *   `register_user(localpart, displayname, emails)`: no password, no external id.
+ * - A JWT login (`LoginRestServlet._do_jwt_login`) registers an unknown subject claim as a localpart
+ *   with `create_non_existent_users`: no password, no display name, no external id.
  *
  * Left out: `user_directory` (filled by a background process, only with `user_directory.search_all_users`)
  * and the devices and tokens of logins, which nothing here is about.
@@ -75,6 +77,8 @@ export const SSO_FIXTURE_USERS: readonly SsoFixtureUser[] = [
   { localpart: "ldap.ann", displayname: "Ann Ldap", external: [], email: "ann@ldap.example" },
   // Synapse refuses non-ASCII localparts; the display name from the directory keeps them.
   { localpart: "ldap.omer", displayname: "Ömer Ldap", external: [] },
+  // A JWT login registers the token's subject the same way, with no display name (so the localpart).
+  { localpart: "jwt.kim", displayname: "jwt.kim", external: [] },
 ];
 
 /** A password user of the sample who later logged in through SAML with a matching uid. */
@@ -117,12 +121,13 @@ export function ssoFixtureSql(serverName = "example.com"): string {
 }
 
 /**
- * Synapse's configuration for those users (top-level overrides): SAML and CAS sign-in and the LDAP
+ * Synapse's configuration for those users (top-level overrides): SAML, CAS and JWT sign-in and the LDAP
  * module, as the server that wrote the rows ran with.
  */
 export const SSO_SYNAPSE_OVERRIDES = {
   saml2_config: { sp_config: { metadata: { remote: [{ url: "https://idp.corp.example/saml2/metadata" }] } } },
   cas_config: { enabled: true, server_url: "https://cas.corp.example/cas" },
+  jwt_config: { enabled: true, secret: "jwt-fixture-secret", algorithm: "HS256" },
   modules: [
     {
       module: "ldap_auth_provider.LdapAuthProviderModule",
