@@ -54,6 +54,12 @@ interface SynapseExternalIdRow {
   external_id: string;
   user_id: string;
 }
+interface Finding {
+  code: string;
+  severity: string;
+  count: number | null;
+  examples: string[];
+}
 interface MasLink {
   provider: string;
   subject: string;
@@ -80,10 +86,23 @@ function linkSuite(engine: string, setup: (cluster: Cluster) => Promise<{ scenar
     let synapse: SynapseRows;
     let run: CliResult;
     let masLinks: MasLink[];
+    // Before the migration: check, a migration without --link and a dry run, each with MAS's fingerprint after it.
+    let checked: CliResult;
+    let unlinked: CliResult;
+    let dryRun: CliResult;
+    let masBefore: string;
+    let masAfterUnlinked: string;
+    let masAfterDryRun: string;
     before(async () => {
       cluster = await startCluster();
       ({ scenario, synapse } = await setup(cluster));
       await cluster.sql(scenario.masDb, ssoProvidersSql());
+      masBefore = await cluster.dump(scenario.masDb);
+      checked = await runCli(["check", ...scenario.configArgs, ...LINK_FLAGS, "--json"]);
+      unlinked = await runCli(["migrate", ...scenario.configArgs, "--json"]);
+      masAfterUnlinked = await cluster.dump(scenario.masDb);
+      dryRun = await runCli(["migrate", "--dry-run", ...scenario.configArgs, ...LINK_FLAGS, "--json"]);
+      masAfterDryRun = await cluster.dump(scenario.masDb);
       run = await runCli(["migrate", ...scenario.configArgs, ...LINK_FLAGS]);
       masLinks = await cluster.sql<MasLink>(
         scenario.masDb,
@@ -98,6 +117,44 @@ function linkSuite(engine: string, setup: (cluster: Cluster) => Promise<{ scenar
     const linksOn = (providerId: string): MasLink[] => masLinks.filter((l) => l.provider === providerId).sort(bySubject);
     const externalIdsOf = (authProvider: string): SynapseExternalIdRow[] =>
       synapse.externalIds.filter((e) => e.auth_provider === authProvider);
+
+    it("check with the --link flags finds no error: saml and cas are known and linked (exit 11: warnings only)", () => {
+      const json = JSON.parse(checked.stdout) as { exitCode: number; verdict: { errors: number }; findings: Finding[] };
+      assert.equal(checked.code, 11, checked.stderr);
+      assert.equal(json.verdict.errors, 0);
+      assert.deepEqual(
+        json.findings.filter((f) => f.severity === "error"),
+        [],
+      );
+    });
+
+    it("migrate without --link refuses (exit 10): the SAML and CAS external ids have no MAS provider; MAS unchanged", () => {
+      const json = JSON.parse(unlinked.stdout) as { exitCode: number; findings: Finding[] };
+      assert.equal(unlinked.code, 10, unlinked.stderr);
+      assert.deepEqual(
+        json.findings
+          .filter((f) => f.code === "PROVIDER_NOT_IN_MAS")
+          .map((f) => ({ examples: f.examples, count: f.count }))
+          .sort((a, b) => (a.count ?? 0) - (b.count ?? 0)),
+        [
+          { examples: ["cas"], count: externalIdsOf("cas").length },
+          { examples: ["saml"], count: externalIdsOf("saml").length },
+        ],
+      );
+      assert.equal(masAfterUnlinked, masBefore);
+    });
+
+    it("the dry run with the --link flags counts every link it would write, and leaves MAS as it was", () => {
+      const json = JSON.parse(dryRun.stdout) as {
+        dryRun: boolean;
+        exitCode: number;
+        report: { written: Record<string, number> };
+      };
+      assert.equal(dryRun.code, 0, dryRun.stderr);
+      assert.equal(json.dryRun, true);
+      assert.equal(json.report.written.upstream_oauth_links, masLinks.length);
+      assert.equal(masAfterDryRun, masBefore);
+    });
 
     it("migrates (exit 0)", () => {
       assert.equal(run.code, 0, run.stderr);
