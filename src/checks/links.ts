@@ -121,7 +121,7 @@ async function collisionsOn(id: MasId, feeders: readonly Feeder[]): Promise<Find
         seen.set(subject, { userId, label: feeder.label });
         continue;
       }
-      pairs.push(earlier.userId === userId ? `${userId} twice` : `${earlier.userId} and ${userId}`);
+      pairs.push(earlier.userId === userId ? `${userId} twice` : [earlier.userId, userId].sort().join(" and "));
       labels.add(earlier.label).add(feeder.label);
     }
   }

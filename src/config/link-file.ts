@@ -20,22 +20,29 @@ function fileError(path: string, where: string, why: string): UserError {
 
 /** The rows of `text` (the file's content), checked; `path` names the file in messages. */
 export function parseLinkFile(path: string, text: string): FileLinks {
-  let records: string[][];
+  let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: true });
+    records = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as typeof records;
   } catch (error) {
     // csv-parse says where (e.g. an unclosed quote); its message names the line, never a secret.
     const line = (error as { lines?: number }).lines;
     throw fileError(path, line === undefined ? "" : ` line ${line}`, "not valid CSV (an unclosed or stray quote?)");
   }
   const [header, ...rows] = records;
-  if (header === undefined || header.join(",") !== HEADER.join(",")) {
+  if (header === undefined || header.record.join(",") !== HEADER.join(",")) {
     throw fileError(path, " line 1", `the header must be ${HEADER.join(",")}`);
   }
   const byUser = new Map<string, FileLink[]>();
   const seen = new Map<string, number>();
-  rows.forEach((cells, index) => {
-    const line = index + 2;
+  // info.lines: the line the record ends on (a quoted subject may span lines; the file's rows do not).
+  rows.forEach(({ record: cells, info }) => {
+    const line = info.lines;
     const at = ` line ${line}`;
     if (cells.length !== HEADER.length) throw fileError(path, at, `${cells.length} columns instead of 3`);
     const [userId, providerText, subject] = cells as [string, string, string];
