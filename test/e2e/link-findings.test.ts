@@ -10,23 +10,11 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { FIXTURE_PROVIDER_IDS } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
-import {
-  SSO_MAS_OVERRIDES,
-  SSO_PROVIDERS,
-  SSO_SYNAPSE_OVERRIDES,
-  ssoFixtureSql,
-  ssoProvidersSql,
-} from "../harness/sso-fixture.ts";
+import { runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { prepareSsoScenario, SSO_PROVIDERS, ssoProvidersSql } from "../harness/sso-fixture.ts";
 import { uuidToUlidText } from "../../src/model/ids.ts";
+import type { FindingJson } from "../../src/cli/render.ts";
 
-interface FindingJson {
-  code: string;
-  severity: string;
-  count: number | null;
-  examples: string[];
-  message: string;
-}
 interface CheckJson {
   exitCode: number;
   findings: FindingJson[];
@@ -51,11 +39,7 @@ describe("the --link and --link-file findings on the SSO fixture", () => {
 
   before(async () => {
     cluster = await startCluster();
-    scenario = await prepareScenario(cluster, "link_findings", {
-      synapseOverrides: { ...GUESTS_OFF, ...SSO_SYNAPSE_OVERRIDES },
-      masOverrides: SSO_MAS_OVERRIDES,
-    });
-    await cluster.sql(scenario.synapseDb, ssoFixtureSql());
+    scenario = await prepareSsoScenario(cluster, "link_findings");
     await cluster.sql(scenario.masDb, ssoProvidersSql());
     masBefore = await cluster.dump(scenario.masDb);
   });

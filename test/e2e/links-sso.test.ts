@@ -8,15 +8,15 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FIXTURE_PROVIDER_IDS, synapseSqliteDb } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
-import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { scratchDir } from "../harness/scratch.ts";
 import { copySqliteFixture, prepareSqliteScenario, readSqlite, writeSqlite } from "../harness/sqlite.ts";
 import {
+  prepareSsoScenario,
   SAML_ON_PASSWORD_USER,
   SSO_FIXTURE_USERS,
-  SSO_MAS_OVERRIDES,
   SSO_PROVIDERS,
-  SSO_SYNAPSE_OVERRIDES,
+  SSO_SCENARIO_OPTIONS,
   ssoFixtureSql,
   ssoProvidersSql,
 } from "../harness/sso-fixture.ts";
@@ -281,11 +281,8 @@ function linkSuite(engine: string, setup: (cluster: Cluster) => Promise<{ scenar
   });
 }
 
-const SCENARIO_OPTIONS = { synapseOverrides: { ...GUESTS_OFF, ...SSO_SYNAPSE_OVERRIDES }, masOverrides: SSO_MAS_OVERRIDES };
-
 linkSuite("PostgreSQL", async (cluster) => {
-  const scenario = await prepareScenario(cluster, "links_sso", SCENARIO_OPTIONS);
-  await cluster.sql(scenario.synapseDb, ssoFixtureSql());
+  const scenario = await prepareSsoScenario(cluster, "links_sso");
   return {
     scenario,
     synapse: {
@@ -298,7 +295,7 @@ linkSuite("PostgreSQL", async (cluster) => {
 linkSuite("SQLite", async (cluster) => {
   const db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-links-sso-sqlite-"));
   await writeSqlite(db, ssoFixtureSql());
-  const scenario = await prepareSqliteScenario(cluster, "links_sso_sqlite", db, SCENARIO_OPTIONS);
+  const scenario = await prepareSqliteScenario(cluster, "links_sso_sqlite", db, SSO_SCENARIO_OPTIONS);
   return {
     scenario,
     synapse: {

@@ -32,6 +32,8 @@
  */
 import { uuidToUlidText } from "../../src/model/ids.ts";
 import { FIXTURE_MAS_PROVIDERS } from "./fixtures.ts";
+import type { Cluster } from "./postgres.ts";
+import { GUESTS_OFF, prepareScenario, type Scenario, type ScenarioOptions } from "./scenario.ts";
 
 /** After both samples' last registration (PostgreSQL 1795406894, SQLite about 1795407200), in seconds. */
 const REGISTERED_AT = 1_795_410_000;
@@ -190,3 +192,16 @@ export const SSO_MAS_OVERRIDES = {
     ],
   },
 } as const;
+
+/** The scenario options of a server with those users: guest access off, SAML, CAS, JWT and LDAP on; MAS with the providers. */
+export const SSO_SCENARIO_OPTIONS: ScenarioOptions = {
+  synapseOverrides: { ...GUESTS_OFF, ...SSO_SYNAPSE_OVERRIDES },
+  masOverrides: SSO_MAS_OVERRIDES,
+};
+
+/** A PostgreSQL scenario of the sample with those users added ({@link ssoFixtureSql}); MAS without their provider rows yet. */
+export async function prepareSsoScenario(cluster: Cluster, name: string): Promise<Scenario> {
+  const scenario = await prepareScenario(cluster, name, SSO_SCENARIO_OPTIONS);
+  await cluster.sql(scenario.synapseDb, ssoFixtureSql());
+  return scenario;
+}
