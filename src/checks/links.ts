@@ -194,7 +194,10 @@ export async function linkBlockingRules(input: CheckContext): Promise<Finding[]>
   const file = await fileRows(input);
   const byProvider = feedersByProvider(input, used, file.migrated);
   const collisions: Finding[] = [];
+  // Providers only mapped auth_providers feed are DUPLICATE_ROWS's (mappingsWithoutLinks).
+  const linked = linkedProviders(input);
   for (const [id, feeders] of byProvider) {
+    if (!linked.has(id)) continue;
     const found = await collisionsOn(id, feeders);
     if (found !== undefined) collisions.push(found);
   }

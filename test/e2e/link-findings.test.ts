@@ -188,6 +188,34 @@ describe("the --link and --link-file findings on the SSO fixture", () => {
     }
   });
 
+  it("two mapped auth_providers sharing a subject on one provider no --link feeds stay DUPLICATE_ROWS's, reported once", async () => {
+    const [kc] = await cluster.sql<{ external_id: string }>(
+      scenario.synapseDb,
+      "SELECT external_id FROM user_external_ids WHERE auth_provider = 'oidc-keycloak' ORDER BY external_id LIMIT 1",
+    );
+    const [gh] = await cluster.sql<{ external_id: string }>(
+      scenario.synapseDb,
+      "SELECT external_id FROM user_external_ids WHERE auth_provider = 'oidc-github' ORDER BY external_id LIMIT 1",
+    );
+    assert.ok(kc && gh);
+    await cluster.sql(scenario.synapseDb, "UPDATE user_external_ids SET external_id = $1 WHERE external_id = $2", [
+      kc.external_id,
+      gh.external_id,
+    ]);
+    try {
+      const mapping = ["--upstream-provider-mapping", `oidc-github:${uuidToUlidText(FIXTURE_PROVIDER_IDS.keycloak)}`];
+      const { json } = await check([...link(SAML_FLAG, CAS_FLAG, LOCALPART_FLAG), ...mapping]);
+      assert.match(only(json, "DUPLICATE_ROWS").message, /oidc-github and oidc-keycloak \(one MAS provider\): 2/);
+      absent(json, "LINK_COLLISION");
+    } finally {
+      await cluster.sql(
+        scenario.synapseDb,
+        "UPDATE user_external_ids SET external_id = $1 WHERE auth_provider = 'oidc-github' AND external_id = $2",
+        [gh.external_id, kc.external_id],
+      );
+    }
+  });
+
   it("LINK_SOURCE_UNUSED: a SOURCE no external id has is a warning naming the flag", async () => {
     const { run, json } = await check(link(SAML_FLAG, CAS_FLAG, LOCALPART_FLAG, `oidc-gitlab=${LDAP.ulid}`));
     assert.equal(run.code, 11, run.stderr);
