@@ -24,9 +24,8 @@ export async function checkCommand(options: CheckCommandOptions, out: Output): P
     policy,
   });
   out.info(renderFindings(findings, out.style).trimEnd());
-  if (wouldLink !== null && Object.keys(wouldLink).length > 0) {
-    out.info(linkLines("Would link (upstream_oauth_links by source):", wouldLink).slice(1).join("\n"));
-  }
+  const links = linkLines("Would link (upstream_oauth_links by source):", wouldLink ?? {});
+  if (links.length > 0) out.info(links.join("\n"));
   if (wouldSkip !== null) out.info(renderSkipCounts(wouldSkip).trimEnd());
   const exitCode = exitCodeFor("check", findings, policy);
   const verdict = checkVerdict(findings);
