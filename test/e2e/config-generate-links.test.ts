@@ -95,7 +95,7 @@ describe("config generate with SAML, CAS, an LDAP module and JWT, and the printe
       [
         [mas.upstream_oauth2.providers[0].id, "oidc-keycloak", "Keycloak"],
         [mas.upstream_oauth2.providers[1].id, "oidc-github", "GitHub"],
-        [stubIds[0], "saml", "SAML"],
+        [stubIds[0], null, "SAML"],
         [stubIds[1], "cas", "CAS"],
         [stubIds[2], null, "LDAP"],
         [stubIds[3], null, "JWT"],

@@ -89,7 +89,7 @@ const CASES: Case[] = [
       "# upstream_oauth2:",
       "#   providers:",
       "#     - id: ID0",
-      "#       synapse_idp_id: saml",
+      "#       human_name: SAML",
       "#       issuer: https://<dex host>/dex",
       "#       scope: openid profile email",
       '#           template: "{{ user.name }}"',
@@ -180,7 +180,7 @@ const CASES: Case[] = [
     yaml: OIDC + SAML,
     stubs: [["saml", "saml2_config"]],
     links: ["saml=ID0:dex:saml:{external_id}"],
-    lines: ["#     - id: ID0", "#       synapse_idp_id: saml"],
+    lines: ["#     - id: ID0", "#       human_name: SAML"],
   },
   { name: "none", yaml: OIDC + "modules:\n  - module: my_spam_checker.SpamChecker\n", stubs: [], links: [], lines: [] },
 ];
@@ -235,7 +235,8 @@ describe("config generate: upstream provider stubs and --link flags", () => {
         assert.equal(p.client_id, "<client id registered for MAS>");
         assert.equal(p.scope, "openid profile email");
         assert.equal(p.claims_imports.localpart.action, "require");
-        assert.equal(p.synapse_idp_id, { saml: "saml", cas: "cas" }[stub.kind as string]);
+        // Only CAS: its subjects are the ids themselves; Dex's SAML subjects are not (a run without --link must stop).
+        assert.equal(p.synapse_idp_id, { cas: "cas" }[stub.kind as string]);
       }
     });
   }

@@ -70,7 +70,9 @@ function optionalString(view: ConfigView, keyPath: readonly (string | number)[])
 
 function samlStub(view: ConfigView): LinkStub {
   const attribute = optionalString(view, ["saml2_config", "user_mapping_provider", "config", "mxid_source_attribute"]) ?? "uid";
-  const p = provider({ synapseIdpId: "saml", humanName: "SAML", issuer: DEX_ISSUER, localpartTemplate: "{{ user.name }}" });
+  // No synapse_idp_id: Dex's subjects are not the SAML ids, so a run without the --link must stop at
+  // PROVIDER_NOT_IN_MAS rather than link the raw ids.
+  const p = provider({ humanName: "SAML", issuer: DEX_ISSUER, localpartTemplate: "{{ user.name }}" });
   return {
     kind: "saml",
     setting: "saml2_config",
