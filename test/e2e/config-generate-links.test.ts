@@ -15,6 +15,7 @@ import { dexSubject } from "../../src/model/dex-subject.ts";
 import { ulidTextToUuid } from "../../src/model/ids.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
 import { syncProviders } from "../harness/mas-sync.ts";
+import { localpartLinkedUsernames, uncommentStubs } from "../harness/links.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
@@ -35,15 +36,6 @@ const SOURCES = {
 /** The values of the `--link` lines of a report. */
 function printedLinks(stderr: string): string[] {
   return [...stderr.matchAll(/^ {2}--link '([^']+)'$/gm)].map((m) => m[1] as string);
-}
-
-/** Uncomments the stub block: from its ACTION line to the blank line after it, the first `#` and one space go. */
-function uncommentStubs(text: string): string {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("## ACTION: upstream providers"));
-  assert.ok(start >= 0, "no stub block");
-  for (let i = start; i < lines.length && lines[i] !== ""; i++) lines[i] = (lines[i] as string).replace(/^# ?/, "");
-  return lines.join("\n");
 }
 
 describe("config generate with SAML, CAS, an LDAP module and JWT, and the printed --link flags through check, migrate and verify", () => {
@@ -174,13 +166,7 @@ describe("config generate with SAML, CAS, an LDAP module and JWT, and the printe
     const args = ["--config", roundTripConfig, "--synapse-config", scenario.synapseConfig, ...flags];
     const migrated = await runCli(["migrate", ...args]);
     assert.equal(migrated.code, 0, migrated.stderr);
-    const expected = await cluster.sql<{ username: string }>(
-      scenario.synapseDb,
-      `SELECT substr(name, 2, strpos(name, ':') - 2) AS username FROM users u
-        WHERE is_guest = 0 AND deactivated = 0 AND appservice_id IS NULL
-          AND NOT EXISTS (SELECT 1 FROM user_external_ids e WHERE e.user_id = u.name)
-        ORDER BY 1`,
-    );
+    const expected = await localpartLinkedUsernames(cluster, scenario.synapseDb);
     assert.ok(expected.length > 0, "the fixture has users without an external id");
     const linked = await cluster.sql<{ username: string; subject: string }>(
       scenario.masDb,
@@ -190,7 +176,7 @@ describe("config generate with SAML, CAS, an LDAP module and JWT, and the printe
     );
     assert.deepEqual(
       linked,
-      expected.map((r) => ({ username: r.username, subject: dexSubject(r.username, "ldap") })),
+      expected.map((username) => ({ username, subject: dexSubject(username, "ldap") })),
     );
     const verified = await runCli(["verify", ...args]);
     assert.equal(verified.code, 0, verified.stderr);

@@ -11,6 +11,7 @@ import path from "node:path";
 import { FIXTURE_PROVIDER_IDS } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
+import { localpartLinkedUsernames } from "../harness/links.ts";
 import { prepareSsoScenario, SSO_PROVIDERS, ssoProvidersSql } from "../harness/sso-fixture.ts";
 import { uuidToUlidText } from "../../src/model/ids.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
@@ -105,11 +106,7 @@ describe("the --link and --link-file findings on the SSO fixture", () => {
     }
     absent(json, "USERS_WITHOUT_LOGIN");
     // localpart: every active user with no external id (the LDAP and JWT users, and the sample's password users).
-    const [{ n: localpart } = { n: -1 }] = await cluster.sql<{ n: number }>(
-      scenario.synapseDb,
-      `SELECT count(*)::int AS n FROM users u WHERE appservice_id IS NULL AND is_guest = 0 AND deactivated = 0
-          AND NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name)`,
-    );
+    const localpart = (await localpartLinkedUsernames(cluster, scenario.synapseDb)).length;
     assert.ok(localpart > 3);
     assert.deepEqual(json.wouldLink, { cas: 2, localpart, "oidc-github": 3, "oidc-keycloak": 9, saml: 4 });
     assert.match(

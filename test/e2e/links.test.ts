@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { dexSubject } from "../../src/model/dex-subject.ts";
 import { uuidToUlidText } from "../../src/model/ids.ts";
 import { FIXTURE_PROVIDER_IDS } from "../harness/fixtures.ts";
+import { localpartLinkedUsernames } from "../harness/links.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type Scenario } from "../harness/scenario.ts";
 
@@ -102,13 +103,7 @@ describe("migrate --link localpart=ULID:ldap|{localpart}", () => {
   it("links exactly the users with no external id who are not guests, deactivated or an application service's", async () => {
     const run = await runCli(["migrate", ...scenario.configArgs, "--link", `localpart=${GITHUB_ULID}:ldap|{localpart}`]);
     assert.equal(run.code, 0, run.stderr);
-    const expected = await cluster.sql<{ username: string }>(
-      scenario.synapseDb,
-      `SELECT substr(name, 2, strpos(name, ':') - 2) AS username FROM users u
-        WHERE is_guest = 0 AND deactivated = 0 AND appservice_id IS NULL
-          AND NOT EXISTS (SELECT 1 FROM user_external_ids e WHERE e.user_id = u.name)
-        ORDER BY 1`,
-    );
+    const expected = await localpartLinkedUsernames(cluster, scenario.synapseDb);
     assert.ok(expected.length > 0, "the fixture has such users");
     const linked = await cluster.sql<{ username: string; subject: string }>(
       scenario.masDb,
@@ -117,7 +112,7 @@ describe("migrate --link localpart=ULID:ldap|{localpart}", () => {
     );
     assert.deepEqual(
       linked,
-      expected.map((e) => ({ username: e.username, subject: `ldap|${e.username}` })),
+      expected.map((username) => ({ username, subject: `ldap|${username}` })),
     );
     const verified = await runCli(["verify", ...scenario.configArgs, "--link", `localpart=${GITHUB_ULID}:ldap|{localpart}`]);
     assert.equal(verified.code, 0, verified.stderr);

@@ -23,7 +23,8 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: null,
     passwordHash: "$2b$12$hash",
     locked: true,
-    hasExternalId: false,
+    // Her kc-1 external id, in both tests' databases.
+    hasExternalId: true,
   },
   {
     name: "@bob:example.com",

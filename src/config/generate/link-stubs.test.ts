@@ -3,27 +3,18 @@
  * other password modules and JWT, the commented lines written, the YAML they give once uncommented, and the
  * `--link` flags the report prints, parsed back with the real flag parser.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import { ulidTextToUuid } from "../../model/ids.ts";
 import { parseLinkFlag } from "../link-rules.ts";
-import { loadSynapseConfig } from "../synapse.ts";
-import { generateMasConfig, masConfigYaml, type GeneratedMasConfig } from "./mas-config.ts";
+import { masConfigYaml, type GeneratedMasConfig } from "./mas-config.ts";
 import type { StubKind } from "./link-stubs.ts";
 import { renderConversionReport } from "./report.ts";
-import { scratchDir } from "../../../test/harness/scratch.ts";
+import { generateFromYaml } from "../../../test/harness/config-cases.ts";
+import { uncommentStubs } from "../../../test/harness/links.ts";
 
 type Obj = Record<string, any>;
-
-const BASE = `server_name: example.org
-public_baseurl: https://matrix.example.org/
-database:
-  name: psycopg2
-  args: {user: synapse, password: db-password-xyz, dbname: synapse, host: db.example.org}
-`;
 
 const SAML = "saml2_config:\n  sp_config: {metadata: {remote: [{url: https://idp.example.org/metadata}]}}\n";
 const CAS = "cas_config:\n  server_url: https://cas.example.org/cas/\n";
@@ -41,18 +32,7 @@ const OIDC = `oidc_providers:
 `;
 
 function generate(yaml: string): GeneratedMasConfig {
-  const file = path.join(scratchDir("syn2mas-link-stubs-"), "homeserver.yaml");
-  fs.writeFileSync(file, BASE + yaml);
-  return generateMasConfig(loadSynapseConfig([file]));
-}
-
-/** Uncomments the stub block (from its ACTION line to the blank line after it): the first `#` and one space go. */
-function uncommentStubs(text: string): string {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("## ACTION: upstream providers"));
-  assert.ok(start >= 0, "no stub block");
-  for (let i = start; i < lines.length && lines[i] !== ""; i++) lines[i] = (lines[i] as string).replace(/^# ?/, "");
-  return lines.join("\n");
+  return generateFromYaml(yaml, "syn2mas-link-stubs-");
 }
 
 /** The `--link` values the rendered report prints, in order. */
