@@ -51,9 +51,9 @@ export function owner(overrides: Partial<SynapseOwner> = {}): SynapseOwner {
   };
 }
 
-/** A row of `users`: alice, with a bcrypt password, not locked. */
+/** A row of `users`: alice, with a bcrypt password, not locked, without an external id. */
 export function synapseUser(overrides: Partial<SynapseUser> = {}): SynapseUser {
-  return { ...owner(), passwordHash: BCRYPT_HASH, locked: false, ...overrides };
+  return { ...owner(), passwordHash: BCRYPT_HASH, locked: false, hasExternalId: false, ...overrides };
 }
 
 /** The user id a row names: its owner's, unless it has no owner. */

@@ -2,6 +2,7 @@
 import type pg from "pg";
 import type { MasConfig, SynapseConfig } from "../config/types.ts";
 import type { MasId } from "../model/ids.ts";
+import type { FileLinks, LinkRule } from "../model/link-rule.ts";
 import type { SynapseQueries } from "../source/snapshot-readers.ts";
 
 export interface CheckContext {
@@ -9,6 +10,10 @@ export interface CheckContext {
   mas: MasConfig;
   /** auth_provider -> MAS provider id, from the MAS config and the command line. */
   providers: ReadonlyMap<string, MasId>;
+  /** `--link` rules by SOURCE: an auth_provider a rule names is known, and linked to the rule's provider. */
+  links?: ReadonlyMap<string, LinkRule>;
+  /** `--link-file`'s rows by user. */
+  fileLinks?: FileLinks;
   /** Inside the Synapse snapshot (possibly several connections sharing it). */
   synapseDb: SynapseQueries;
   /** Backend pids of this run's own Synapse connections (not "other sessions"). */

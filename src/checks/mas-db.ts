@@ -1,4 +1,5 @@
 /** Rules over the MAS database: its schema, emptiness, the migration lock, synced providers. */
+import { LINK_FILE_SOURCE, LOCALPART_SOURCE } from "../model/link-rule.ts";
 import { uuidToUlidText } from "../model/ids.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
 import {
@@ -186,10 +187,17 @@ function partialHistoryFinding(history: MigrationHistory, recordedRows: number):
 /** Every MAS provider an external id will point at must exist as a row (written by `mas-cli config sync`). */
 async function providerRowRules(input: CheckContext, findings: Finding[]): Promise<void> {
   const used = await authProvidersInUse(input.synapseDb, input.synapse.serverName);
+  // A --link rule's provider wins over the mapped one for its auth_provider; a localpart rule links users, not ids.
   const targets = [...used.keys()].flatMap((p) => {
-    const id = input.providers.get(p);
-    return id === undefined ? [] : [{ authProvider: p, id }];
+    const id = input.links?.get(p)?.providerId ?? input.providers.get(p);
+    return id === undefined ? [] : [{ authProvider: p, id, label: `Synapse's ${p}` }];
   });
+  const localpart = input.links?.get(LOCALPART_SOURCE);
+  if (localpart !== undefined)
+    targets.push({ authProvider: LOCALPART_SOURCE, id: localpart.providerId, label: `--link ${localpart.flag}` });
+  const fileProviders = new Set([...(input.fileLinks?.byUser.values() ?? [])].flat().map((r) => r.providerId));
+  for (const id of fileProviders)
+    targets.push({ authProvider: LINK_FILE_SOURCE, id, label: `--link-file ${input.fileLinks?.path}` });
   const present = await existingProviderIds(
     input.masDb,
     targets.map((t) => t.id),
@@ -198,9 +206,9 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
     findings.push(
       finding(
         "PROVIDER_NOT_SYNCED",
-        `The MAS provider ${uuidToUlidText(target.id)} (for Synapse's ${target.authProvider}) has no row in upstream_oauth_providers. ` +
+        `The MAS provider ${uuidToUlidText(target.id)} (for ${target.label}) has no row in upstream_oauth_providers. ` +
           "Run `mas-cli config sync` with this MAS configuration before migrating.",
-        { count: used.get(target.authProvider), examples: [target.authProvider] },
+        { ...(used.has(target.authProvider) ? { count: used.get(target.authProvider) } : {}), examples: [target.authProvider] },
       ),
     );
   }

@@ -4,7 +4,7 @@ import type { CheckContext } from "./context.ts";
 import type { Finding } from "./finding.ts";
 import { masConfigRules } from "./mas-config.ts";
 import { masDbRules, masIsSynapseRule } from "./mas-db.ts";
-import { synapseConfigRules } from "./synapse-config.ts";
+import { synapseConfigRules, type LinkCoverage } from "./synapse-config.ts";
 import { probeMasSchema } from "../target/probe.ts";
 import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from "./synapse-db.ts";
 
@@ -23,9 +23,9 @@ export interface BlockingResult {
   advisoryApplies: boolean;
 }
 
-/** The rules that need no database. */
-export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
-  return [...synapseConfigRules(synapse), ...masConfigRules(synapse, mas)];
+/** The rules that need no database; `coverage`: the run's links and mapped providers. */
+export function configRules(synapse: SynapseConfig, mas: MasConfig, coverage: LinkCoverage = {}): Finding[] {
+  return [...synapseConfigRules(synapse, coverage), ...masConfigRules(synapse, mas)];
 }
 
 /**
@@ -34,7 +34,7 @@ export function configRules(synapse: SynapseConfig, mas: MasConfig): Finding[] {
  * `stop` when one fires; else the configuration's findings, to go on with.
  */
 async function readability(input: CheckContext): Promise<{ stop: BlockingResult } | { early: Finding[] }> {
-  const early = configRules(input.synapse, input.mas);
+  const early = configRules(input.synapse, input.mas, input);
   const stop = (findings: Finding[]) => ({
     stop: { findings, presentOptionalColumns: new Set<string>(), advisoryApplies: false },
   });

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { writeSynapseConfig, type ConfigOverrides } from "../../test/harness/temp-config.ts";
 import { loadSynapseConfig } from "../config/synapse.ts";
 import type { SynapseConfig } from "../config/types.ts";
-import { synapseConfigRules } from "./synapse-config.ts";
+import { synapseConfigRules, type LinkCoverage } from "./synapse-config.ts";
+import { parseLinkFlag } from "../config/link-rules.ts";
+import type { MasId } from "../model/ids.ts";
 import { assertRuleCase, type ExpectedFinding } from "../../test/harness/rule-case.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 
@@ -72,7 +74,7 @@ const cases: Case[] = [
     config: { cas_config: { server_url: "https://cas.example.com" } },
     code: "CAS_CONFIGURED",
     severity: "warning",
-    mentions: ["`cas_config.enabled: false`", "`synapse_idp_id: cas`"],
+    mentions: ["`cas_config.enabled: false`", "`--link cas=<its ULID>`"],
   },
   {
     name: "CAS enabled: true",
@@ -242,4 +244,100 @@ describe("synapseConfigRules", () => {
     }
     assert.ok(!found[0]!.message.includes("other.Module"));
   });
+});
+
+describe("synapseConfigRules: the SSO and password-module findings against the run's links", () => {
+  const ULID = "01JB0000000000000000000000";
+  const linksOf = (...flags: string[]) => new Map(flags.map((f) => [parseLinkFlag(f).source, parseLinkFlag(f)]));
+  const LDAP = { modules: [LDAP_MODULE] };
+  const coverageCases: {
+    name: string;
+    config: ConfigOverrides;
+    coverage: LinkCoverage;
+    code: string;
+    severity: "warning" | "info";
+    mentions: string[];
+  }[] = [
+    {
+      name: "SAML, no link: names the flag to pass",
+      config: { saml2_config: { sp_config: {} } },
+      coverage: {},
+      code: "SAML_CONFIGURED",
+      severity: "warning",
+      mentions: ["`--link saml=<its ULID>:dex:saml:{external_id}`"],
+    },
+    {
+      name: "SAML covered by --link saml",
+      config: { saml2_config: { sp_config: {} } },
+      coverage: { links: linksOf(`saml=${ULID}:dex:saml:{external_id}`) },
+      code: "SAML_CONFIGURED",
+      severity: "info",
+      mentions: [`\`--link saml=${ULID}:dex:saml:{external_id}\``, "`saml2_config.enabled: false`"],
+    },
+    {
+      name: "SAML covered by a provider with synapse_idp_id: saml",
+      config: { saml2_config: { sp_config: {} } },
+      coverage: { providers: new Map([["saml", "0192f000-0000-0000-0000-000000000000" as MasId]]) },
+      code: "SAML_CONFIGURED",
+      severity: "info",
+      mentions: ["`synapse_idp_id: saml`"],
+    },
+    {
+      name: "SAML not covered by a --link for cas",
+      config: { saml2_config: { sp_config: {} } },
+      coverage: { links: linksOf(`cas=${ULID}`) },
+      code: "SAML_CONFIGURED",
+      severity: "warning",
+      mentions: ["`--link saml=<its ULID>"],
+    },
+    {
+      name: "CAS covered by --link cas",
+      config: { cas_config: { server_url: "https://cas.example.com" } },
+      coverage: { links: linksOf(`cas=${ULID}`) },
+      code: "CAS_CONFIGURED",
+      severity: "info",
+      mentions: [`\`--link cas=${ULID}\``],
+    },
+    {
+      name: "JWT covered by --link localpart",
+      config: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } },
+      coverage: { links: linksOf(`localpart=${ULID}`) },
+      code: "JWT_CONFIGURED",
+      severity: "info",
+      mentions: [`\`--link localpart=${ULID}\``],
+    },
+    {
+      name: "JWT, no link",
+      config: { jwt_config: { enabled: true, secret: "jwt-secret-xyz", algorithm: "HS256" } },
+      coverage: {},
+      code: "JWT_CONFIGURED",
+      severity: "warning",
+      mentions: ["`--link localpart=<its ULID>[:SUBJECT]`"],
+    },
+    {
+      name: "LDAP module, no link",
+      config: LDAP,
+      coverage: { providers: new Map([["localpart", "0192f000-0000-0000-0000-000000000000" as MasId]]) },
+      code: "PASSWORD_PROVIDER",
+      severity: "warning",
+      mentions: ["`--link localpart=<its ULID>:dex:ldap:{localpart}`"],
+    },
+    {
+      name: "LDAP module covered by --link localpart with Dex's LDAP connector",
+      config: LDAP,
+      coverage: { links: linksOf(`localpart=${ULID}:dex:ldap:{localpart}`) },
+      code: "PASSWORD_PROVIDER",
+      severity: "info",
+      mentions: [`\`--link localpart=${ULID}:dex:ldap:{localpart}\``, "ldap_auth_provider.LdapAuthProviderModule"],
+    },
+  ];
+  for (const c of coverageCases) {
+    it(c.name, async () => {
+      const found = synapseConfigRules(await fixtureWith(c.config), c.coverage).filter((f) => f.code === c.code);
+      assert.equal(found.length, 1);
+      assert.equal(found[0]!.severity, c.severity);
+      for (const text of c.mentions) assert.ok(found[0]!.message.includes(text), `${text} in ${found[0]!.message}`);
+      for (const secret of SECRETS) assert.ok(!found[0]!.message.includes(secret));
+    });
+  }
 });

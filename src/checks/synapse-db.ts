@@ -19,6 +19,7 @@ import {
 import { authProvidersInUse, invalidUserIdRows, missingSynapseColumns, type RowSample } from "../source/synapse-stats.ts";
 import type { Engine } from "../source/snapshot-readers.ts";
 import type { CheckContext } from "./context.ts";
+import { linkBlockingRules, mappingsWithoutLinks, usersWithoutLoginRule } from "./links.ts";
 import { finding, MAX_EXAMPLES, type Finding, type FindingCode } from "./finding.ts";
 
 /** What MAS wrote into Synapse while Synapse delegated authentication to it (MSC3861). */
@@ -104,7 +105,7 @@ export async function synapseSchemaRule(input: CheckContext): Promise<Finding[]>
  */
 export async function synapseBlockingRules(input: CheckContext): Promise<Finding[]> {
   const groups = await Promise.all(
-    [invalidRowRules, duplicateRowRule, providerRules, runningRule].map(async (rule) => {
+    [invalidRowRules, duplicateRowRule, providerRules, linkRules, runningRule].map(async (rule) => {
       const found: Finding[] = [];
       await rule(input, found);
       return found;
@@ -116,8 +117,13 @@ export async function synapseBlockingRules(input: CheckContext): Promise<Finding
 /** Warnings and information about the Synapse data: never errors, so a migration need not wait for them. */
 export async function synapseAdvisoryRules(input: CheckContext): Promise<Finding[]> {
   const found: Finding[] = [];
-  await dataRules(input, found);
-  return found;
+  const [, withoutLogin] = await Promise.all([dataRules(input, found), usersWithoutLoginRule(input)]);
+  return [...found, ...withoutLogin];
+}
+
+/** LINK_COLLISION, LINK_SOURCE_UNUSED and LINK_FILE_UNMIGRATED_USERS (checks/links.ts). */
+async function linkRules(input: CheckContext, findings: Finding[]): Promise<void> {
+  findings.push(...(await linkBlockingRules(input)));
 }
 
 /** FOREIGN_USER_IDS and ORPHAN_ROWS: errors, or counted skips with --skip-invalid-rows. */
@@ -155,7 +161,8 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
  */
 async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promise<void> {
   const inSynapse = await duplicateRows(input.synapseDb, MAX_EXAMPLES);
-  const viaMapping = await sharedUpstreamSubjects(input.synapseDb, input.providers, MAX_EXAMPLES);
+  // Providers a --link or the link file also feeds are LINK_COLLISION's (their subjects are not the external ids).
+  const viaMapping = await sharedUpstreamSubjects(input.synapseDb, await mappingsWithoutLinks(input), MAX_EXAMPLES);
   const duplicates = [...inSynapse, ...viaMapping];
   if (duplicates.length === 0) return;
   const causes = [
@@ -200,7 +207,8 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
   }
   const defined = synapseAuthProviders(synapse);
   for (const [authProvider, count] of used) {
-    if (authProvider === OAUTH_DELEGATED || defined.includes(authProvider)) continue;
+    // An auth_provider a --link names is known: the operator said where its users go.
+    if (authProvider === OAUTH_DELEGATED || defined.includes(authProvider) || input.links?.has(authProvider)) continue;
     findings.push(
       finding(
         "UNKNOWN_AUTH_PROVIDER",
@@ -214,7 +222,7 @@ async function providerRules(input: CheckContext, findings: Finding[]): Promise<
     );
   }
   for (const [authProvider, count] of used) {
-    if (authProvider === OAUTH_DELEGATED || input.providers.has(authProvider)) continue;
+    if (authProvider === OAUTH_DELEGATED || input.providers.has(authProvider) || input.links?.has(authProvider)) continue;
     findings.push(
       finding(
         "PROVIDER_NOT_IN_MAS",

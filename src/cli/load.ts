@@ -7,6 +7,9 @@ import { parseProviderMappingFlag, providerMap } from "../checks/providers.ts";
 import type { MasId } from "../model/ids.ts";
 import type { ConnectTarget } from "../pipeline/connect.ts";
 import { SqliteFileProblem, sqlitePathFromUri } from "../source/sqlite/files.ts";
+import { linkRulesOf } from "../config/link-rules.ts";
+import { readLinkFile } from "../config/link-file.ts";
+import type { FileLinks, LinkRule } from "../model/link-rule.ts";
 import { hintText } from "../errors/hint-form.ts";
 import { UserError } from "../errors/user-error.ts";
 
@@ -16,6 +19,10 @@ export interface CommonOptions {
   synapseConfig: string[];
   synapseDatabaseUri?: string;
   upstreamProviderMapping: string[];
+  /** `--link SOURCE=MAS_PROVIDER_ULID[:SUBJECT]` values (absent for commands without the option). */
+  link?: string[];
+  /** `--link-file FILE.csv` (absent for commands without the option). */
+  linkFile?: string;
   /** Total read-only connections to Synapse's database (1 + those that share its snapshot). */
   synapseConnections: string;
 }
@@ -26,6 +33,8 @@ export interface LoadedSetup {
   synapseTarget: ConnectTarget;
   masTarget: ConnectTarget;
   providers: Map<string, MasId>;
+  links: Map<string, LinkRule>;
+  fileLinks?: FileLinks;
   extraSynapseConnections: number;
 }
 
@@ -74,6 +83,8 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
   const synapse = loadSynapseConfig(options.synapseConfig);
   const mas = loadMasConfig(options.config);
   const providers = providerMap(mas, options.upstreamProviderMapping.map(parseProviderMappingFlag));
+  const links = linkRulesOf(options.link ?? []);
+  const fileLinks = options.linkFile === undefined ? undefined : readLinkFile(options.linkFile);
   let synapseTarget: ConnectTarget;
   const sqliteOverride = options.synapseDatabaseUri === undefined ? undefined : sqliteUriPath(options.synapseDatabaseUri);
   if (sqliteOverride !== undefined) {
@@ -101,6 +112,8 @@ export function loadSetup(options: CommonOptions): LoadedSetup {
     synapseTarget,
     masTarget,
     providers,
+    links,
+    ...(fileLinks === undefined ? {} : { fileLinks }),
     extraSynapseConnections: parseConnections(options.synapseConnections) - 1,
   };
 }

@@ -80,6 +80,17 @@ function withConfigOptions(command: Command): Command {
           "MAS providers with synapse_idp_id are mapped automatically",
         collect,
       )
+      .option(
+        "--link <SOURCE=ULID[:SUBJECT]>",
+        "link the users of a Synapse auth_provider (saml, cas, oidc-<idp>) or of `localpart` to a MAS provider; SUBJECT " +
+          "is a template over {external_id}, {localpart}, {user_id}, or dex:CONNECTOR:TEMPLATE for Dex's encoding (repeatable)",
+        collect,
+      )
+      .option(
+        "--link-file <FILE.csv>",
+        "links whose subjects cannot be computed from Synapse (e.g. exported from Keycloak): a CSV file with the header " +
+          "user_id,provider,subject, provider being a MAS provider's ULID",
+      )
       // The old TypeScript tool's spelling; commander stores both under the same attribute.
       .addOption(new Option("--upstreamProviderMapping <mapping>").hideHelp().argParser(collect))
   );
@@ -97,7 +108,7 @@ function withRunOptions(command: Command): Command {
 
 /** Options as the commands expect them: the repeatable ones default to an empty list (not shown in --help). */
 function withLists<T extends object>(opts: T): T {
-  const lists = ["config", "synapseConfig", "upstreamProviderMapping", "acceptWarning"];
+  const lists = ["config", "synapseConfig", "upstreamProviderMapping", "link", "acceptWarning"];
   return { ...opts, ...Object.fromEntries(lists.map((k) => [k, (opts as Record<string, unknown>)[k] ?? []])) };
 }
 

@@ -85,12 +85,20 @@ export function renderSkipCounts(skipped: MigrationReport["skipped"]): string {
   return ["Would skip (not migrated):", ...skipLines(skipped)].join("\n") + "\n";
 }
 
+/** One aligned line per link SOURCE with its count; none when nothing is linked. */
+export function linkLines(heading: string, links: MigrationReport["links"]): string[] {
+  const entries = Object.entries(links).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? [] : [heading, ...entries.map(([source, count]) => `  ${pad(source, 34)} ${count}`)];
+}
+
 /** The migration report as an aligned text table. */
 export function renderReport(report: MigrationReport): string {
   const lines: string[] = [];
   lines.push(report.dryRun ? "Dry run: everything below was written, checked, then rolled back." : "Migration committed.");
   lines.push("", "Written to MAS:");
   for (const [table, rows] of Object.entries(report.written)) lines.push(`  ${pad(table, 34)} ${rows}`);
+  const links = linkLines("Upstream links by source (upstream_oauth_links):", report.links);
+  if (links.length > 0) lines.push("", ...links);
   lines.push("", "Skipped (not migrated):", ...skipLines(report.skipped));
   const notes = Object.entries(report.notes);
   if (notes.length > 0) {

@@ -1,5 +1,6 @@
 /** What every mapping function reads besides its row: the server, the providers, time and ids. */
 import type { MasId } from "../model/ids.ts";
+import type { FileLinks, LinkRule } from "../model/link-rule.ts";
 
 /** Read-only facts and deterministic services shared by the mappers of one run. */
 export interface MappingContext {
@@ -9,6 +10,13 @@ export interface MappingContext {
   readonly startedAt: number;
   /** Synapse `auth_provider` -> MAS `upstream_oauth_provider_id`. */
   readonly providers: ReadonlyMap<string, MasId>;
+  /**
+   * `--link` rules by SOURCE (an `auth_provider`, or `localpart`): where one names an external id's
+   * `auth_provider`, it gives the provider and the subject instead of {@link providers}.
+   */
+  readonly links?: ReadonlyMap<string, LinkRule>;
+  /** `--link-file`'s rows by user: each becomes a link of its user. */
+  readonly fileLinks?: FileLinks;
   /**
    * A ULID whose time part is `timeMs` and whose other 80 bits are a keyed hash of `naturalKey`,
    * so that the same Synapse row gets the same id in every phase of one run (and a different one

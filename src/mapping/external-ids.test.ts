@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import type { MasId } from "../model/ids.ts";
+import type { LinkRule, Placeholder } from "../model/link-rule.ts";
 import type { SynapseExternalId } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { mapExternalId } from "./external-ids.ts";
@@ -16,6 +17,16 @@ import {
 } from "../../test/builders.ts";
 
 const SAML_PROVIDER_ID = "01966371-d11c-2ec1-d3e8-55b61669b48c" as MasId;
+const LINK_PROVIDER_ID = "0196a000-0000-7000-8000-000000000001" as MasId;
+
+/** A parsed --link rule: `template` split at its placeholders, as config/link-rules.ts parses it. */
+function rule(source: string, template: string, dexConnector?: string): LinkRule {
+  const parts: LinkRule["template"] = template
+    .split(/(\{[a-z_]+\})/)
+    .filter((p) => p !== "")
+    .map((p) => (p.startsWith("{") ? { placeholder: p.slice(1, -1) as Placeholder } : p));
+  return { source, providerId: LINK_PROVIDER_ID, template: parts, ...(dexConnector ? { dexConnector } : {}), flag: "test" };
+}
 const aliceId = mappedUserId(owner());
 
 const aliceLink = {
@@ -61,6 +72,51 @@ const cases: { name: string; input: SynapseExternalId; ctx?: MappingContext; exp
         },
       ],
     },
+  },
+  {
+    name: "a --link rule on the auth_provider gives its provider and the subject its template makes",
+    input: externalId({ authProvider: "saml", externalId: "alice.uid" }),
+    ctx: testContext({ links: new Map([["saml", rule("saml", "uid={external_id}/{localpart}/{user_id}")]]) }),
+    expect: {
+      rows: [
+        {
+          table: "upstream_oauth_links",
+          row: { ...aliceLink, upstreamOauthProviderId: LINK_PROVIDER_ID, subject: "uid=alice.uid/alice/@alice:example.com" },
+        },
+      ],
+    },
+  },
+  {
+    name: "a --link rule with a Dex connector gives Dex's encoding of the filled template",
+    input: externalId({ authProvider: "cas", externalId: "2342749" }),
+    ctx: testContext({ links: new Map([["cas", rule("cas", "{external_id}", "github")]]) }),
+    expect: {
+      rows: [
+        {
+          table: "upstream_oauth_links",
+          row: { ...aliceLink, upstreamOauthProviderId: LINK_PROVIDER_ID, subject: "CgcyMzQyNzQ5EgZnaXRodWI" },
+        },
+      ],
+    },
+  },
+  {
+    name: "a --link rule wins over the provider mapped for the same auth_provider",
+    input: externalId(),
+    ctx: testContext({ links: new Map([["oidc-keycloak", rule("oidc-keycloak", "kc:{external_id}")]]) }),
+    expect: {
+      rows: [
+        {
+          table: "upstream_oauth_links",
+          row: { ...aliceLink, upstreamOauthProviderId: LINK_PROVIDER_ID, subject: `kc:${aliceLink.subject}` },
+        },
+      ],
+    },
+  },
+  {
+    name: "a --link rule for another auth_provider changes nothing",
+    input: externalId(),
+    ctx: testContext({ links: new Map([["saml", rule("saml", "{external_id}")]]) }),
+    expect: { rows: [{ table: "upstream_oauth_links", row: aliceLink }] },
   },
   {
     name: "an unmapped provider is a counted skip",

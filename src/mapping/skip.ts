@@ -41,6 +41,8 @@ export interface MappingResult {
   rows: MasRow[];
   skips: Skip[];
   notes: Note[];
+  /** The SOURCE (`auth_provider`, `localpart`, `link-file`) of each `upstream_oauth_links` row in `rows`, for the report. */
+  linkSources?: string[];
 }
 
 /** An empty result to fill in. */

@@ -1,5 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { MasId } from "../model/ids.ts";
+import type { LinkRule, Placeholder } from "../model/link-rule.ts";
 import type { SynapseUser } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
 import { mapUser } from "./users.ts";
@@ -33,6 +35,35 @@ const alicePassword = {
   createdAt: ALICE_CREATED_MS,
   version: 1,
 };
+
+const LDAP_PROVIDER_ID = "0196a000-0000-7000-8000-000000000002" as MasId;
+
+/** A context with `--link localpart=<LDAP provider>:TEMPLATE` (the template's placeholders split out). */
+function localpartLinked(template: string, dexConnector?: string): MappingContext {
+  const parts: LinkRule["template"] = template
+    .split(/(\{[a-z_]+\})/)
+    .filter((p) => p !== "")
+    .map((p) => (p.startsWith("{") ? { placeholder: p.slice(1, -1) as Placeholder } : p));
+  const rule: LinkRule = {
+    source: "localpart",
+    providerId: LDAP_PROVIDER_ID,
+    template: parts,
+    flag: "test",
+    ...(dexConnector ? { dexConnector } : {}),
+  };
+  return testContext({ links: new Map([["localpart", rule]]) });
+}
+
+/** Alice's link on the LDAP provider, created with her. */
+function aliceLocalpartLink(subject: string) {
+  return {
+    upstreamOauthLinkId: "#1",
+    upstreamOauthProviderId: LDAP_PROVIDER_ID,
+    userId: "#0",
+    subject,
+    createdAt: ALICE_CREATED_MS,
+  };
+}
 
 const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: Expected }[] = [
   {
@@ -276,6 +307,62 @@ const cases: { name: string; input: SynapseUser; ctx?: MappingContext; expect: E
     name: "a malformed id wins over the appservice flag",
     input: synapseUser({ name: "@bridge:", appserviceId: "bridge", passwordHash: null }),
     expect: { skips: [{ entity: "users", reason: "malformed_user_id" }] },
+  },
+  {
+    name: "--link localpart=...: a user without an external id gets a link, its subject from the template",
+    input: synapseUser(),
+    ctx: localpartLinked("{localpart}@ldap"),
+    expect: {
+      rows: [
+        { table: "users", row: aliceRow },
+        { table: "upstream_oauth_links", row: aliceLocalpartLink("alice@ldap") },
+        { table: "user_passwords", row: { ...alicePassword, userPasswordId: "#2" } },
+      ],
+    },
+  },
+  {
+    name: "--link localpart=...:dex:ldap gives Dex's encoding of the localpart for the ldap connector",
+    input: synapseUser(),
+    ctx: localpartLinked("{localpart}", "ldap"),
+    expect: {
+      rows: [
+        { table: "users", row: aliceRow },
+        {
+          table: "upstream_oauth_links",
+          row: aliceLocalpartLink(Buffer.from("\x0a\x05alice\x12\x04ldap", "latin1").toString("base64url")),
+        },
+        { table: "user_passwords", row: { ...alicePassword, userPasswordId: "#2" } },
+      ],
+    },
+  },
+  {
+    name: "--link localpart=...: no link for a user with an external id (its auth_provider's rule links it)",
+    input: synapseUser({ hasExternalId: true }),
+    ctx: localpartLinked("{localpart}"),
+    expect: {
+      rows: [
+        { table: "users", row: aliceRow },
+        { table: "user_passwords", row: alicePassword },
+      ],
+    },
+  },
+  {
+    name: "--link localpart=...: no link for a deactivated user",
+    input: synapseUser({ deactivated: true, passwordHash: null }),
+    ctx: localpartLinked("{localpart}"),
+    expect: {
+      rows: [{ table: "users", row: { ...aliceRow, deactivatedAt: ALICE_CREATED_MS } }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
+  },
+  {
+    name: "--link localpart=...: no link for a guest",
+    input: synapseUser({ name: "@123456:example.com", isGuest: true, passwordHash: null }),
+    ctx: localpartLinked("{localpart}"),
+    expect: {
+      rows: [{ table: "users", row: { ...aliceRow, username: "123456", isGuest: true } }],
+      skips: [{ entity: "passwords", reason: "no_password_hash" }],
+    },
   },
 ];
 

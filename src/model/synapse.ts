@@ -16,6 +16,8 @@ export interface SynapseOwner {
 export interface SynapseUser extends SynapseOwner {
   passwordHash: string | null;
   locked: boolean;
+  /** Some `user_external_ids` row names the user (an SSO user, not one known only by its localpart). */
+  hasExternalId: boolean;
 }
 
 /** A row of `user_threepids` with its owner (null when no `users` row exists). */

@@ -115,6 +115,8 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       serverName: setup.synapse.serverName,
       startedAt: now,
       providers: setup.providers,
+      ...(setup.links ? { links: setup.links } : {}),
+      ...(setup.fileLinks ? { fileLinks: setup.fileLinks } : {}),
       deriveId: runIdDeriver(),
     };
     const phaseRun = { source: run.source, ctx, report, progress: run.progress };

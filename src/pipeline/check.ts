@@ -11,6 +11,8 @@ import { withSynapseAndMas } from "./open-source.ts";
 export interface CheckOutcome {
   findings: Finding[];
   wouldSkip: MigrationReport["skipped"] | null;
+  /** The links migrate would write, by SOURCE (null when no row was read). */
+  wouldLink: MigrationReport["links"] | null;
 }
 
 /** Check's destination: the mapped rows are counted, never written; blocking findings do not stop the count. */
@@ -54,7 +56,7 @@ export function inCheckOrder(skipped: MigrationReport["skipped"]): MigrationRepo
  */
 export async function check(setup: RunSetup): Promise<CheckOutcome> {
   const unreadable = unreadableSource(setup);
-  if (unreadable) return { findings: unreadable, wouldSkip: null };
+  if (unreadable) return { findings: unreadable, wouldSkip: null, wouldLink: null };
   return withSynapseAndMas(connectionsFor(setup, "check"), async (synapse, masDb) => {
     const source = await synapse.openSource();
     await masDb.query("BEGIN READ ONLY");
@@ -69,7 +71,11 @@ export async function check(setup: RunSetup): Promise<CheckOutcome> {
           destination: COUNT_ONLY,
           dryRun: true,
         });
-        return { findings, wouldSkip: report === null ? null : inCheckOrder(report.skipped) };
+        return {
+          findings,
+          wouldSkip: report === null ? null : inCheckOrder(report.skipped),
+          wouldLink: report === null ? null : report.links,
+        };
       } finally {
         await readers.close();
       }

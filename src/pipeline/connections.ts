@@ -6,6 +6,7 @@ import type { Finding } from "../checks/finding.ts";
 import { configRules } from "../checks/preconditions.ts";
 import { applyPolicy, type FindingPolicy } from "../checks/policy.ts";
 import type { MasId } from "../model/ids.ts";
+import type { FileLinks, LinkRule } from "../model/link-rule.ts";
 import { openPostgresSnapshot } from "../source/postgres/snapshot.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import { connect, type ConnectTarget } from "./connect.ts";
@@ -18,6 +19,10 @@ export interface RunSetup {
   synapseTarget: ConnectTarget;
   masTarget: ConnectTarget;
   providers: ReadonlyMap<string, MasId>;
+  /** `--link` rules by SOURCE (an auth_provider, or `localpart`). */
+  links?: ReadonlyMap<string, LinkRule>;
+  /** `--link-file`'s rows by user. */
+  fileLinks?: FileLinks;
   allowRunningSynapse: boolean;
   skipInvalidRows: boolean;
   /** Accepted warnings and --strict. */
@@ -30,8 +35,10 @@ export interface RunSetup {
  * The configuration findings when Synapse's database is not one this tool can read: then there is
  * nothing to connect to, and connecting to libpq's defaults instead would reach some other database.
  */
-export function unreadableSource(setup: Pick<RunSetup, "synapse" | "mas" | "policy">): Finding[] | undefined {
-  const findings = applyPolicy(configRules(setup.synapse, setup.mas), setup.policy);
+export function unreadableSource(
+  setup: Pick<RunSetup, "synapse" | "mas" | "policy"> & Partial<Pick<RunSetup, "providers" | "links">>,
+): Finding[] | undefined {
+  const findings = applyPolicy(configRules(setup.synapse, setup.mas, setup), setup.policy);
   return findings.some((f) => f.code === "UNSUPPORTED_DATABASE") ? findings : undefined;
 }
 

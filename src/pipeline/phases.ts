@@ -35,7 +35,8 @@ const SESSION_TABLES = ["compat_sessions", "compat_access_tokens", "compat_refre
 
 /** Every phase, parents before children so that foreign keys hold row by row. */
 export const PHASES: readonly Phase[] = [
-  phase("users", ["users", "user_passwords"], (s) => s.readUsers(), mapUser, "users"),
+  // upstream_oauth_links: --link localpart=... links users known only by their localpart.
+  phase("users", ["users", "user_passwords", "upstream_oauth_links"], (s) => s.readUsers(), mapUser, "users"),
   phase(
     "threepids",
     ["user_emails", "user_unsupported_third_party_ids"],

@@ -15,6 +15,8 @@ export interface MigrationReport {
   written: Partial<Record<MasTableName, number>>;
   skipped: Partial<Record<Entity, Partial<Record<SkipReason, number>>>>;
   notes: Partial<Record<Entity, Partial<Record<NoteKind, number>>>>;
+  /** `upstream_oauth_links` rows by SOURCE: an `auth_provider`, `localpart` or `link-file`. */
+  links: Record<string, number>;
   phases: PhaseTiming[];
   totalSeconds: number;
 }
@@ -24,7 +26,7 @@ export class ReportBuilder {
   readonly report: MigrationReport;
 
   constructor(dryRun: boolean) {
-    this.report = { dryRun, written: {}, skipped: {}, notes: {}, phases: [], totalSeconds: 0 };
+    this.report = { dryRun, written: {}, skipped: {}, notes: {}, links: {}, phases: [], totalSeconds: 0 };
   }
 
   /** Counts the skips and notes of one mapping result. */
@@ -33,6 +35,7 @@ export class ReportBuilder {
       const byReason = (this.report.skipped[entity] ??= {});
       byReason[reason] = (byReason[reason] ?? 0) + 1;
     }
+    for (const source of result.linkSources ?? []) this.report.links[source] = (this.report.links[source] ?? 0) + 1;
     for (const { entity, note } of result.notes) {
       const byNote = (this.report.notes[entity] ??= {});
       byNote[note] = (byNote[note] ?? 0) + 1;

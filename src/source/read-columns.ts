@@ -78,7 +78,13 @@ export const TOKEN_COLUMNS: readonly ReadColumn[] = [
  * `access_tokens a`, `refresh_tokens r` (each engine's FROM names them so).
  */
 export const READS = {
-  users: [...OWNER_COLUMNS, column("u.password_hash", "text"), column("u.locked", "bool")],
+  users: [
+    ...OWNER_COLUMNS,
+    column("u.password_hash", "text"),
+    column("u.locked", "bool"),
+    // For --link localpart=...: users known only by their localpart have no external id (index user_external_ids_user_id_idx).
+    { name: "has_external_id", kind: "bool", sql: "EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name)" },
+  ],
   threepids: [
     column("t.user_id", "text"),
     column("t.medium", "text"),

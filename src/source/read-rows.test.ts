@@ -29,8 +29,8 @@ describe("decoding the reads", () => {
     const users = await all(
       usersFrom(
         batches([
-          [A, "1795406856", "1", "0", "1", "", "$2b$hash", "t"],
-          ["@b:example.com", null, "0", "1", "0", "irc", null, "f"],
+          [A, "1795406856", "1", "0", "1", "", "$2b$hash", "t", "f"],
+          ["@b:example.com", null, "0", "1", "0", "irc", null, "f", "t"],
         ]),
       ),
     );
@@ -44,6 +44,7 @@ describe("decoding the reads", () => {
         appserviceId: null,
         passwordHash: "$2b$hash",
         locked: true,
+        hasExternalId: false,
       },
       {
         name: "@b:example.com",
@@ -54,6 +55,7 @@ describe("decoding the reads", () => {
         appserviceId: "irc",
         passwordHash: null,
         locked: false,
+        hasExternalId: true,
       },
     ]);
   });

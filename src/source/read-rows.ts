@@ -86,7 +86,8 @@ export function usersFrom(batches: FieldBatches): AsyncGenerator<SynapseUser[]> 
     if (name === null) return undefined; // users.name is never NULL in a real Synapse
     const owner = ownerFields(f, name);
     const passwordHash = f.text();
-    return { ...owner, passwordHash, locked: f.bool() };
+    const locked = f.bool();
+    return { ...owner, passwordHash, locked, hasExternalId: f.bool() };
   });
 }
 

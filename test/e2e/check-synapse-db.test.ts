@@ -373,9 +373,11 @@ describe("check reports the Synapse database's findings", () => {
   it("UNUSUAL_LOCALPARTS: localparts outside the user id grammar, application services aside", async () => {
     const s = await scenario(
       "unusual-localparts",
-      `INSERT INTO users (name, creation_ts, appservice_id) VALUES
-         ('@Alice:example.com', 1700000000, NULL), ('@bob smith:example.com', 1700000000, NULL),
-         ('@carol=x/y+z-1._:example.com', 1700000000, NULL), ('@Bridge_X:example.com', 1700000000, 'testbridge')`,
+      // With user0001's password, so that they can log in (else USERS_WITHOUT_LOGIN fires beside it).
+      `INSERT INTO users (name, creation_ts, appservice_id, password_hash)
+       SELECT v.name, 1700000000, v.appservice_id, (SELECT password_hash FROM users WHERE name = '@user0001:example.com')
+         FROM (VALUES ('@Alice:example.com', NULL), ('@bob smith:example.com', NULL),
+                      ('@carol=x/y+z-1._:example.com', NULL), ('@Bridge_X:example.com', 'testbridge')) AS v (name, appservice_id)`,
     );
     const json = await assertWarning(s, "UNUSUAL_LOCALPARTS", {
       count: 2,

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { ulidTextToUuid } from "../../src/model/ids.ts";
 import { FIXTURE_SECRETS } from "../harness/fixtures.ts";
+import { syncProviders } from "../harness/mas-sync.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { writeSynapseConfig } from "../harness/temp-config.ts";
@@ -47,19 +48,6 @@ const CONFIG_CODES = [
 
 function assertOk(result: CliResult, what: string): void {
   assert.equal(result.code, 0, `${what} failed (exit ${String(result.code)}):\n${result.stderr}`);
-}
-
-/** The rows `mas-cli config sync` writes for the generated providers. */
-async function syncProviders(cluster: Cluster, db: string, providers: Obj[]): Promise<void> {
-  for (const p of providers) {
-    await cluster.sql(
-      db,
-      `INSERT INTO upstream_oauth_providers
-         (upstream_oauth_provider_id, issuer, human_name, scope, client_id, token_endpoint_auth_method, discovery_mode, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
-      [ulidTextToUuid(p.id), p.issuer, p.human_name, p.scope, p.client_id, p.token_endpoint_auth_method, p.discovery_mode],
-    );
-  }
 }
 
 describe("syn2mas config generate on the fixture, and the round trip through check and migrate", () => {

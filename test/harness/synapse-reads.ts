@@ -23,6 +23,8 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: null,
     passwordHash: "$2b$12$hash",
     locked: true,
+    // Her kc-1 external id, in both tests' databases.
+    hasExternalId: true,
   },
   {
     name: "@bob:example.com",
@@ -33,6 +35,7 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: null,
     passwordHash: null,
     locked: false,
+    hasExternalId: false,
   },
   {
     name: "@bridge:example.com",
@@ -43,6 +46,7 @@ export const DECODED_USERS: readonly SynapseUser[] = [
     appserviceId: "bridge",
     passwordHash: "",
     locked: false,
+    hasExternalId: false,
   },
 ];
 

@@ -4,7 +4,7 @@ import { check } from "../../pipeline/check.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
 import type { Output } from "../output.ts";
-import { checkVerdict, findingsJson, renderFindings, renderSkipCounts } from "../render.ts";
+import { checkVerdict, findingsJson, linkLines, renderFindings, renderSkipCounts } from "../render.ts";
 
 export interface CheckCommandOptions extends CommonOptions {
   json: boolean;
@@ -17,13 +17,15 @@ export interface CheckCommandOptions extends CommonOptions {
 export async function checkCommand(options: CheckCommandOptions, out: Output): Promise<number> {
   const policy = { acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings), strict: false };
   const setup = loadSetup(options);
-  const { findings, wouldSkip } = await check({
+  const { findings, wouldSkip, wouldLink } = await check({
     ...setup,
     allowRunningSynapse: true,
     skipInvalidRows: options.skipInvalidRows,
     policy,
   });
   out.info(renderFindings(findings, out.style).trimEnd());
+  const links = linkLines("Would link (upstream_oauth_links by source):", wouldLink ?? {});
+  if (links.length > 0) out.info(links.join("\n"));
   if (wouldSkip !== null) out.info(renderSkipCounts(wouldSkip).trimEnd());
   const exitCode = exitCodeFor("check", findings, policy);
   const verdict = checkVerdict(findings);
@@ -36,6 +38,7 @@ export async function checkCommand(options: CheckCommandOptions, out: Output): P
       verdict: { errors: verdict.errors, unacceptedWarnings: verdict.unacceptedWarnings, text: verdict.text },
       findings: findingsJson(findings),
       wouldSkip,
+      wouldLink,
     });
   }
   return exitCode;

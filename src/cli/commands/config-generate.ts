@@ -74,7 +74,7 @@ export async function configGenerateCommand(
   if (options.output !== undefined) writePrivate(options.output, masYaml, "--output");
   if (options.synapseOutput !== undefined && synapseYaml !== undefined)
     writePrivate(options.synapseOutput, synapseYaml, "--synapse-output");
-  out.info(renderConversionReport(generated.report.entries, options.synapseOutput));
+  out.info(renderConversionReport(generated.report.entries, options.synapseOutput, generated.report.links));
   if (options.output !== undefined)
     out.info(`MAS configuration written to ${options.output} (readable by you only: it holds secrets).`);
   if (options.synapseOutput !== undefined)
@@ -86,6 +86,7 @@ export async function configGenerateCommand(
       synapseOutput: options.synapseOutput ?? null,
       config: generated.config,
       report: generated.report.entries,
+      links: generated.report.links,
     });
   } else if (options.output === undefined) {
     stdout(masYaml);

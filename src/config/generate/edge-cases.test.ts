@@ -8,24 +8,16 @@ import { generateMasConfig, type GeneratedMasConfig } from "./mas-config.ts";
 import type { ReportEntry } from "./report.ts";
 import { loadSynapseConfig } from "../synapse.ts";
 import { scratchDir } from "../../../test/harness/scratch.ts";
+import { generateFromYaml } from "../../../test/harness/config-cases.ts";
 
 type Obj = Record<string, any>;
-
-const BASE = `server_name: example.org
-public_baseurl: https://matrix.example.org/
-database:
-  name: psycopg2
-  args: {user: synapse, password: db-password-xyz, dbname: synapse, host: db.example.org}
-`;
 
 function tempDir(): string {
   return scratchDir("syn2mas-generate-edge-");
 }
 
 function generate(yaml: string): GeneratedMasConfig & { c: Obj; providers: Obj[] } {
-  const file = path.join(tempDir(), "homeserver.yaml");
-  fs.writeFileSync(file, BASE + yaml);
-  const generated = generateMasConfig(loadSynapseConfig([file]));
+  const generated = generateFromYaml(yaml, "syn2mas-generate-edge-");
   const c = generated.config as Obj;
   return { ...generated, c, providers: (c.upstream_oauth2?.providers ?? []) as Obj[] };
 }

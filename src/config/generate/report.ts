@@ -26,9 +26,28 @@ export interface ReportEntry {
   message: string;
 }
 
+/** The link of one upstream provider stub of the generated configuration (issue 15): what `check`, `migrate` and `verify` need. */
+export interface ReportLink {
+  /** The Synapse setting whose users the provider serves (`saml2_config`, `modules`, ...). */
+  setting: string;
+  /** The stub's provider id (ULID). */
+  providerId: string;
+  /** The `--link` value (SOURCE=ULID[:SUBJECT]); undefined when the users have no flag of their own (`note` says why). */
+  link: string | undefined;
+  /** Said instead of a flag. */
+  note?: string;
+}
+
+/** A `--link` flag as the operator types it, quoted for the shell (`{...}` is special to some shells). */
+export function linkFlag(link: string): string {
+  return `--link '${link}'`;
+}
+
 /** Collects report lines in order; {@link ConversionReport.redact} hides secret values before anything is shown. */
 export class ConversionReport {
   readonly entries: ReportEntry[] = [];
+  /** The `--link` flags for the provider stubs, in the order of the stubs. */
+  readonly links: ReportLink[] = [];
 
   /** Adds a line about the generated MAS configuration. */
   mas(action: ReportAction, setting: string, message: string): void {
@@ -68,11 +87,29 @@ function renderLine(entry: ReportEntry): string {
   return `  ${LABELS[entry.action].padEnd(LABEL_WIDTH)}  ${entry.setting}${separator}${entry.message}`;
 }
 
+/** The section naming the `--link` flags to pass once the provider stubs are filled in. */
+function renderLinks(links: readonly ReportLink[]): string[] {
+  if (links.length === 0) return [];
+  return [
+    "Linking SAML, CAS, LDAP and JWT users: the MAS configuration holds a commented upstream provider for each; " +
+      "uncomment it, fill it in as its comments say, run `mas-cli config sync`, then pass these flags to " +
+      "`syn2mas check`, `syn2mas migrate` and `syn2mas verify`:",
+    ...links.map(
+      (l) => `  ${l.link === undefined ? `${l.setting} (provider ${l.providerId}): ${l.note ?? ""}` : linkFlag(l.link)}`,
+    ),
+  ];
+}
+
 /**
- * The report as text for stderr: a section for the MAS configuration and, when there are such lines,
- * one for Synapse's configuration after the migration. Ends with a count of what needs the operator.
+ * The report as text for stderr: a section for the MAS configuration, when there are such lines one for
+ * Synapse's configuration after the migration, and when there are provider stubs the `--link` flags to pass.
+ * Ends with a count of what needs the operator.
  */
-export function renderConversionReport(entries: readonly ReportEntry[], synapseOutput?: string): string {
+export function renderConversionReport(
+  entries: readonly ReportEntry[],
+  synapseOutput?: string,
+  links: readonly ReportLink[] = [],
+): string {
   const mas = entries.filter((e) => e.target === "mas");
   const synapse = entries.filter((e) => e.target === "synapse");
   const lines = ["Conversion report: Synapse configuration -> MAS configuration", ...mas.map(renderLine)];
@@ -82,6 +119,7 @@ export function renderConversionReport(entries: readonly ReportEntry[], synapseO
       ...synapse.map(renderLine),
     );
   }
+  lines.push(...renderLinks(links));
   const todo = entries.filter((e) => e.action === "not-carried-over").length;
   const changed = entries.filter((e) => e.action === "changed").length;
   lines.push(`${todo} setting(s) not carried over and ${changed} changed: read those lines before starting MAS.`);

@@ -1,43 +1,15 @@
 /** The Synapse settings MAS cannot take over (CAS, SAML, JWT, password providers, guests, ...), each reported with what to do. */
-import {
-  isAuthModule,
-  moduleNames,
-  pythonTruthy,
-  sectionEnabledByDefault,
-  sectionEnabledExplicitly,
-} from "../synapse-semantics.ts";
+import { isAuthModule, moduleNames, pythonTruthy } from "../synapse-semantics.ts";
+import { stubAdvice, type LinkStub } from "./link-stubs.ts";
 import type { ConversionReport } from "./report.ts";
 import { isMapping, type ConfigView } from "../yaml-source.ts";
 
-/** A single-sign-on section MAS does not speak, and how its users can reach MAS. */
-interface SsoSection {
-  key: string;
-  enabled: (section: unknown) => boolean;
-  advice: string;
-}
-
-const SSO_SECTIONS: SsoSection[] = [
-  {
-    key: "cas_config",
-    enabled: sectionEnabledByDefault,
-    advice:
-      "MAS does not speak CAS: serve it through OpenID Connect (CAS's own OIDC support, or a bridge such as Dex) and add it to " +
-      "upstream_oauth2.providers with synapse_idp_id: cas, so that existing CAS links carry over.",
-  },
-  {
-    key: "saml2_config",
-    enabled: sectionEnabledByDefault,
-    advice:
-      "MAS does not speak SAML: put an OIDC bridge such as Dex (SAML connector) in front of the identity provider and add it to " +
-      "upstream_oauth2.providers with synapse_idp_id: saml, so that existing SAML links carry over.",
-  },
-  {
-    key: "jwt_config",
-    enabled: sectionEnabledExplicitly,
-    advice:
-      "MAS does not accept JWT logins: serve the identity source that issues them through OpenID Connect and add it to upstream_oauth2.providers.",
-  },
-];
+/** Why MAS cannot serve the users of each single-sign-on section directly (its stub says what to do instead). */
+const SSO_SECTIONS: Record<string, string> = {
+  cas_config: "MAS does not speak CAS:",
+  saml2_config: "MAS does not speak SAML:",
+  jwt_config: "MAS does not accept JWT logins:",
+};
 
 /** Top-level settings MAS has no equivalent for, reported when set (truthy). */
 const NOT_CARRIED: Record<string, string> = {
@@ -56,13 +28,21 @@ const NOT_CARRIED: Record<string, string> = {
   ui_auth: "MAS handles re-authentication itself: ui_auth no longer applies.",
 };
 
-function ssoSections(view: ConfigView, report: ConversionReport): void {
-  for (const { key, enabled, advice } of SSO_SECTIONS) {
-    if (enabled(view.value([key]))) report.mas("not-carried-over", key, `is enabled. ${advice}`);
+/** The SSO sections enabled (those with a stub), each pointing at its stub and flag. */
+function ssoSections(stubs: readonly LinkStub[], report: ConversionReport): void {
+  for (const [key, why] of Object.entries(SSO_SECTIONS)) {
+    const stub = stubs.find((s) => s.setting === key);
+    if (stub !== undefined) report.mas("not-carried-over", key, `is enabled. ${why} ${stubAdvice(stub)}`);
   }
 }
 
-function passwordProviders(view: ConfigView, report: ConversionReport): void {
+/** The password modules, pointing at the one stub that serves their users (linkStubs makes one whenever there is a module). */
+function passwordProviders(view: ConfigView, stubs: readonly LinkStub[], report: ConversionReport): void {
+  const stub = stubs.find((s) => s.kind === "ldap" || s.kind === "module");
+  const advice =
+    stub === undefined
+      ? "connect that user directory to MAS as an upstream provider (e.g. Dex with its LDAP connector)."
+      : stubAdvice(stub);
   const legacy = view.list(["password_providers"]) ?? [];
   if (legacy.length > 0) {
     const names = moduleNames(legacy);
@@ -70,7 +50,7 @@ function passwordProviders(view: ConfigView, report: ConversionReport): void {
       "not-carried-over",
       "password_providers",
       `(${names.length > 0 ? names.join(", ") : `${legacy.length} entries`}) cannot run in MAS, which checks passwords only against the migrated hashes: ` +
-        "connect that user directory to MAS as an upstream provider (e.g. Dex with its LDAP connector).",
+        advice,
     );
   }
   for (const name of moduleNames(view.list(["modules"]))) {
@@ -78,8 +58,8 @@ function passwordProviders(view: ConfigView, report: ConversionReport): void {
       report.mas(
         "not-carried-over",
         "modules",
-        `${name} checks passwords or logs users in, which MAS now does: connect that user directory to MAS as an upstream provider ` +
-          "(e.g. Dex with its LDAP connector); users without a local password hash cannot log in until then.",
+        `${name} checks passwords or logs users in, which MAS now does; users without a local password hash cannot log in ` +
+          `until their accounts are linked: ${advice}`,
       );
     } else {
       report.mas(
@@ -112,9 +92,12 @@ function otherSettings(view: ConfigView, report: ConversionReport): void {
   }
 }
 
-/** Reports every Synapse setting that cannot be carried over to MAS, with what the operator must do. */
-export function reportUnsupported(view: ConfigView, report: ConversionReport): void {
-  ssoSections(view, report);
-  passwordProviders(view, report);
+/**
+ * Reports every Synapse setting that cannot be carried over to MAS, with what the operator must do; the
+ * logins MAS cannot serve point at their provider stub (`stubs`, from linkStubs) and its --link flag.
+ */
+export function reportUnsupported(view: ConfigView, stubs: readonly LinkStub[], report: ConversionReport): void {
+  ssoSections(stubs, report);
+  passwordProviders(view, stubs, report);
   otherSettings(view, report);
 }

@@ -7,12 +7,20 @@ export type KeyComment = readonly [path: readonly string[], text: string];
 /** No folding of long strings (templates, URLs) and lists indented under their key. */
 export const YAML_OPTIONS: ToStringOptions = { lineWidth: 0, minContentWidth: 0 };
 
-/** Turns `text` into comment lines with one space after each `#`. */
+/**
+ * Turns `text` into comment lines with one space after each `#`; a line that starts with `#` stays as it is
+ * (`## note`), a comment inside a commented-out block, which stays one when the block is uncommented.
+ */
 function commentText(text: string): string {
   return text
     .split("\n")
-    .map((line) => (line === "" ? "" : ` ${line}`))
+    .map((line) => (line === "" || line.startsWith("#") ? line : ` ${line}`))
     .join("\n");
+}
+
+/** `value` as plain YAML text, written with {@link YAML_OPTIONS}. */
+export function yamlText(value: unknown): string {
+  return new Document(value).toString(YAML_OPTIONS);
 }
 
 /**
@@ -29,8 +37,11 @@ export function commentKey(doc: Document, path: readonly string[], text: string)
   // A key added with `set()` is a plain string, which cannot carry a comment: make it a node.
   const key = isScalar(pair.key) ? pair.key : new Scalar(name);
   pair.key = key;
+  // A comment that starts with an empty line is set off from what comes before it by a blank line.
+  if (text.startsWith("\n")) key.spaceBefore = true;
+  const lines = commentText(text.replace(/^\n+/, ""));
   const existing = key.commentBefore;
-  key.commentBefore = existing === undefined || existing === null ? commentText(text) : `${existing}\n${commentText(text)}`;
+  key.commentBefore = existing === undefined || existing === null ? lines : `${existing}\n${lines}`;
   return true;
 }
 

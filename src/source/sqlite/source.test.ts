@@ -227,7 +227,8 @@ describe("the SQLite reader", () => {
     const rollback = join(sub, "homeserver.db");
     await writeSqlite(
       rollback,
-      `${await synapseSqliteSchema(["users"])}
+      // user_external_ids too: the users read says whether each has one.
+      `${await synapseSqliteSchema(["users", "user_external_ids"])}
       INSERT INTO users (name, creation_ts, admin, is_guest, deactivated, locked) VALUES ('@x:example.com', 1, 0, 0, 0, 0);`,
     );
     const opened = await openSqliteSynapse(rollback);

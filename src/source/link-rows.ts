@@ -1,0 +1,107 @@
+/**
+ * What the `--link` checks read from Synapse (issue 15), written once for both engines: the rows a
+ * link would be made from, which users a `--link-file` names, and the users left with no way to
+ * log in. Every query keeps to the users `migrate` migrates: local, existing, not an appservice's.
+ */
+import { sqlIsUsableBcryptHash } from "../model/password-hash.ts";
+import { sqlIsLocalUserId } from "../model/user-id.ts";
+import type { CountSample, SqlDialect, SynapseQueries } from "./snapshot-readers.ts";
+
+/** 1 when `u` has a password MAS can verify (mapping/users.ts writes it), else 0 (also for none). */
+function hasPassword(d: SqlDialect): string {
+  return `CASE WHEN ${sqlIsUsableBcryptHash("u.password_hash", d.engine)} THEN 1 ELSE 0 END`;
+}
+
+/** `u` is migrated ($1: the server name); the reader treats an empty appservice_id as none. */
+function migratedUser(d: SqlDialect): string {
+  return `${sqlIsLocalUserId("u.name", d.param(1), d)} AND nullif(u.appservice_id, '') IS NULL`;
+}
+const NOT_GUEST = "coalesce(CAST(u.is_guest AS integer), 0) = 0";
+const NOT_DEACTIVATED = "coalesce(CAST(u.deactivated AS integer), 0) = 0";
+/** mapping/users.ts: the users `--link localpart` links (the reader's has_external_id, negated). */
+const NO_EXTERNAL_ID = "NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name)";
+
+/** The external ids of `authProvider` whose owner is migrated: each becomes a link. */
+export function linkedExternalIds(
+  client: SynapseQueries,
+  serverName: string,
+  authProvider: string,
+): Promise<{ external_id: string; user_id: string }[]> {
+  const d = client.dialect;
+  return client.rows(
+    `SELECT e.external_id, e.user_id FROM user_external_ids e JOIN users u ON u.name = e.user_id
+      WHERE ${migratedUser(d)} AND e.auth_provider = ${d.param(2)}`,
+    [serverName, authProvider],
+  );
+}
+
+/** The users `--link localpart` links (at most `limit`): migrated, not guests, not deactivated, with no external id. */
+export async function localpartLinkedUsers(client: SynapseQueries, serverName: string, limit?: number): Promise<string[]> {
+  const rows = await client.rows<{ name: string }>(
+    `SELECT u.name FROM users u WHERE ${migratedUser(client.dialect)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED} AND ${NO_EXTERNAL_ID}` +
+      (limit === undefined ? "" : ` LIMIT ${Math.floor(limit)}`),
+    [serverName],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Bind parameters per query when listing user ids (SQLite's limit is 32766, PostgreSQL's 65535). */
+const NAMES_PER_QUERY = 1000;
+
+/**
+ * Which of `names` are migrated users, with whether each could log in without a link (a password
+ * MAS can verify) and whether each is a guest or deactivated.
+ */
+export async function migratedUsersAmong(
+  client: SynapseQueries,
+  serverName: string,
+  names: readonly string[],
+): Promise<Map<string, { hasPassword: boolean; active: boolean }>> {
+  const d = client.dialect;
+  const found = new Map<string, { hasPassword: boolean; active: boolean }>();
+  for (let start = 0; start < names.length; start += NAMES_PER_QUERY) {
+    const chunk = names.slice(start, start + NAMES_PER_QUERY);
+    const list = chunk.map((_, i) => d.param(i + 2)).join(", ");
+    const rows = await client.rows<{ name: string; has_password: unknown; active: unknown }>(
+      `SELECT u.name,
+              ${hasPassword(d)} AS has_password,
+              CASE WHEN ${NOT_GUEST} AND ${NOT_DEACTIVATED} THEN 1 ELSE 0 END AS active
+         FROM users u WHERE ${migratedUser(d)} AND u.name IN (${list})`,
+      [serverName, ...chunk],
+    );
+    for (const r of rows) found.set(r.name, { hasPassword: Number(r.has_password) === 1, active: Number(r.active) === 1 });
+  }
+  return found;
+}
+
+/**
+ * Migrated users who are neither guests nor deactivated, have no password MAS can verify, and no
+ * external id of an `auth_provider` in `linkedAuthProviders` (those become links): after the
+ * migration, nothing lets them log in. `limit` examples in byte order; `extraExamples` more are
+ * read so that the caller can drop users it links otherwise (a `--link-file`) and still show `limit`.
+ */
+export async function usersWithoutLogin(
+  client: SynapseQueries,
+  serverName: string,
+  linkedAuthProviders: readonly string[],
+  limit: number,
+  extraExamples = 0,
+): Promise<CountSample> {
+  const d = client.dialect;
+  const linked =
+    linkedAuthProviders.length === 0
+      ? ""
+      : `AND NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name AND x.auth_provider IN (${linkedAuthProviders
+          .map((_, i) => d.param(i + 2))
+          .join(", ")}))`;
+  const where = `${migratedUser(d)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED} AND ${hasPassword(d)} = 0 ${linked}`;
+  const params = [serverName, ...linkedAuthProviders];
+  const counted = await client.rows<{ n: string }>(`SELECT count(*) AS n FROM users u WHERE ${where}`, params);
+  const count = Number(counted[0]?.n ?? 0);
+  if (count === 0) return { count, examples: [] };
+  const rows = await client.rows<{ name: string }>(
+    `SELECT u.name FROM users u WHERE ${where} ORDER BY u.name LIMIT ${Math.floor(limit + extraExamples)}`,
+    params,
+  );
+  return { count, examples: rows.map((r) => r.name) };
+}
