@@ -8,11 +8,19 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { FIXTURE_PROVIDER_IDS } from "../harness/fixtures.ts";
+import { FIXTURE_PROVIDER_IDS, synapseSqliteDb } from "../harness/fixtures.ts";
+import { scratchDir } from "../harness/scratch.ts";
+import { copySqliteFixture, prepareSqliteScenario, writeSqlite } from "../harness/sqlite.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { localpartLinkedUsernames } from "../harness/links.ts";
-import { prepareSsoScenario, SSO_PROVIDERS, ssoProvidersSql } from "../harness/sso-fixture.ts";
+import {
+  prepareSsoScenario,
+  SSO_PROVIDERS,
+  SSO_SCENARIO_OPTIONS,
+  ssoFixtureSql,
+  ssoProvidersSql,
+} from "../harness/sso-fixture.ts";
 import { uuidToUlidText } from "../../src/model/ids.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
 
@@ -305,5 +313,73 @@ describe("the --link and --link-file findings on the SSO fixture", () => {
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     const without = await runCli(["verify", ...scenario.configArgs, ...link(SAML_FLAG, CAS_FLAG, LOCALPART_FLAG)]);
     assert.equal(without.code, 10, "verify without the file finds the file's link unexpected");
+  });
+});
+
+describe("the --link and --link-file findings on the SQLite sample with the same users", () => {
+  let cluster: Cluster;
+  let scenario: Scenario;
+  let db: string;
+
+  before(async () => {
+    cluster = await startCluster();
+    db = copySqliteFixture(synapseSqliteDb, scratchDir("syn2mas-link-findings-sqlite-"));
+    await writeSqlite(db, ssoFixtureSql());
+    scenario = await prepareSqliteScenario(cluster, "link_findings_sqlite", db, SSO_SCENARIO_OPTIONS);
+    await cluster.sql(scenario.masDb, ssoProvidersSql());
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  async function check(extra: string[]): Promise<CheckJson> {
+    const run = await runCli(["check", ...scenario.configArgs, "--json", ...extra]);
+    return JSON.parse(run.stdout) as CheckJson;
+  }
+  const codes = (json: CheckJson, code: string): FindingJson[] => json.findings.filter((f) => f.code === code);
+
+  it("a template without {external_id} for a user with two SAML ids: LINK_COLLISION, read through SQLite", async () => {
+    await writeSqlite(
+      db,
+      "INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES ('saml', 'sarah-2', '@sarah:example.com');",
+    );
+    try {
+      const json = await check(link(`saml=${SAML.ulid}:{localpart}`, CAS_FLAG, LOCALPART_FLAG));
+      assert.deepEqual(
+        codes(json, "LINK_COLLISION").map((f) => f.examples),
+        [["@sarah:example.com twice"]],
+      );
+    } finally {
+      await writeSqlite(db, "DELETE FROM user_external_ids WHERE external_id = 'sarah-2';");
+    }
+  });
+
+  it("two sources on one provider whose subjects differ: no LINK_COLLISION", async () => {
+    const json = await check(link(SAML_FLAG, `cas=${LDAP.ulid}:{localpart}`, `localpart=${LDAP.ulid}:{localpart}`));
+    assert.deepEqual(codes(json, "LINK_COLLISION"), []);
+    assert.deepEqual(
+      json.findings.filter((f) => f.severity === "error"),
+      [],
+    );
+  });
+
+  it("--link-file: its unmigrated users are reported, and a user it links is no longer without a login", async () => {
+    const flags = link(SAML_FLAG, CAS_FLAG);
+    const before = codes(await check(flags), "USERS_WITHOUT_LOGIN")[0];
+    assert.ok(before !== undefined);
+    for (const user of ["@jwt.kim:example.com", "@ldap.ann:example.com", "@ldap.omer:example.com"]) {
+      assert.ok(before.examples.includes(user), user);
+    }
+    const file = path.join(scenario.dir, "links.csv");
+    writeFileSync(file, `${HEADER}@ldap.ann:example.com,${LDAP.ulid},kc-ann\n@nobody:example.com,${LDAP.ulid},kc-nobody\n`);
+    const json = await check([...flags, "--link-file", file]);
+    const after = codes(json, "USERS_WITHOUT_LOGIN")[0];
+    assert.equal(after?.count, (before.count ?? 0) - 1);
+    assert.ok(!after?.examples.includes("@ldap.ann:example.com"));
+    assert.deepEqual(
+      codes(json, "LINK_FILE_UNMIGRATED_USERS").map((f) => f.examples),
+      [["@nobody:example.com (line 3)"]],
+    );
+    assert.equal(json.wouldLink?.["link-file"], 1);
   });
 });
