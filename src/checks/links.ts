@@ -7,7 +7,7 @@
 import { uuidToUlidText, type MasId } from "../model/ids.ts";
 import { LOCALPART_SOURCE, linkSubject, type FileLink, type LinkRule } from "../model/link-rule.ts";
 import { checkUserId } from "../model/user-id.ts";
-import { linkedExternalIds, localpartLinkedUsers, migratedUsersAmong, usersWithoutLogin } from "../source/link-rows.ts";
+import { linkedExternalIdPages, localpartLinkedUserPages, migratedUsersAmong, usersWithoutLogin } from "../source/link-rows.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
 import type { CheckContext } from "./context.ts";
 import { finding, MAX_EXAMPLES, type Finding } from "./finding.ts";
@@ -17,7 +17,24 @@ interface Feeder {
   label: string;
   /** No two of its rows can share a subject (so alone on its provider it cannot collide). */
   distinct: boolean;
-  rows(): Promise<{ subject: string; userId: string }[]>;
+  /** Its links, page by page (read again for each pass). */
+  pages(): AsyncIterable<{ subject: string; userId: string }[]>;
+}
+
+/**
+ * A 53-bit hash of a subject (two FNV-1a lanes over its UTF-16 units): the first pass keeps 8 bytes
+ * per link instead of the subjects; equal subjects hash equal, and the rare different subjects
+ * that share a hash are told apart by the second pass.
+ */
+export function subjectHash(subject: string): number {
+  let low = 0x811c9dc5;
+  let high = 0x2f6b1a3d;
+  for (let i = 0; i < subject.length; i++) {
+    const unit = subject.charCodeAt(i);
+    low = Math.imul(low ^ unit, 0x01000193) >>> 0;
+    high = Math.imul(high ^ unit, 0x5bd1e995) >>> 0;
+  }
+  return (high & 0x1fffff) * 0x100000000 + low;
 }
 
 /** `localpart` of a user id the queries already found local. */
@@ -67,19 +84,22 @@ function ruleFeeder(input: CheckContext, rule: LinkRule, label: string): Feeder 
   return {
     label,
     distinct: distinctSubjects(rule),
-    rows: async () => {
+    pages: async function* () {
       if (rule.source === LOCALPART_SOURCE) {
-        const users = await localpartLinkedUsers(db, synapse.serverName);
-        return users.map((userId) => ({
-          userId,
-          subject: linkSubject(rule, { external_id: "", localpart: localpartOf(userId), user_id: userId }),
+        for await (const users of localpartLinkedUserPages(db, synapse.serverName)) {
+          yield users.map(({ name }) => ({
+            userId: name,
+            subject: linkSubject(rule, { external_id: "", localpart: localpartOf(name), user_id: name }),
+          }));
+        }
+        return;
+      }
+      for await (const ids of linkedExternalIdPages(db, synapse.serverName, rule.source)) {
+        yield ids.map((e) => ({
+          userId: e.user_id,
+          subject: linkSubject(rule, { external_id: e.external_id, localpart: localpartOf(e.user_id), user_id: e.user_id }),
         }));
       }
-      const ids = await linkedExternalIds(db, synapse.serverName, rule.source);
-      return ids.map((e) => ({
-        userId: e.user_id,
-        subject: linkSubject(rule, { external_id: e.external_id, localpart: localpartOf(e.user_id), user_id: e.user_id }),
-      }));
     },
   };
 }
@@ -102,27 +122,54 @@ function feedersByProvider(
   for (const [id, rows] of fileRows) {
     // The file's own duplicates were refused when it was read (config/link-file.ts).
     const label = `--link-file ${input.fileLinks?.path}`;
-    add(id, { label, distinct: true, rows: async () => rows.map((r) => ({ userId: r.userId, subject: r.subject })) });
+    const links = rows.map((r) => ({ userId: r.userId, subject: r.subject }));
+    add(id, {
+      label,
+      distinct: true,
+      pages: async function* () {
+        yield links;
+      },
+    });
   }
   return byProvider;
 }
 
-/** LINK_COLLISION for one provider: subjects its feeders give twice, with the two users (never the subject). */
+/** The hashes that two of the feeders' links share: the only subjects that can have been given twice. */
+async function sharedHashes(feeders: readonly Feeder[]): Promise<Set<number>> {
+  const hashes: number[] = [];
+  for (const feeder of feeders)
+    for await (const page of feeder.pages()) for (const link of page) hashes.push(subjectHash(link.subject));
+  const sorted = Float64Array.from(hashes).sort();
+  const shared = new Set<number>();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) shared.add(sorted[i] as number);
+  return shared;
+}
+
+/**
+ * LINK_COLLISION for one provider: subjects its feeders give twice, with the two users (never the
+ * subject). Two passes keep memory small at a million links: hashes first, then the subjects of
+ * the links whose hash is shared.
+ */
 async function collisionsOn(id: MasId, feeders: readonly Feeder[]): Promise<Finding | undefined> {
   const first = feeders[0];
   if (first === undefined || (feeders.length === 1 && first.distinct)) return undefined;
+  const shared = await sharedHashes(feeders);
+  if (shared.size === 0) return undefined;
   const seen = new Map<string, { userId: string; label: string }>();
   const pairs: string[] = [];
   const labels = new Set<string>();
   for (const feeder of feeders) {
-    for (const { subject, userId } of await feeder.rows()) {
-      const earlier = seen.get(subject);
-      if (earlier === undefined) {
-        seen.set(subject, { userId, label: feeder.label });
-        continue;
+    for await (const page of feeder.pages()) {
+      for (const { subject, userId } of page) {
+        if (!shared.has(subjectHash(subject))) continue;
+        const earlier = seen.get(subject);
+        if (earlier === undefined) {
+          seen.set(subject, { userId, label: feeder.label });
+          continue;
+        }
+        pairs.push(earlier.userId === userId ? `${userId} twice` : [earlier.userId, userId].sort().join(" and "));
+        labels.add(earlier.label).add(feeder.label);
       }
-      pairs.push(earlier.userId === userId ? `${userId} twice` : [earlier.userId, userId].sort().join(" and "));
-      labels.add(earlier.label).add(feeder.label);
     }
   }
   if (pairs.length === 0) return undefined;
@@ -136,13 +183,18 @@ async function collisionsOn(id: MasId, feeders: readonly Feeder[]): Promise<Find
   );
 }
 
+async function hasAny(pages: AsyncIterable<unknown[]>): Promise<boolean> {
+  for await (const page of pages) if (page.length > 0) return true;
+  return false;
+}
+
 /** LINK_SOURCE_UNUSED: a `--link` whose SOURCE has no row to link. */
 async function unusedSources(input: CheckContext, used: ReadonlyMap<string, number>): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const rule of input.links?.values() ?? []) {
     const none =
       rule.source === LOCALPART_SOURCE
-        ? (await localpartLinkedUsers(input.synapseDb, input.synapse.serverName, 1)).length === 0
+        ? !(await hasAny(localpartLinkedUserPages(input.synapseDb, input.synapse.serverName, 1)))
         : !used.has(rule.source);
     if (!none) continue;
     const what =

@@ -21,55 +21,87 @@ const NOT_DEACTIVATED = "coalesce(CAST(u.deactivated AS integer), 0) = 0";
 /** mapping/users.ts: the users `--link localpart` links (the reader's has_external_id, negated). */
 const NO_EXTERNAL_ID = "NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name)";
 
-/** The external ids of `authProvider` whose owner is migrated: each becomes a link. */
-export function linkedExternalIds(
+/** Rows per page of the reads below: their callers keep a few bytes per row, not the rows. */
+const PAGE_ROWS = 20_000;
+
+/**
+ * `sql` (which ends in `ORDER BY <column>`), page by page: each next page starts after the last
+ * row's `column` (unique among the rows, read back as `key`). The condition goes at `{after}`.
+ */
+async function* pages<R extends object>(
+  client: SynapseQueries,
+  sql: string,
+  params: readonly unknown[],
+  order: { column: string; key: keyof R },
+  pageRows: number,
+): AsyncIterable<R[]> {
+  const afterParam = client.dialect.param(params.length + 1);
+  let after: unknown;
+  for (;;) {
+    const first = after === undefined;
+    const page = await client.rows<R>(
+      `${sql.replace("{after}", first ? "" : `AND ${order.column} > ${afterParam}`)} LIMIT ${pageRows}`,
+      first ? params : [...params, after],
+    );
+    if (page.length > 0) yield page;
+    if (page.length < pageRows) return;
+    after = (page[page.length - 1] as R)[order.key];
+  }
+}
+
+/** The external ids of `authProvider` whose owner is migrated (each becomes a link), in pages. */
+export function linkedExternalIdPages(
   client: SynapseQueries,
   serverName: string,
   authProvider: string,
-): Promise<{ external_id: string; user_id: string }[]> {
+  pageRows = PAGE_ROWS,
+): AsyncIterable<{ external_id: string; user_id: string }[]> {
   const d = client.dialect;
-  return client.rows(
+  return pages(
+    client,
     `SELECT e.external_id, e.user_id FROM user_external_ids e JOIN users u ON u.name = e.user_id
-      WHERE ${migratedUser(d)} AND e.auth_provider = ${d.param(2)}`,
+      WHERE ${migratedUser(d)} AND e.auth_provider = ${d.param(2)} {after} ORDER BY e.external_id`,
     [serverName, authProvider],
+    { column: "e.external_id", key: "external_id" },
+    pageRows,
   );
 }
 
-/** The users `--link localpart` links (at most `limit`): migrated, not guests, not deactivated, with no external id. */
-export async function localpartLinkedUsers(client: SynapseQueries, serverName: string, limit?: number): Promise<string[]> {
-  const rows = await client.rows<{ name: string }>(
-    `SELECT u.name FROM users u WHERE ${migratedUser(client.dialect)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED} AND ${NO_EXTERNAL_ID}` +
-      (limit === undefined ? "" : ` LIMIT ${Math.floor(limit)}`),
+/** The users `--link localpart` links, in pages of `pageRows`: migrated, not guests, not deactivated, with no external id. */
+export function localpartLinkedUserPages(
+  client: SynapseQueries,
+  serverName: string,
+  pageRows = PAGE_ROWS,
+): AsyncIterable<{ name: string }[]> {
+  return pages(
+    client,
+    `SELECT u.name FROM users u WHERE ${migratedUser(client.dialect)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED}
+      AND ${NO_EXTERNAL_ID} {after} ORDER BY u.name`,
     [serverName],
+    { column: "u.name", key: "name" },
+    pageRows,
   );
-  return rows.map((r) => r.name);
 }
 
 /** Bind parameters per query when listing user ids (SQLite's limit is 32766, PostgreSQL's 65535). */
 const NAMES_PER_QUERY = 1000;
 
-/**
- * Which of `names` are migrated users, with whether each could log in without a link (a password
- * MAS can verify) and whether each is a guest or deactivated.
- */
+/** Which of `names` are migrated users (a `--link-file`'s rows for the others are not written). */
 export async function migratedUsersAmong(
   client: SynapseQueries,
   serverName: string,
   names: readonly string[],
-): Promise<Map<string, { hasPassword: boolean; active: boolean }>> {
+): Promise<Set<string>> {
   const d = client.dialect;
-  const found = new Map<string, { hasPassword: boolean; active: boolean }>();
+  const found = new Set<string>();
   for (let start = 0; start < names.length; start += NAMES_PER_QUERY) {
     const chunk = names.slice(start, start + NAMES_PER_QUERY);
     const list = chunk.map((_, i) => d.param(i + 2)).join(", ");
-    const rows = await client.rows<{ name: string; has_password: unknown; active: unknown }>(
-      `SELECT u.name,
-              ${hasPassword(d)} AS has_password,
-              CASE WHEN ${NOT_GUEST} AND ${NOT_DEACTIVATED} THEN 1 ELSE 0 END AS active
-         FROM users u WHERE ${migratedUser(d)} AND u.name IN (${list})`,
+    const rows = await client.rows<{ name: string }>(
+      `SELECT u.name FROM users u WHERE ${migratedUser(d)} AND u.name IN (${list})`,
       [serverName, ...chunk],
     );
-    for (const r of rows) found.set(r.name, { hasPassword: Number(r.has_password) === 1, active: Number(r.active) === 1 });
+    for (const r of rows) found.add(r.name);
   }
   return found;
 }
