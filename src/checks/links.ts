@@ -7,7 +7,13 @@
 import { uuidToUlidText, type MasId } from "../model/ids.ts";
 import { LOCALPART_SOURCE, linkSubject, type FileLink, type LinkRule } from "../model/link-rule.ts";
 import { checkUserId } from "../model/user-id.ts";
-import { linkedExternalIdPages, localpartLinkedUserPages, migratedUsersAmong, usersWithoutLogin } from "../source/link-rows.ts";
+import {
+  anyLocalpartLinkedUser,
+  linkedExternalIdPages,
+  localpartLinkedUserPages,
+  migratedUsersAmong,
+  usersWithoutLogin,
+} from "../source/link-rows.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
 import type { CheckContext } from "./context.ts";
 import { finding, MAX_EXAMPLES, type Finding } from "./finding.ts";
@@ -183,18 +189,13 @@ async function collisionsOn(id: MasId, feeders: readonly Feeder[]): Promise<Find
   );
 }
 
-async function hasAny(pages: AsyncIterable<unknown[]>): Promise<boolean> {
-  for await (const page of pages) if (page.length > 0) return true;
-  return false;
-}
-
 /** LINK_SOURCE_UNUSED: a `--link` whose SOURCE has no row to link. */
 async function unusedSources(input: CheckContext, used: ReadonlyMap<string, number>): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const rule of input.links?.values() ?? []) {
     const none =
       rule.source === LOCALPART_SOURCE
-        ? !(await hasAny(localpartLinkedUserPages(input.synapseDb, input.synapse.serverName, 1)))
+        ? !(await anyLocalpartLinkedUser(input.synapseDb, input.synapse.serverName))
         : !used.has(rule.source);
     if (!none) continue;
     const what =

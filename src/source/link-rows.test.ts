@@ -7,7 +7,13 @@ import { synapseSchemaSql } from "../../test/harness/fixtures.ts";
 import { startCluster, type Cluster } from "../../test/harness/postgres.ts";
 import { scratchDir } from "../../test/harness/scratch.ts";
 import { synapseSqliteSchema, writeSqlite } from "../../test/harness/sqlite.ts";
-import { linkedExternalIdPages, localpartLinkedUserPages, migratedUsersAmong, usersWithoutLogin } from "./link-rows.ts";
+import {
+  anyLocalpartLinkedUser,
+  linkedExternalIdPages,
+  localpartLinkedUserPages,
+  migratedUsersAmong,
+  usersWithoutLogin,
+} from "./link-rows.ts";
 import { openPostgresSnapshot } from "./postgres/snapshot.ts";
 import type { Engine, SnapshotReaders } from "./snapshot-readers.ts";
 import { openSqliteSynapse } from "./sqlite/source.ts";
@@ -98,18 +104,22 @@ describe("the --link reads, on both engines", () => {
         ];
         const byTwo = await flat(linkedExternalIdPages(db, "example.com", "saml", 2));
         assert.deepEqual(byTwo.rows, expected);
-        assert.deepEqual(byTwo.sizes, [2, 2]);
+        // Raw pages [s-0 (the bridge's), s-1], [s-2, s-3], [s-4, s-5 (another server's)], kept to migrated owners.
+        assert.deepEqual(byTwo.sizes, [1, 2, 1]);
         assert.deepEqual((await flat(linkedExternalIdPages(db, "example.com", "saml"))).sizes, [4]);
         assert.deepEqual((await flat(linkedExternalIdPages(db, "example.com", "oidc-none"))).sizes, []);
       });
 
       it("the users --link localpart links: not guests, deactivated, an appservice's or another server's, with no external id", async () => {
+        assert.equal(await anyLocalpartLinkedUser(db, "example.com"), true);
+        assert.equal(await anyLocalpartLinkedUser(db, "elsewhere.example"), false);
         const byTwo = await flat(localpartLinkedUserPages(db, "example.com", 2));
         assert.deepEqual(
           byTwo.rows.map((r) => r.name),
           ["@ann:example.com", "@cid:example.com", "@eve:example.com"],
         );
-        assert.deepEqual(byTwo.sizes, [2, 1]);
+        // Raw pages [ann, bob], [bridge, cid], [dan, eve], [sam, tia], [zed], kept to those linked.
+        assert.deepEqual(byTwo.sizes, [1, 1, 1]);
       });
 
       it("users without a login: no verifiable password, not a guest or deactivated, no external id of a linked provider", async () => {

@@ -25,8 +25,12 @@ const NO_EXTERNAL_ID = "NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.us
 const PAGE_ROWS = 20_000;
 
 /**
- * `sql` (which ends in `ORDER BY <column>`), page by page: each next page starts after the last
- * row's `column` (unique among the rows, read back as `key`). The condition goes at `{after}`.
+ * The rows of one table, page by page in the order of `order.column` (unique), each page kept to
+ * those its `kept` column (1 or 0) says. `sql` selects `kept` and the row's columns from `page`, a
+ * raw page of the table: `FROM (SELECT ... WHERE ... {after} ORDER BY <column> LIMIT {limit}) page`.
+ * The raw page follows the table's unique index (the next one starts after its last key), so each
+ * page costs an index range, never a scan of the whole table; filtering inside the page would let
+ * PostgreSQL, which cannot estimate the filters, scan and sort the table for every page.
  */
 async function* pages<R extends object>(
   client: SynapseQueries,
@@ -39,11 +43,12 @@ async function* pages<R extends object>(
   let after: unknown;
   for (;;) {
     const first = after === undefined;
-    const page = await client.rows<R>(
-      `${sql.replace("{after}", first ? "" : `AND ${order.column} > ${afterParam}`)} LIMIT ${pageRows}`,
+    const page = await client.rows<R & { kept: unknown }>(
+      sql.replace("{after}", first ? "" : `AND ${order.column} > ${afterParam}`).replace("{limit}", String(pageRows)),
       first ? params : [...params, after],
     );
-    if (page.length > 0) yield page;
+    const kept = page.filter((r) => Number(r.kept) === 1).map(({ kept: _kept, ...row }) => row as unknown as R);
+    if (kept.length > 0) yield kept;
     if (page.length < pageRows) return;
     after = (page[page.length - 1] as R)[order.key];
   }
@@ -59,15 +64,23 @@ export function linkedExternalIdPages(
   const d = client.dialect;
   return pages(
     client,
-    `SELECT e.external_id, e.user_id FROM user_external_ids e JOIN users u ON u.name = e.user_id
-      WHERE ${migratedUser(d)} AND e.auth_provider = ${d.param(2)} {after} ORDER BY e.external_id`,
+    `SELECT page.external_id, page.user_id, CASE WHEN u.name IS NOT NULL AND ${migratedUser(d)} THEN 1 ELSE 0 END AS kept
+       FROM (SELECT e.external_id, e.user_id FROM user_external_ids e WHERE e.auth_provider = ${d.param(2)} {after}
+              ORDER BY e.external_id LIMIT {limit}) page
+       LEFT JOIN users u ON u.name = page.user_id
+      ORDER BY page.external_id`,
     [serverName, authProvider],
     { column: "e.external_id", key: "external_id" },
     pageRows,
   );
 }
 
-/** The users `--link localpart` links, in pages of `pageRows`: migrated, not guests, not deactivated, with no external id. */
+/** The condition on `u` of the users `--link localpart` links: migrated, not guests, not deactivated, with no external id. */
+function localpartLinked(d: SqlDialect): string {
+  return `${migratedUser(d)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED} AND ${NO_EXTERNAL_ID}`;
+}
+
+/** The users `--link localpart` links, in pages. */
 export function localpartLinkedUserPages(
   client: SynapseQueries,
   serverName: string,
@@ -75,12 +88,19 @@ export function localpartLinkedUserPages(
 ): AsyncIterable<{ name: string }[]> {
   return pages(
     client,
-    `SELECT u.name FROM users u WHERE ${migratedUser(client.dialect)} AND ${NOT_GUEST} AND ${NOT_DEACTIVATED}
-      AND ${NO_EXTERNAL_ID} {after} ORDER BY u.name`,
+    `SELECT u.name, CASE WHEN ${localpartLinked(client.dialect)} THEN 1 ELSE 0 END AS kept
+       FROM (SELECT name, appservice_id, is_guest, deactivated FROM users WHERE 1 = 1 {after} ORDER BY name LIMIT {limit}) u
+      ORDER BY u.name`,
     [serverName],
-    { column: "u.name", key: "name" },
+    { column: "name", key: "name" },
     pageRows,
   );
+}
+
+/** Whether `--link localpart` links anyone. */
+export async function anyLocalpartLinkedUser(client: SynapseQueries, serverName: string): Promise<boolean> {
+  const rows = await client.rows(`SELECT 1 AS one FROM users u WHERE ${localpartLinked(client.dialect)} LIMIT 1`, [serverName]);
+  return rows.length > 0;
 }
 
 /** Bind parameters per query when listing user ids (SQLite's limit is 32766, PostgreSQL's 65535). */
