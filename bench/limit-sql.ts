@@ -14,7 +14,8 @@ const START = "(extract(epoch FROM now()) * 1000)::bigint";
 const LOCAL = (col: string) =>
   `(left(${col}, 1) = '@' AND strpos(${col}, ':') > 2 AND substr(${col}, strpos(${col}, ':') + 1) = 'example.com')`;
 const ulid = (ms: string, key: string) => `(lpad(to_hex(${ms}), 12, '0') || substr(md5(${key}), 1, 20))::uuid`;
-const ts = (ms: string) => `to_timestamp((${ms})::double precision / 1000)`;
+/** A Synapse time in milliseconds as a timestamptz. */
+export const ts = (ms: string) => `to_timestamp((${ms})::double precision / 1000)`;
 const USER_MS = `coalesce(u.creation_ts * 1000, ${START})`;
 const USER_ID = ulid(USER_MS, "u.name");
 const KEPT_USER = `u.appservice_id IS NULL AND ${LOCAL("u.name")}`;
@@ -44,11 +45,19 @@ function tokenSource(): string {
        AND (a.device_id IS NULL OR (d.device_id IS NOT NULL AND d.hidden IS NOT TRUE))`;
 }
 
-/** One SELECT per MAS table, with the columns in the target's order (see src/target/tables.ts). */
-export function limitQueries(providers: ProviderIds): Record<string, { columns: string[]; sql: string }> {
-  const providerCase = `CASE e.auth_provider ${Object.entries(providers)
+/** The MAS provider id of a Synapse `auth_provider` column (NULL for a provider not in `providers`). */
+export function providerIdSql(providers: ProviderIds, column: string): string {
+  return `CASE ${column} ${Object.entries(providers)
     .map(([k, v]) => `WHEN '${k}' THEN '${v}'::uuid`)
     .join(" ")} END`;
+}
+
+/** Per MAS table, the columns written (in the target's order, see src/target/tables.ts) and the SELECT that makes them. */
+export type TableQueries = Record<string, { columns: string[]; sql: string }>;
+
+/** The limit's SELECTs: the migration's rules, one per MAS table. */
+export function limitQueries(providers: ProviderIds): TableQueries {
+  const providerCase = providerIdSql(providers, "e.auth_provider");
   return {
     users: {
       columns: ["user_id", "username", "created_at", "locked_at", "deactivated_at", "can_request_admin", "is_guest"],

@@ -2,6 +2,8 @@
  * `npm run bench -- --users N [--source sqlite]`: a synthetic Synapse of N users, then in the same run
  *  - the limit: the same MAS rows made by SQL and piped table by table with COPY, in parallel,
  *    target indexes and constraints dropped before and rebuilt after (rebuild included);
+ *  - the raw ingest limit: the same tables and row counts made by the simplest SQL (bench/raw-sql.ts),
+ *    piped the same way into its own fresh copy of the MAS schema;
  *  - the tool: a real `syn2mas migrate` into a fresh copy of the MAS schema;
  *  - `syn2mas check` on the same databases, just before that migrate (what migrate would skip: the
  *    same reads and mappers, nothing written);
@@ -24,7 +26,8 @@ import { startCluster, type Cluster } from "../test/harness/postgres.ts";
 import { cliPath, GUESTS_OFF } from "../test/harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
 import { writeSqliteSynapseConfig } from "../test/harness/sqlite.ts";
-import { limitQueries } from "./limit-sql.ts";
+import { limitQueries, type TableQueries } from "./limit-sql.ts";
+import { rawQueries } from "./raw-sql.ts";
 import { sqliteCopyOf } from "./synthetic-sqlite.ts";
 import { syntheticSynapseSql } from "./synthetic.ts";
 
@@ -41,6 +44,13 @@ export interface BenchResult {
   ratio: number;
   rowsWritten: number;
   limitRowsPerSecond: number;
+  /** The raw ingest limit: the limit's row counts made by the simplest SQL, piped the same way. */
+  rawLimitSeconds: number;
+  rawLimitRowsPerSecond: number;
+  /** The tool's time over the raw ingest limit's. */
+  rawRatio: number;
+  /** Per table: equal to `limitRows` (the bench throws otherwise). */
+  rawLimitRows: Record<string, number>;
   toolRowsPerSecond: number;
   toolPeakRssMb: number;
   /** `syn2mas check` on the same Synapse and the still empty MAS, its wall time and peak RSS. */
@@ -89,13 +99,18 @@ async function parallel(tasks: (() => Promise<void>)[], limit: number): Promise<
   );
 }
 
-/** The limit: drop, pipe every table in parallel, rebuild. */
-async function runLimit(cluster: Cluster, synapseDb: string, masDb: string, connections: number): Promise<number> {
+/** The limit (and the raw ingest limit, with its `queries`): drop, pipe every table in parallel, rebuild. */
+async function runLimit(
+  cluster: Cluster,
+  synapseDb: string,
+  masDb: string,
+  queries: TableQueries,
+  connections: number,
+): Promise<number> {
   const start = performance.now();
   const ddl = await client(cluster, masDb);
   const saved = await captureConstraints(ddl, TABLE_ORDER);
   await runAll(ddl, saved.drops);
-  const queries = limitQueries(PROVIDERS);
   await parallel(
     Object.entries(queries).map(([table, q]) => async () => {
       const source = await client(cluster, synapseDb);
@@ -212,11 +227,25 @@ export async function bench(
     await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
     await cluster.cloneDatabase("mas_template", "mas_limit");
     await cluster.cloneDatabase("mas_template", "mas_tool");
+    await cluster.cloneDatabase("mas_template", "mas_raw");
     await cluster.sql("postgres", "CHECKPOINT");
+    const connections = options.connections ?? 4;
 
     log("running the limit (SQL + COPY, parallel, indexes rebuilt) ...");
-    const limitSeconds = await runLimit(cluster, "synapse", "mas_limit", options.connections ?? 4);
+    const limitSeconds = await runLimit(cluster, "synapse", "mas_limit", limitQueries(PROVIDERS), connections);
     await cluster.sql("postgres", "CHECKPOINT");
+    const limitRows = await countRows(cluster, "mas_limit");
+
+    log("running the raw ingest limit (simplest SQL + COPY, same row counts, parallel, indexes rebuilt) ...");
+    const rawLimitSeconds = await runLimit(cluster, "synapse", "mas_raw", rawQueries(PROVIDERS, limitRows), connections);
+    await cluster.sql("postgres", "CHECKPOINT");
+    const rawLimitRows = await countRows(cluster, "mas_raw");
+    const uneven = TABLE_ORDER.filter((t) => rawLimitRows[t] !== limitRows[t]);
+    if (uneven.length > 0)
+      throw new Error(
+        `the raw ingest limit wrote other row counts than the limit: ` +
+          uneven.map((t) => `${t} ${rawLimitRows[t]} against ${limitRows[t]}`).join(", "),
+      );
 
     const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
     const masConfig = await writeMasConfig(dir, { uri: cluster.uri("mas_tool") });
@@ -229,7 +258,6 @@ export async function bench(
     const verified = await runTool(["verify", "--config", masConfig, "--synapse-config", synapseConfig, "--json"]);
     const sqlite = options.source === "sqlite" ? await runToolFromSqlite(cluster, dir, log) : undefined;
 
-    const limitRows = await countRows(cluster, "mas_limit");
     const toolRows = await countRows(cluster, "mas_tool");
     const rowsWritten = Object.values(toolRows).reduce((a, b) => a + b, 0);
     return {
@@ -239,6 +267,10 @@ export async function bench(
       ratio: tool.seconds / limitSeconds,
       rowsWritten,
       limitRowsPerSecond: Object.values(limitRows).reduce((a, b) => a + b, 0) / limitSeconds,
+      rawLimitSeconds,
+      rawLimitRowsPerSecond: Object.values(rawLimitRows).reduce((a, b) => a + b, 0) / rawLimitSeconds,
+      rawRatio: tool.seconds / rawLimitSeconds,
+      rawLimitRows,
       toolRowsPerSecond: rowsWritten / tool.seconds,
       toolPeakRssMb: tool.peakRssMb,
       checkSeconds: checked.seconds,
@@ -280,6 +312,8 @@ async function main(): Promise<void> {
     `limit                 ${result.limitSeconds.toFixed(2)} s  (${Math.round(result.limitRowsPerSecond)} rows/s)`,
     `syn2mas migrate       ${result.toolSeconds.toFixed(2)} s  (${Math.round(result.toolRowsPerSecond)} rows/s)`,
     `ratio tool/limit      ${result.ratio.toFixed(2)}`,
+    `raw ingest limit      ${result.rawLimitSeconds.toFixed(2)} s  (${Math.round(result.rawLimitRowsPerSecond)} rows/s)`,
+    `ratio tool/raw        ${result.rawRatio.toFixed(2)}`,
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
     `syn2mas check         ${result.checkSeconds.toFixed(2)} s  (check/migrate ${(result.checkSeconds / result.toolSeconds).toFixed(2)}; ` +
       `peak RSS ${result.checkPeakRssMb.toFixed(1)} MB)`,
@@ -304,7 +338,9 @@ async function main(): Promise<void> {
     const fromSqlite = sqlite
       ? `  from SQLite ${sqlite.toolRows[t]} ${sqlite.toolFingerprints[t] === result.limitFingerprints[t] ? "same rows" : "ROWS DIFFER"}`
       : "";
-    lines.push(`  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}  ${same}${fromSqlite}`);
+    lines.push(
+      `  ${t.padEnd(34)} limit ${result.limitRows[t]}  tool ${result.toolRows[t]}  ${same}${fromSqlite}  raw ${result.rawLimitRows[t]}`,
+    );
   }
   process.stdout.write(lines.join("\n") + "\n");
 }

@@ -1,6 +1,8 @@
 /** The benchmark machinery on a small synthetic Synapse: the tool writes exactly the limit's rows. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { limitQueries } from "../../bench/limit-sql.ts";
+import { rawQueries } from "../../bench/raw-sql.ts";
 import { bench } from "../../bench/run.ts";
 import { TABLE_ORDER } from "../../src/target/tables.ts";
 
@@ -26,6 +28,11 @@ describe("npm run bench", () => {
     });
     assert.ok(result.limitSeconds > 0 && result.toolSeconds > 0);
     assert.equal(result.ratio, result.toolSeconds / result.limitSeconds);
+    // The raw ingest limit ran into its own MAS and wrote exactly the limit's row count in every table.
+    assert.deepEqual(result.rawLimitRows, result.limitRows);
+    assert.ok(Number.isFinite(result.rawLimitSeconds) && result.rawLimitSeconds > 0);
+    assert.equal(result.rawRatio, result.toolSeconds / result.rawLimitSeconds);
+    assert.equal(result.rawLimitRowsPerSecond, 15320 / result.rawLimitSeconds);
     assert.ok(result.toolPeakRssMb > 20, "the peak RSS was sampled");
     // verify ran after the migration and found every row equal (runTool throws on any other exit code).
     assert.ok(result.verifySeconds > 0 && result.verifyPeakRssMb > 20);
@@ -33,5 +40,40 @@ describe("npm run bench", () => {
     assert.ok(result.sqlite && result.sqlite.toolSeconds > 0 && result.sqlite.fileMb > 0);
     assert.deepEqual(result.sqlite.toolRows, result.limitRows);
     assert.deepEqual(result.sqlite.toolFingerprints, result.limitFingerprints);
+  });
+});
+
+describe("the raw ingest limit's SQL", () => {
+  const providers = { "oidc-keycloak": "0196636f-c55d-6141-75ce-263d2231eaaf" };
+  const counts = { users: 7, user_passwords: 6, user_emails: 5, user_unsupported_third_party_ids: 4 };
+  const full = { ...counts, upstream_oauth_links: 3, compat_sessions: 11, compat_access_tokens: 13, compat_refresh_tokens: 2 };
+
+  it("has the limit's tables and columns, one Synapse table each, no join or filter, cut at the limit's count", () => {
+    const raw = rawQueries(providers, full);
+    const exact = limitQueries(providers);
+    assert.deepEqual(Object.keys(raw), Object.keys(exact));
+    const sources: Record<string, string> = {
+      users: "users",
+      user_passwords: "users",
+      user_emails: "user_threepids",
+      user_unsupported_third_party_ids: "user_threepids",
+      upstream_oauth_links: "user_external_ids",
+      compat_sessions: "devices",
+      compat_access_tokens: "access_tokens",
+      compat_refresh_tokens: "refresh_tokens",
+    };
+    for (const [table, q] of Object.entries(raw)) {
+      assert.deepEqual(q.columns, exact[table]?.columns, table);
+      assert.match(q.sql, new RegExp(`\\sFROM ${sources[table]}\\s+LIMIT ${full[table as keyof typeof full]}$`), table);
+      assert.doesNotMatch(q.sql, /\b(JOIN|WHERE|EXISTS|bcrypt)\b|\$2/i, table);
+    }
+    // Foreign keys wrap to the parent's row count: sessions to 7 users, refresh tokens to 11 sessions and 13 access tokens.
+    assert.match(raw.compat_sessions?.sql ?? "", /% 7 \+ 1/);
+    assert.match(raw.compat_refresh_tokens?.sql ?? "", /% 11 \+ 1.*% 13 \+ 1/s);
+  });
+
+  it("refuses to run without the limit's count of every table", () => {
+    const { upstream_oauth_links: _links, ...withoutLinks } = full;
+    assert.throws(() => rawQueries(providers, withoutLinks), /no row count for upstream_oauth_links/);
   });
 });
