@@ -15,7 +15,7 @@ import { dexSubject } from "../../src/model/dex-subject.ts";
 import { ulidTextToUuid } from "../../src/model/ids.ts";
 import type { FindingJson } from "../../src/cli/render.ts";
 import { syncProviders } from "../harness/mas-sync.ts";
-import { localpartLinkedUsernames, uncommentStubs } from "../harness/links.ts";
+import { localpartLinkedUsernames, masLinksOn, uncommentStubs } from "../harness/links.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 
@@ -168,12 +168,7 @@ describe("config generate with SAML, CAS, an LDAP module and JWT, and the printe
     assert.equal(migrated.code, 0, migrated.stderr);
     const expected = await localpartLinkedUsernames(cluster, scenario.synapseDb);
     assert.ok(expected.length > 0, "the fixture has users without an external id");
-    const linked = await cluster.sql<{ username: string; subject: string }>(
-      scenario.masDb,
-      `SELECT u.username, l.subject FROM upstream_oauth_links l JOIN users u USING (user_id)
-        WHERE l.upstream_oauth_provider_id = $1 ORDER BY 1`,
-      [ulidTextToUuid(ldapId)],
-    );
+    const linked = await masLinksOn(cluster, scenario.masDb, ulidTextToUuid(ldapId) as string);
     assert.deepEqual(
       linked,
       expected.map((username) => ({ username, subject: dexSubject(username, "ldap") })),

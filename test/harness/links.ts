@@ -25,3 +25,17 @@ export function uncommentStubs(text: string): string {
   for (let i = start; i < lines.length && lines[i] !== ""; i++) lines[i] = (lines[i] as string).replace(/^# ?/, "");
   return lines.join("\n");
 }
+
+/** MAS's links on one provider (its UUID), as (username, subject), in username then subject order. */
+export function masLinksOn(
+  cluster: Cluster,
+  masDb: string,
+  providerId: string,
+): Promise<{ username: string; subject: string }[]> {
+  return cluster.sql<{ username: string; subject: string }>(
+    masDb,
+    `SELECT u.username, l.subject FROM upstream_oauth_links l JOIN users u USING (user_id)
+      WHERE l.upstream_oauth_provider_id = $1 ORDER BY 1, 2`,
+    [providerId],
+  );
+}
