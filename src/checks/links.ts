@@ -5,7 +5,7 @@
  * users that are not migrated, and users left with no way to log in are warnings.
  */
 import { uuidToUlidText, type MasId } from "../model/ids.ts";
-import { LOCALPART_SOURCE, linkSubject, type FileLink, type LinkRule } from "../model/link-rule.ts";
+import { LOCALPART_SOURCE, linkSubject, subjectValues, type FileLink, type LinkRule } from "../model/link-rule.ts";
 import { checkUserId } from "../model/user-id.ts";
 import {
   anyLocalpartLinkedUser,
@@ -41,11 +41,6 @@ export function subjectHash(subject: string): number {
     high = Math.imul(high ^ unit, 0x5bd1e995) >>> 0;
   }
   return (high & 0x1fffff) * 0x100000000 + low;
-}
-
-/** `localpart` of a user id the queries already found local. */
-function localpartOf(userId: string): string {
-  return userId.slice(1, userId.indexOf(":"));
 }
 
 /**
@@ -95,7 +90,7 @@ function ruleFeeder(input: CheckContext, rule: LinkRule, label: string): Feeder 
         for await (const users of localpartLinkedUserPages(db, synapse.serverName)) {
           yield users.map(({ name }) => ({
             userId: name,
-            subject: linkSubject(rule, { external_id: "", localpart: localpartOf(name), user_id: name }),
+            subject: linkSubject(rule, subjectValues(name)),
           }));
         }
         return;
@@ -103,7 +98,7 @@ function ruleFeeder(input: CheckContext, rule: LinkRule, label: string): Feeder 
       for await (const ids of linkedExternalIdPages(db, synapse.serverName, rule.source)) {
         yield ids.map((e) => ({
           userId: e.user_id,
-          subject: linkSubject(rule, { external_id: e.external_id, localpart: localpartOf(e.user_id), user_id: e.user_id }),
+          subject: linkSubject(rule, subjectValues(e.user_id, e.external_id)),
         }));
       }
     },

@@ -2,12 +2,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "../errors/user-error.ts";
 import { ulidTextToUuid } from "../model/ids.ts";
-import { linkSubject } from "../model/link-rule.ts";
+import { linkSubject, subjectValues } from "../model/link-rule.ts";
 import { parseLinkFlag } from "./link-rules.ts";
 
 const ULID = "01JBZ3Q5K0V8W4YF8E2C9M7T6D";
 const PROVIDER = ulidTextToUuid(ULID);
-const ALICE = { external_id: "alice.uid", localpart: "alice", user_id: "@alice:example.com" };
+const ALICE = subjectValues("@alice:example.com", "alice.uid");
 
 describe("--link SOURCE=MAS_PROVIDER_ULID[:SUBJECT]", () => {
   const subjects: [string, string][] = [
@@ -51,6 +51,20 @@ describe("--link SOURCE=MAS_PROVIDER_ULID[:SUBJECT]", () => {
         (error: unknown) =>
           error instanceof UserError && message.test(error.message) && error.message.includes(`--link "${flag}"`),
       );
+    });
+  }
+});
+
+describe("subjectValues: what a template is filled with", () => {
+  const cases: [string, string | undefined, { external_id: string; localpart: string; user_id: string }][] = [
+    ["@alice:example.com", "alice.uid", { external_id: "alice.uid", localpart: "alice", user_id: "@alice:example.com" }],
+    ["@ldap.ann:example.com", undefined, { external_id: "", localpart: "ldap.ann", user_id: "@ldap.ann:example.com" }],
+    // Split at the first colon, as user ids are: a server with a port keeps it.
+    ["@zo=c3=ab:example.com:8448", "zoë", { external_id: "zoë", localpart: "zo=c3=ab", user_id: "@zo=c3=ab:example.com:8448" }],
+  ];
+  for (const [userId, externalId, values] of cases) {
+    it(`${userId}${externalId === undefined ? "" : ` with ${externalId}`}`, () => {
+      assert.deepEqual(subjectValues(userId, externalId), values);
     });
   }
 });

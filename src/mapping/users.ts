@@ -1,9 +1,10 @@
 /** `users` -> MAS `users` and `user_passwords`. */
-import { LINK_FILE_SOURCE, LOCALPART_SOURCE, linkSubject } from "../model/link-rule.ts";
+import { LINK_FILE_SOURCE, LOCALPART_SOURCE, linkSubject, subjectValues } from "../model/link-rule.ts";
 import type { MasId } from "../model/ids.ts";
 import { isUsableBcryptHash } from "../model/password-hash.ts";
 import type { SynapseUser } from "../model/synapse.ts";
 import type { MappingContext } from "./context.ts";
+import { linkRow } from "./external-ids.ts";
 import { resolveOwner } from "./owner.ts";
 import { emptyResult, type MappingResult } from "./skip.ts";
 
@@ -36,28 +37,19 @@ export function mapUser(user: SynapseUser, ctx: MappingContext): MappingResult {
       isGuest: user.isGuest,
     },
   });
-  const link = (source: string, key: string, providerId: MasId, subject: string): void => {
-    result.rows.push({
-      table: "upstream_oauth_links",
-      row: {
-        upstreamOauthLinkId: ctx.deriveId(createdAt, key),
-        upstreamOauthProviderId: providerId,
-        userId: masUserId,
-        subject,
-        createdAt,
-      },
-    });
+  const link = (source: string, key: string, target: { providerId: MasId; subject: string }): void => {
+    result.rows.push(linkRow(ctx, resolved.value, key, target));
     (result.linkSources ??= []).push(source);
   };
   const localpartRule = ctx.links?.get(LOCALPART_SOURCE);
   // --link localpart=...: the users an LDAP or password module, or JWT, knew only by their localpart.
   if (localpartRule !== undefined && !user.isGuest && !user.deactivated && !user.hasExternalId) {
-    const subject = linkSubject(localpartRule, { external_id: "", localpart, user_id: user.name });
-    link(LOCALPART_SOURCE, `link\0${LOCALPART_SOURCE}\0${user.name}`, localpartRule.providerId, subject);
+    const subject = linkSubject(localpartRule, subjectValues(user.name));
+    link(LOCALPART_SOURCE, `link\0${LOCALPART_SOURCE}\0${user.name}`, { providerId: localpartRule.providerId, subject });
   }
   // --link-file: the operator's own links, for any migrated user the file names.
   for (const row of ctx.fileLinks?.byUser.get(user.name) ?? []) {
-    link(LINK_FILE_SOURCE, `link\0${LINK_FILE_SOURCE}\0${row.providerId}\0${row.subject}`, row.providerId, row.subject);
+    link(LINK_FILE_SOURCE, `link\0${LINK_FILE_SOURCE}\0${row.providerId}\0${row.subject}`, row);
   }
   if (!hasHash) {
     result.skips.push({ entity: "passwords", reason: "no_password_hash" });

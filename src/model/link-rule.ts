@@ -25,6 +25,15 @@ export interface LinkRule {
   flag: string;
 }
 
+/**
+ * What a template is filled with for user `userId` (local: `@localpart:server`, split at the first
+ * `:` as user-id.ts does) and, for an auth_provider's rule, one of its external ids (none for
+ * `localpart`). Written once for the mappers and the checks, which must compute the same subjects.
+ */
+export function subjectValues(userId: string, externalId = ""): SubjectValues {
+  return { external_id: externalId, localpart: userId.slice(1, userId.indexOf(":")), user_id: userId };
+}
+
 /** The subject `rule` gives for one user's values. */
 export function linkSubject(rule: LinkRule, values: SubjectValues): string {
   const filled = rule.template.map((p) => (typeof p === "string" ? p : values[p.placeholder])).join("");
