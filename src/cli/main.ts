@@ -171,6 +171,32 @@ ${exitCodesHelp("migrate")}`,
     .action(async (opts) => {
       process.exitCode = await migrateCommand(withLists(opts), out);
     });
+  withRunOptions(
+    withConfigOptions(
+      program
+        .command("prepare")
+        .description("while Synapse runs: copy it into a stage in MAS's database (run again to bring it up to date)"),
+    )
+      .option("--dry-run", "do everything, then roll the stage back to how it was", false)
+      .option("--skip-invalid-rows", "skip and count rows with foreign/malformed user ids or no user instead of refusing", false)
+      .option("--strict", "refuse on any warning that was not accepted", false),
+  )
+    .addHelpText(
+      "after",
+      `
+The stage is a schema of syn2mas's own (syn2mas_stage) that MAS never reads; MAS's tables are not
+touched. Once Synapse is stopped, \`syn2mas migrate\` with the same options brings the stage up to date
+one last time (reading only the users whose rows changed) and moves it into MAS's tables in one
+short transaction. \`syn2mas rollback\` removes a stage. Needs Synapse's database on PostgreSQL.
+
+Examples:
+  syn2mas prepare ${FILES}          (Synapse running; repeat as often as wanted)
+  syn2mas migrate ${FILES}          (Synapse stopped: the cut-over)
+${exitCodesHelp("migrate")}`,
+    )
+    .action(async (opts) => {
+      process.exitCode = await migrateCommand(withLists(opts), out, "prepare");
+    });
   withConfigOptions(
     program.command("verify").description("after the migration: compare MAS, row by row, with what Synapse says it must hold"),
   )

@@ -4,11 +4,14 @@
  */
 
 /** What a run does: `check`, `verify`, `status` and the dry runs never write anything that stays. */
-export type RunKind = "check" | "migrate" | "dry-run" | "verify" | "status" | "rollback" | "rollback-dry-run";
+export type RunKind =
+  "check" | "prepare" | "prepare-dry-run" | "migrate" | "dry-run" | "verify" | "status" | "rollback" | "rollback-dry-run";
 export type DatabaseRole = "Synapse" | "MAS";
 
 const COMMANDS: Record<RunKind, string> = {
   check: "check",
+  prepare: "prepare",
+  "prepare-dry-run": "prepare --dry-run",
   migrate: "migrate",
   "dry-run": "migrate --dry-run",
   verify: "verify",

@@ -8,6 +8,12 @@ export interface MappingContext {
   readonly serverName: string;
   /** The migration's start time (ms): the time given to rows that have none. */
   readonly startedAt: number;
+  /**
+   * When sessions are judged ended (ms); default: {@link startedAt}, which it always equals. Apart
+   * so that a staged run can tell the rows given the run's time (re-mapped at every run) from those
+   * judged by it (re-mapped when a session ends between two runs).
+   */
+  readonly now?: number;
   /** Synapse `auth_provider` -> MAS `upstream_oauth_provider_id`. */
   readonly providers: ReadonlyMap<string, MasId>;
   /**

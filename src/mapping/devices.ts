@@ -36,7 +36,7 @@ export function tokenSkip(token: SynapseAccessToken, ctx: MappingContext): SkipR
   if (token.puppetsUserId !== null) return "puppet_token";
   // The client already moved to the next refresh token and used it: this pair is dead.
   if (token.refresh?.supersededAndUsed) return "superseded_refresh_pair";
-  if (token.refresh && sessionEnded(token.refresh, ctx.startedAt)) return "ended_session";
+  if (token.refresh && sessionEnded(token.refresh, ctx.now ?? ctx.startedAt)) return "ended_session";
   return undefined;
 }
 

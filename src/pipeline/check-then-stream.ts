@@ -11,7 +11,7 @@ import { judge } from "../checks/policy.ts";
 import type { MappingContext } from "../mapping/context.ts";
 import { ReportBuilder, type MigrationReport } from "../report/report.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
-import type { SynapseSource } from "../source/source.ts";
+import type { SynapseSource, UserSubset } from "../source/source.ts";
 import type { RowSink } from "../target/sink.ts";
 import type { RunSetup } from "./connections.ts";
 import { PHASES } from "./phases.ts";
@@ -55,6 +55,18 @@ export interface CheckedRun {
    * (`verify`: the migration it verifies passed them, and it reports none).
    */
   checks?: "all" | "readability";
+  /** A staged run: the stage's id seed, the users whose rows are read, and who gains the time-dependent ones. */
+  staged?: StagedRead;
+}
+
+/** What a staged run (prepare, or a cut-over) reads differently. */
+export interface StagedRead {
+  /** The stage's seed: every run of one stage derives the same ids. */
+  seed: Buffer;
+  /** Only these users' rows (undefined: all of them, a first prepare). */
+  only: UserSubset;
+  /** Gains the users whose rows took the run's time for a time Synapse lacks. */
+  timeDependent: Set<string>;
 }
 
 export interface CheckedRunOutcome {
@@ -117,9 +129,16 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       providers: setup.providers,
       ...(setup.links ? { links: setup.links } : {}),
       ...(setup.fileLinks ? { fileLinks: setup.fileLinks } : {}),
-      deriveId: runIdDeriver(),
+      deriveId: runIdDeriver(run.staged?.seed),
     };
-    const phaseRun = { source: run.source, ctx, report, progress: run.progress };
+    const phaseRun = {
+      source: run.source,
+      ctx,
+      report,
+      progress: run.progress,
+      only: run.staged?.only,
+      timeDependent: run.staged?.timeDependent,
+    };
     await destination.receive(
       async (sink) => {
         for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink });

@@ -1,15 +1,15 @@
 /** `migrate`: the checked run (check-then-stream.ts) into MAS, in one transaction that this module owns. */
 import type { Finding } from "../checks/finding.ts";
-import type { MigrationReport, ReportBuilder } from "../report/report.ts";
-import { captureConstraints, runAll } from "../target/constraints.ts";
-import { ChunkLoader } from "../target/loader.ts";
-import { TABLE_ORDER } from "../target/tables.ts";
+import type { MigrationReport } from "../report/report.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
+import { stageExists } from "../target/stage.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
+import { STAGE_NEEDS_POSTGRES, stagedWithin } from "./staged.ts";
 import { connect } from "./connect.ts";
-import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
+import { checkThenStream } from "./check-then-stream.ts";
+import { copyInto } from "./copy-into.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas, type SynapseSide } from "./open-source.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -23,51 +23,19 @@ export interface MigrateOptions extends RunSetup {
 export type MigrateOutcome =
   { status: "blocked"; findings: Finding[] } | { status: "done"; findings: Finding[]; report: MigrationReport };
 
-/** How long the DDL of the bulk load waits for a table lock before giving up (MAS must be stopped). */
-const LOCK_TIMEOUT = "15s";
-
-/**
- * Drops the target tables' indexes and constraints, runs `load`, and rebuilds them, all inside the
- * transaction: PostgreSQL then builds each index once instead of updating it row by row, and checks
- * every key and foreign key at the rebuild, so a dry run still fails exactly where a real run would.
- */
-async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load: () => Promise<void>): Promise<void> {
-  await tx.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-  const saved = await captureConstraints(tx, TABLE_ORDER);
-  await runAll(tx, saved.drops);
-  await load();
-  const started = performance.now();
-  await runAll(tx, saved.rebuilds);
-  report.addPhase({ name: "rebuild_indexes", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-}
-
-/** Migrate's destination: the COPY loader inside the transaction, the indexes rebuilt after it. */
-function copyInto(tx: TxClient, dryRun: boolean): RowDestination {
-  return {
-    stopsWhenBlocked: true,
-    writesMas: true,
-    realRun: !dryRun,
-    receive: (stream, optionalColumns, report) =>
-      withIndexesRebuiltAfter(tx, report, async () => {
-        const loader = new ChunkLoader(tx, optionalColumns);
-        try {
-          await stream(loader);
-          const started = performance.now();
-          await loader.finish();
-          report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-        } catch (error) {
-          loader.discard();
-          throw error;
-        }
-      }),
-  };
-}
+/** When COMMIT's answer to a prepare is lost: the stage is either the new one or the last one, both fine. */
+const PREPARE_ANSWER_LOST = {
+  message: "the answer to COMMIT from the MAS database was lost: this prepare may or may not have been saved",
+  hint: "run `syn2mas prepare` again: it brings the stage up to date either way",
+};
 
 async function migrateWithin(
   options: MigrateOptions,
   synapse: SynapseSide,
   tx: TxClient,
 ): Promise<{ value: MigrateOutcome; commit: boolean }> {
+  // A stage prepared while Synapse ran: bring it up to date and move it in (staged.ts).
+  if (await stageExists(tx)) return stagedWithin({ ...options, cutOver: true }, synapse, tx);
   const started = performance.now();
   const now = Date.now();
   const source = await synapse.openSource();
@@ -101,6 +69,25 @@ async function migrateWithin(
   } finally {
     await source.close();
   }
+}
+
+/**
+ * `prepare`: brings the stage up to date with Synapse (made first when there is none), in one MAS
+ * transaction, while Synapse runs. MAS's own tables are not touched.
+ */
+export async function prepare(options: MigrateOptions): Promise<MigrateOutcome> {
+  const unreadable = unreadableSource(options);
+  if (unreadable) return { status: "blocked", findings: unreadable };
+  if (options.synapse.databaseEngine === "sqlite3") throw STAGE_NEEDS_POSTGRES;
+  const named = connectionsFor(options, options.dryRun ? "prepare-dry-run" : "prepare");
+  return withSynapseAndMas(named, (synapse, masDb) =>
+    withTransaction(
+      masDb,
+      (tx) => stagedWithin({ ...options, cutOver: false }, synapse, tx),
+      () => connect(named.masTarget),
+      PREPARE_ANSWER_LOST,
+    ),
+  );
 }
 
 /**

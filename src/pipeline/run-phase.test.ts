@@ -21,6 +21,7 @@ function countingPhase(mapped: number[]): Phase {
       ])
         yield batch;
     },
+    userOf: (row) => `@u${String(row)}:example.com`,
     map(row) {
       mapped.push(row as number);
       return skipped("refresh_tokens", "no_access_token");

@@ -1,7 +1,7 @@
 /** One phase: stream a Synapse read through its mapper into a sink (the MAS tables, or a counter), counting as it goes. */
 import type { MappingContext } from "../mapping/context.ts";
 import type { ReportBuilder } from "../report/report.ts";
-import type { SynapseSource } from "../source/source.ts";
+import type { SynapseSource, UserSubset } from "../source/source.ts";
 import type { PhaseSink, RowSink } from "../target/sink.ts";
 import type { Phase } from "./phases.ts";
 import { UPDATE_INTERVAL_MS, type ProgressListener } from "./progress.ts";
@@ -14,6 +14,35 @@ export interface PhaseRun {
   ctx: MappingContext;
   report: ReportBuilder;
   progress?: ProgressListener | undefined;
+  /** A staged run: the rows of these Synapse users alone (undefined: every row). */
+  only?: UserSubset;
+  /** A staged run: gains each user whose rows took the run's time for a time Synapse lacks (re-mapped at every run). */
+  timeDependent?: Set<string> | undefined;
+}
+
+/**
+ * `ctx` with a trap on {@link MappingContext.startedAt}: `used()` tells whether the row mapped
+ * since the last call read it (its rows then carry this run's time). `now` keeps the time apart.
+ */
+function timeTracking(ctx: MappingContext): { ctx: MappingContext; used(): boolean } {
+  let used = false;
+  const startedAt = ctx.startedAt;
+  const tracked: MappingContext = {
+    ...ctx,
+    now: ctx.now ?? startedAt,
+    get startedAt() {
+      used = true;
+      return startedAt;
+    },
+  };
+  return {
+    ctx: tracked,
+    used() {
+      const was = used;
+      used = false;
+      return was;
+    },
+  };
 }
 
 /**
@@ -21,16 +50,19 @@ export interface PhaseRun {
  * The phase's time covers reading and mapping; loading overlaps with the next phases.
  */
 export async function runPhase(phase: Phase, run: PhaseRun): Promise<number> {
-  const { source, sink, ctx, report, progress } = run;
+  const { source, sink, report, progress, timeDependent } = run;
+  const tracking = timeDependent === undefined ? undefined : timeTracking(run.ctx);
+  const ctx = tracking?.ctx ?? run.ctx;
   const startedAt = performance.now();
   progress?.phaseStart(phase.name, phase.total ? await phase.total(source) : undefined);
   const rows = phase.tables.length > 0 ? sink.openPhase(phase.tables) : undefined;
   let sourceRows = 0;
   let lastUpdate = startedAt;
   try {
-    for await (const batch of phase.read(source)) {
+    for await (const batch of phase.read(source, run.only)) {
       for (const row of batch) {
         const result = phase.map(row, ctx);
+        if (tracking?.used()) timeDependent?.add(phase.userOf(row));
         report.tally(result);
         if (result.rows.length > 0) {
           const flushing = (rows as PhaseSink).add(result.rows);

@@ -9,6 +9,16 @@ export interface PhaseTiming {
   seconds: number;
 }
 
+/** How a staged run (prepare, or a migrate with a stage) went. */
+export interface StageSummary {
+  /** `full`: the stage was filled from scratch; `delta`: only the users in `usersReread` were read again. */
+  mode: "full" | "delta";
+  /** Synapse users whose rows were read again (a delta); null when every row was read. */
+  usersReread: number | null;
+  /** When the stage was first prepared (ISO 8601). */
+  createdAt: string;
+}
+
 /** Everything a finished (or rehearsed) migration reports. Holds counts only: no ids, tokens or hashes. */
 export interface MigrationReport {
   dryRun: boolean;
@@ -19,6 +29,11 @@ export interface MigrationReport {
   links: Record<string, number>;
   phases: PhaseTiming[];
   totalSeconds: number;
+  /**
+   * A staged run: `written` is then every row of the stage (or of MAS after a cut-over), and
+   * `skipped` and `notes` count the rows read in this run alone.
+   */
+  stage?: StageSummary;
 }
 
 /** Accumulates counts while the pipeline runs. */

@@ -17,7 +17,7 @@ import type {
 import { decodeIp } from "./decode.ts";
 import type { FieldReader } from "./field-reader.ts";
 import { DEVICE_COLUMNS, OWNER_COLUMNS, type ReadKind } from "./read-columns.ts";
-import type { CountedTable, SynapseSource } from "./source.ts";
+import type { CountedTable, SynapseSource, UserSubset } from "./source.ts";
 
 /** Batches of rows to read field by field (one promise per batch, not per row). */
 export type FieldBatches = AsyncIterable<FieldReader>;
@@ -171,31 +171,31 @@ export function unpairedRefreshTokensFrom(batches: FieldBatches): AsyncGenerator
  */
 export abstract class BatchedSynapseSource implements SynapseSource {
   /** The rows of one read, in batches. */
-  protected abstract batches(kind: ReadKind): FieldBatches;
+  protected abstract batches(kind: ReadKind, only?: UserSubset): FieldBatches;
   abstract countRows(table: CountedTable): Promise<number>;
   abstract close(): Promise<void>;
 
-  readUsers(): AsyncIterable<SynapseUser[]> {
-    return usersFrom(this.batches("users"));
+  readUsers(only?: UserSubset): AsyncIterable<SynapseUser[]> {
+    return usersFrom(this.batches("users", only));
   }
 
-  readThreepids(): AsyncIterable<SynapseThreepid[]> {
-    return threepidsFrom(this.batches("threepids"));
+  readThreepids(only?: UserSubset): AsyncIterable<SynapseThreepid[]> {
+    return threepidsFrom(this.batches("threepids", only));
   }
 
-  readExternalIds(): AsyncIterable<SynapseExternalId[]> {
-    return externalIdsFrom(this.batches("externalIds"));
+  readExternalIds(only?: UserSubset): AsyncIterable<SynapseExternalId[]> {
+    return externalIdsFrom(this.batches("externalIds", only));
   }
 
-  readDevices(): AsyncIterable<SynapseDevice[]> {
-    return devicesFrom(this.batches("devices"));
+  readDevices(only?: UserSubset): AsyncIterable<SynapseDevice[]> {
+    return devicesFrom(this.batches("devices", only));
   }
 
-  readLooseTokens(): AsyncIterable<SynapseLooseToken[]> {
-    return looseTokensFrom(this.batches("looseTokens"));
+  readLooseTokens(only?: UserSubset): AsyncIterable<SynapseLooseToken[]> {
+    return looseTokensFrom(this.batches("looseTokens", only));
   }
 
-  readUnpairedRefreshTokens(): AsyncIterable<SynapseUnpairedRefreshToken[]> {
-    return unpairedRefreshTokensFrom(this.batches("unpairedRefreshTokens"));
+  readUnpairedRefreshTokens(only?: UserSubset): AsyncIterable<SynapseUnpairedRefreshToken[]> {
+    return unpairedRefreshTokensFrom(this.batches("unpairedRefreshTokens", only));
   }
 }

@@ -18,18 +18,26 @@ function quoteIdent(name: string): string {
 }
 
 /**
- * Reads every primary key, unique constraint, foreign key (to or from these tables) and plain
- * index of `tables` in the current schema.
+ * Reads every primary key, unique constraint, foreign key and plain index of `tables` in the
+ * current schema. The foreign keys: every one to or from these tables, or (`between`) only those
+ * from one of them to another.
  */
-export async function captureConstraints(client: pg.ClientBase, tables: readonly string[]): Promise<SavedConstraints> {
+export async function captureConstraints(
+  client: pg.ClientBase,
+  tables: readonly string[],
+  options: { foreignKeys: "touching" | "between" } = { foreignKeys: "touching" },
+): Promise<SavedConstraints> {
+  const foreignKeys =
+    options.foreignKeys === "between"
+      ? "(c.contype = 'f' AND r.relname = ANY($1) AND f.relname = ANY($1) AND f.relnamespace = r.relnamespace)"
+      : "(c.contype = 'f' AND (r.relname = ANY($1) OR f.relname = ANY($1)))";
   const constraints = await client.query<{ tbl: string; name: string; type: string; def: string }>(
     `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, c.contype AS type, pg_get_constraintdef(c.oid) AS def
        FROM pg_constraint c
        JOIN pg_class r ON r.oid = c.conrelid
        LEFT JOIN pg_class f ON f.oid = c.confrelid
       WHERE r.relnamespace = current_schema()::regnamespace
-        AND c.contype IN ('p', 'u', 'f')
-        AND (r.relname = ANY($1) OR (c.contype = 'f' AND f.relname = ANY($1)))
+        AND ((c.contype IN ('p', 'u') AND r.relname = ANY($1)) OR ${foreignKeys})
       ORDER BY c.contype, c.conname`,
     [tables],
   );
@@ -61,6 +69,21 @@ export async function captureReferencesInto(client: pg.ClientBase, tables: reado
        JOIN pg_class f ON f.oid = c.confrelid
       WHERE r.relnamespace = current_schema()::regnamespace AND f.relnamespace = r.relnamespace AND c.contype = 'f'
         AND f.relname = ANY($1) AND NOT r.relname = ANY($1)
+      ORDER BY r.relname, c.conname`,
+    [tables],
+  );
+  return { drops: foreign.rows.map(drop), rebuilds: foreign.rows.map(add) };
+}
+
+/** The foreign keys from `tables` to the current schema's other tables (or another schema's). */
+export async function captureReferencesOut(client: pg.ClientBase, tables: readonly string[]): Promise<SavedConstraints> {
+  const foreign = await client.query<{ tbl: string; name: string; def: string }>(
+    `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+       FROM pg_constraint c
+       JOIN pg_class r ON r.oid = c.conrelid
+       JOIN pg_class f ON f.oid = c.confrelid
+      WHERE r.relnamespace = current_schema()::regnamespace AND c.contype = 'f'
+        AND r.relname = ANY($1) AND NOT (f.relname = ANY($1) AND f.relnamespace = r.relnamespace)
       ORDER BY r.relname, c.conname`,
     [tables],
   );

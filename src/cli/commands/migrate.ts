@@ -1,5 +1,5 @@
 /** `syn2mas migrate`: options -> migrate() -> findings, report and exit code. */
-import { migrate } from "../../pipeline/migrate.ts";
+import { migrate, prepare } from "../../pipeline/migrate.ts";
 import { parseAcceptedWarnings } from "../../checks/policy.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
@@ -17,15 +17,23 @@ export interface MigrateCommandOptions extends CommonOptions {
   strict: boolean;
 }
 
-/** Runs the migration and returns the exit code. */
-export async function migrateCommand(options: MigrateCommandOptions, out: Output): Promise<number> {
+/**
+ * Runs the migration (or, for `prepare`, brings the stage up to date) and returns the exit code.
+ * Both take the same options and report the same way.
+ */
+export async function migrateCommand(
+  options: MigrateCommandOptions,
+  out: Output,
+  command: "migrate" | "prepare" = "migrate",
+): Promise<number> {
   const policy = {
     acceptedWarnings: parseAcceptedWarnings(options.acceptWarning, options.acceptAllWarnings),
     strict: options.strict,
   };
   const setup = loadSetup(options);
-  out.info(`${options.dryRun ? "Dry run" : "Migrating"}: Synapse ${setup.synapse.serverName} -> MAS`);
-  const outcome = await migrate({
+  const doing = command === "prepare" ? "Preparing the stage" : "Migrating";
+  out.info(`${options.dryRun ? `Dry run (${doing.toLowerCase()})` : doing}: Synapse ${setup.synapse.serverName} -> MAS`);
+  const outcome = await (command === "prepare" ? prepare : migrate)({
     ...setup,
     dryRun: options.dryRun,
     allowRunningSynapse: options.ignoreSynapseRunning,
@@ -37,14 +45,14 @@ export async function migrateCommand(options: MigrateCommandOptions, out: Output
   const exitCode = exitCodeFor("migrate", outcome.findings, policy);
   if (outcome.status === "blocked") {
     out.info(
-      `Migration blocked by the ${policy.strict ? "errors and unaccepted warnings (--strict)" : "errors"} above: nothing was written to MAS.`,
+      `${command === "prepare" ? "Prepare" : "Migration"} blocked by the ${policy.strict ? "errors and unaccepted warnings (--strict)" : "errors"} above: nothing was written to MAS.`,
     );
   } else {
     out.info(renderReport(outcome.report).trimEnd());
   }
   if (options.json) {
     out.json({
-      command: "migrate",
+      command,
       status: outcome.status,
       dryRun: options.dryRun,
       exitCode,

@@ -4,7 +4,8 @@ import { to as copyTo } from "pg-copy-streams";
 import { copyTextBatches, type FieldReader } from "../field-reader.ts";
 import { selectList, type ReadKind } from "../read-columns.ts";
 import { BatchedSynapseSource } from "../read-rows.ts";
-import type { CountedTable, SynapseSource } from "../source.ts";
+import type { CountedTable, SynapseSource, UserChanges, UserSubset } from "../source.ts";
+import { postgresUserChanges } from "./changes.ts";
 
 /**
  * Joins, for a token's refresh token `r`, whether the access token of its successor was used.
@@ -15,34 +16,67 @@ const USED_NEXT_JOIN = `LEFT JOIN (
   ) used_next ON used_next.refresh_token_id = r.next_token_id`;
 
 /**
- * Each read's FROM and the rest, after its columns (read-columns.ts READS, the same tables under
- * the same aliases): the SELECT is `SELECT <columns> <from>`.
+ * Each read's FROM (its tables under the aliases of read-columns.ts READS), its conditions, its
+ * order, and the column naming the Synapse user a row belongs to (a staged run reads only the
+ * users that changed): the SELECT is `SELECT <columns> FROM ... WHERE ... ORDER BY ...`.
  */
-const FROM: Record<ReadKind, string> = {
-  users: "FROM users u",
-  threepids: "FROM user_threepids t LEFT JOIN users u ON u.name = t.user_id",
-  externalIds: "FROM user_external_ids e LEFT JOIN users u ON u.name = e.user_id",
+interface ReadShape {
+  from: string;
+  userColumn: string;
+  where?: string;
+  orderBy?: string;
+}
+
+const SHAPES: Record<ReadKind, ReadShape> = {
+  users: { from: "users u", userColumn: "u.name" },
+  threepids: { from: "user_threepids t LEFT JOIN users u ON u.name = t.user_id", userColumn: "t.user_id" },
+  externalIds: { from: "user_external_ids e LEFT JOIN users u ON u.name = e.user_id", userColumn: "e.user_id" },
   // One row per (device, token); grouped back into devices while streaming.
-  devices: `FROM devices d
+  devices: {
+    from: `devices d
     LEFT JOIN users u ON u.name = d.user_id
     LEFT JOIN access_tokens a ON a.user_id = d.user_id AND a.device_id = d.device_id
     LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
-    ${USED_NEXT_JOIN}
-    ORDER BY d.user_id, d.device_id, a.id`,
-  looseTokens: `FROM access_tokens a
+    ${USED_NEXT_JOIN}`,
+    userColumn: "d.user_id",
+    orderBy: "d.user_id, d.device_id, a.id",
+  },
+  looseTokens: {
+    from: `access_tokens a
     LEFT JOIN users u ON u.name = a.user_id
     LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
-    ${USED_NEXT_JOIN}
-    -- A NULL device_id matches no device, so this also keeps deviceless tokens; without an OR
-    -- PostgreSQL can run it as one hash anti-join instead of an index probe per token.
-    WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id)`,
-  unpairedRefreshTokens: `FROM refresh_tokens r LEFT JOIN users u ON u.name = r.user_id
-    WHERE NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)`,
+    ${USED_NEXT_JOIN}`,
+    userColumn: "a.user_id",
+    // A NULL device_id matches no device, so this also keeps deviceless tokens; without an OR
+    // PostgreSQL can run it as one hash anti-join instead of an index probe per token.
+    where: "NOT EXISTS (SELECT 1 FROM devices d WHERE d.user_id = a.user_id AND d.device_id = a.device_id)",
+  },
+  unpairedRefreshTokens: {
+    from: "refresh_tokens r LEFT JOIN users u ON u.name = r.user_id",
+    userColumn: "r.user_id",
+    where: "NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)",
+  },
 };
 
-/** The SQL of a read on PostgreSQL. */
-export function postgresReadSql(kind: ReadKind): string {
-  return `SELECT ${selectList(kind, "postgres")}\n${FROM[kind]}`;
+/** `'{"a","b"}'`: a text array literal (PostgreSQL's array syntax, then quoted as a string literal). */
+export function textArrayLiteral(values: readonly string[]): string {
+  const array = `{${values.map((v) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(",")}}`;
+  return `'${array.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The SQL of a read on PostgreSQL; with `only`, of the rows of those Synapse users alone (inlined:
+ * `COPY (query)` takes no parameters, and a read-only snapshot cannot fill a temporary table).
+ */
+export function postgresReadSql(kind: ReadKind, only?: UserSubset): string {
+  const shape = SHAPES[kind];
+  const conditions = [shape.where, only && `${shape.userColumn} = ANY(${textArrayLiteral(only)}::text[])`].filter(Boolean);
+  return [
+    `SELECT ${selectList(kind, "postgres")}`,
+    `FROM ${shape.from}`,
+    ...(conditions.length > 0 ? [`WHERE ${conditions.join(" AND ")}`] : []),
+    ...(shape.orderBy ? [`ORDER BY ${shape.orderBy}`] : []),
+  ].join("\n");
 }
 
 /** A Synapse source over a connected client. Call {@link openPostgresSource} to make one. */
@@ -50,8 +84,11 @@ class PostgresSynapseSource extends BatchedSynapseSource {
   /** A read stopped before its end (the run failed elsewhere): its COPY still holds the connection. */
   private abandonedCopy = false;
 
+  readonly changes: UserChanges;
+
   constructor(private readonly client: pg.Client) {
     super();
+    this.changes = postgresUserChanges(client);
   }
 
   /**
@@ -59,10 +96,10 @@ class PostgresSynapseSource extends BatchedSynapseSource {
    * round trips) and back-pressure holds memory flat. The columns come in the order the decoders
    * read them: both follow read-columns.ts.
    */
-  protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
+  protected async *batches(kind: ReadKind, only?: UserSubset): AsyncGenerator<FieldReader> {
     let finished = false;
     try {
-      yield* copyTextBatches(this.client.query(copyTo(`COPY (${postgresReadSql(kind)}) TO STDOUT`)));
+      yield* copyTextBatches(this.client.query(copyTo(`COPY (${postgresReadSql(kind, only)}) TO STDOUT`)));
       finished = true;
     } finally {
       if (!finished) this.abandonedCopy = true;

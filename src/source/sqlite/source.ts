@@ -19,7 +19,7 @@ import {
   type SqliteOpenMode,
 } from "./files.ts";
 import { SqliteSnapshot } from "./snapshot.ts";
-import type { CountedTable, SynapseSource } from "../source.ts";
+import type { CountedTable, SynapseSource, UserSubset } from "../source.ts";
 
 /**
  * Keys (rowids) per page. Each page's rows live until the next page is read, long enough to be
@@ -94,6 +94,16 @@ const SQLITE_READS = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind,
   PagedRead
 >;
 
+/** The column of each read naming the Synapse user a row belongs to (read-columns.ts names). */
+const USER_COLUMN: Record<ReadKind, string> = {
+  users: "o_name",
+  threepids: "user_id",
+  externalIds: "user_id",
+  devices: "user_id",
+  looseTokens: "a_user_id",
+  unpairedRefreshTokens: "user_id",
+};
+
 /** The column names of every read, once (how the pages' rows are read). */
 const NAMES = Object.fromEntries(Object.keys(PAGING).map((kind) => [kind, columnNames(kind as ReadKind)])) as Record<
   ReadKind,
@@ -109,11 +119,17 @@ class SqliteSynapseSource extends BatchedSynapseSource {
     super();
   }
 
-  /** The pages of one read, read by its columns' names. */
-  protected async *batches(kind: ReadKind): AsyncGenerator<FieldReader> {
+  /**
+   * The pages of one read, read by its columns' names; with `only`, the rows of those users alone,
+   * kept while paging (every row is still read: SQLite servers are small).
+   */
+  protected async *batches(kind: ReadKind, only?: UserSubset): AsyncGenerator<FieldReader> {
     const read: PagedRead = SQLITE_READS[kind];
+    const users = only === undefined ? undefined : new Set(only);
+    const column = USER_COLUMN[kind];
     for await (const page of keysetPages(this.connection, read, (after) => [after, PAGE_ROWS])) {
-      yield new RowObjectBatch(page, NAMES[kind]);
+      const rows = users === undefined ? page : page.filter((row) => users.has(String(row[column])));
+      if (rows.length > 0) yield new RowObjectBatch(rows, NAMES[kind]);
     }
   }
 

@@ -1,0 +1,47 @@
+/** Migrate's destination: the COPY loader inside the run's transaction, the indexes rebuilt after it. */
+import type { ReportBuilder } from "../report/report.ts";
+import { captureConstraints, runAll } from "../target/constraints.ts";
+import { ChunkLoader } from "../target/loader.ts";
+import { TABLE_ORDER } from "../target/tables.ts";
+import type { TxClient } from "../target/transaction.ts";
+import type { RowDestination } from "./check-then-stream.ts";
+
+/** How long the DDL of the bulk load waits for a table lock before giving up (MAS must be stopped). */
+const LOCK_TIMEOUT = "15s";
+
+/**
+ * Drops the target tables' indexes and constraints, runs `load`, and rebuilds them, all inside the
+ * transaction: PostgreSQL then builds each index once instead of updating it row by row, and checks
+ * every key and foreign key at the rebuild, so a dry run still fails exactly where a real run would.
+ */
+async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load: () => Promise<void>): Promise<void> {
+  await tx.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+  const saved = await captureConstraints(tx, TABLE_ORDER);
+  await runAll(tx, saved.drops);
+  await load();
+  const started = performance.now();
+  await runAll(tx, saved.rebuilds);
+  report.addPhase({ name: "rebuild_indexes", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+}
+
+/** Migrate's destination: the COPY loader inside the transaction, the indexes rebuilt after it. */
+export function copyInto(tx: TxClient, dryRun: boolean): RowDestination {
+  return {
+    stopsWhenBlocked: true,
+    writesMas: true,
+    realRun: !dryRun,
+    receive: (stream, optionalColumns, report) =>
+      withIndexesRebuiltAfter(tx, report, async () => {
+        const loader = new ChunkLoader(tx, optionalColumns);
+        try {
+          await stream(loader);
+          const started = performance.now();
+          await loader.finish();
+          report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+        } catch (error) {
+          loader.discard();
+          throw error;
+        }
+      }),
+  };
+}

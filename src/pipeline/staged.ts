@@ -1,0 +1,219 @@
+/**
+ * The online migration: `prepare` brings a stage in MAS's database (target/stage.ts) up to date
+ * with Synapse while Synapse runs, and `migrate` with a stage brings it up to date one last time
+ * and moves it into MAS's tables. Each run is one MAS transaction: a killed run leaves the stage
+ * as the last committed run left it, and MAS's tables as they were.
+ *
+ * How changes are found: a fingerprint per Synapse user of every row the reads take, computed
+ * inside Synapse's PostgreSQL in the run's snapshot (source/postgres/changes.ts), compared with the
+ * stage's. A user whose fingerprint differs (changed, new or gone), whose rows took a run's time
+ * for a time Synapse lacks, or whose session ended since the last run has all of its stage rows
+ * deleted and its Synapse rows read and mapped again; no other row is read.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { Finding } from "../checks/finding.ts";
+import { UserError } from "../errors/user-error.ts";
+import type { MasTableName } from "../model/mas.ts";
+import { checkUserId } from "../model/user-id.ts";
+import { TOOL_VERSION } from "../model/version.ts";
+import type { MigrationReport, StageSummary } from "../report/report.ts";
+import { readSynapseMarks } from "../source/synapse-marks.ts";
+import type { SynapseSource } from "../source/source.ts";
+import { ChunkLoader } from "../target/loader.ts";
+import { writeMigrationRecord } from "../target/migration-record.ts";
+import {
+  changedUsers,
+  createStage,
+  deleteUsersRows,
+  inStage,
+  masSchemaDigest,
+  moveStageIntoMas,
+  readStage,
+  saveAllFingerprints,
+  saveChangedFingerprints,
+  saveStageProgress,
+  type StageState,
+} from "../target/stage.ts";
+import type { TxClient } from "../target/transaction.ts";
+import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
+import type { RunSetup } from "./connections.ts";
+import { copyInto } from "./copy-into.ts";
+import type { MigrateOptions } from "./migrate.ts";
+import type { SynapseSide } from "./open-source.ts";
+
+export type StagedOutcome =
+  { status: "blocked"; findings: Finding[] } | { status: "done"; findings: Finding[]; report: MigrationReport };
+
+/** The message when Synapse's database cannot feed a stage. */
+export const STAGE_NEEDS_POSTGRES = new UserError(
+  "an online migration (prepare) needs Synapse's database on PostgreSQL: changes are found by fingerprints computed inside it",
+  "migrate a SQLite Synapse with `syn2mas migrate` while Synapse is stopped",
+);
+
+/**
+ * A digest of what the mapping depends on besides Synapse's rows: a stage filled under other
+ * settings (another server name, other providers or links) is filled again from scratch.
+ */
+export function stageSetupDigest(setup: Pick<RunSetup, "synapse" | "providers" | "links" | "fileLinks">): string {
+  const maps = (value: unknown): unknown => (value instanceof Map ? [...value.entries()].sort() : value);
+  const settings = {
+    serverName: setup.synapse.serverName,
+    providers: setup.providers,
+    links: setup.links ?? null,
+    fileLinks: setup.fileLinks?.byUser ?? null,
+  };
+  return createHash("sha256")
+    .update(JSON.stringify(settings, (_key, value: unknown) => maps(value)))
+    .digest("hex");
+}
+
+/** The MAS usernames of the local users among `userIds` (others have no MAS rows). */
+function localUsernames(userIds: readonly string[], serverName: string): string[] {
+  const names: string[] = [];
+  for (const id of userIds) {
+    const user = checkUserId(id, serverName);
+    if (user.kind === "local") names.push(user.localpart);
+  }
+  return names;
+}
+
+/** Rows per table after a delta: before, less those deleted, plus those written. */
+function countsAfter(
+  before: Partial<Record<MasTableName, number>>,
+  deleted: Partial<Record<MasTableName, number>>,
+  written: Partial<Record<MasTableName, number>>,
+): Partial<Record<MasTableName, number>> {
+  const tables = new Set([...Object.keys(before), ...Object.keys(written)] as MasTableName[]);
+  return Object.fromEntries([...tables].map((t) => [t, (before[t] ?? 0) - (deleted[t] ?? 0) + (written[t] ?? 0)])) as Partial<
+    Record<MasTableName, number>
+  >;
+}
+
+/**
+ * The stage as a destination. Filled from scratch: migrate's own (the stage's indexes dropped and
+ * rebuilt around the load). A delta: the changed users' rows deleted, then theirs loaded with the
+ * indexes in place (a few rows). Either way in the stage's schema.
+ */
+function stageDestination(
+  tx: TxClient,
+  options: {
+    dryRun: boolean;
+    cutOver: boolean;
+    delta: { usernames: string[]; deleted: Partial<Record<MasTableName, number>> } | undefined;
+  },
+): RowDestination {
+  const full = copyInto(tx, options.dryRun);
+  return {
+    stopsWhenBlocked: true,
+    writesMas: true,
+    // Only the cut-over must find Synapse stopped: a prepare runs beside it.
+    realRun: options.cutOver && !options.dryRun,
+    receive: (stream, optionalColumns, report) =>
+      inStage(tx, async () => {
+        const delta = options.delta;
+        if (delta === undefined) return full.receive(stream, optionalColumns, report);
+        Object.assign(delta.deleted, await deleteUsersRows(tx, delta.usernames));
+        const loader = new ChunkLoader(tx, optionalColumns);
+        try {
+          await stream(loader);
+          await loader.finish();
+        } catch (error) {
+          loader.discard();
+          throw error;
+        }
+      }),
+  };
+}
+
+/** Which users a delta reads again: changed fingerprints, and sessions that ended since the stage's last run. */
+async function usersToReread(tx: TxClient, source: SynapseSource, stage: StageState, now: number): Promise<string[]> {
+  const changes = source.changes;
+  if (changes === undefined) throw STAGE_NEEDS_POSTGRES;
+  const changed = await changedUsers(tx, changes.fingerprints());
+  const ending = await changes.sessionsEndingBetween(stage.updatedAt, now);
+  return [...new Set([...changed, ...ending])].sort();
+}
+
+/**
+ * One staged run inside the MAS transaction `tx`: brings the stage up to date (made afresh when
+ * there is none, or it was made under other settings, another MAS schema or another version), and
+ * for a cut-over moves it into MAS's tables and records the migration. The caller commits.
+ */
+export async function stagedWithin(
+  options: MigrateOptions & { cutOver: boolean },
+  synapse: SynapseSide,
+  tx: TxClient,
+): Promise<{ value: StagedOutcome; commit: boolean }> {
+  const started = performance.now();
+  const now = Date.now();
+  const source = await synapse.openSource();
+  try {
+    if (source.changes === undefined) throw STAGE_NEEDS_POSTGRES;
+    const readers = await synapse.openReaders();
+    try {
+      const setupDigest = stageSetupDigest(options);
+      const schemaDigest = await masSchemaDigest(tx);
+      const existing = await readStage(tx);
+      const reusable =
+        existing !== null &&
+        existing.setupDigest === setupDigest &&
+        existing.schemaDigest === schemaDigest &&
+        existing.toolVersion === TOOL_VERSION;
+      const stage = reusable ? existing : null;
+      const seed = stage?.seed ?? randomBytes(8);
+      const reread = stage === null ? undefined : await usersToReread(tx, source, stage, now);
+      if (stage === null) {
+        await createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
+      }
+      const delta =
+        reread === undefined ? undefined : { usernames: localUsernames(reread, options.synapse.serverName), deleted: {} };
+      const timeDependent = new Set<string>();
+      const { findings, blocked, report } = await checkThenStream({
+        setup: options,
+        readers,
+        source,
+        masDb: tx,
+        destination: stageDestination(tx, { dryRun: options.dryRun, cutOver: options.cutOver, delta }),
+        dryRun: options.dryRun,
+        progress: options.progress,
+        now,
+        staged: { seed, only: reread, timeDependent },
+      });
+      if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
+      if (reread === undefined) await saveAllFingerprints(tx, source.changes.fingerprints(), timeDependent);
+      else await saveChangedFingerprints(tx, reread, timeDependent);
+      const counts =
+        stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, report.written);
+      const synapseMarks = await readSynapseMarks(readers);
+      const summary: StageSummary = {
+        mode: stage === null ? "full" : "delta",
+        usersReread: reread?.length ?? null,
+        createdAt: new Date(stage?.createdAt ?? now).toISOString(),
+      };
+      if (options.cutOver) {
+        const moveStarted = performance.now();
+        await moveStageIntoMas(tx);
+        report.phases.push({ name: "move_stage", sourceRows: 0, seconds: (performance.now() - moveStarted) / 1000 });
+        await writeMigrationRecord(tx, {
+          toolVersion: TOOL_VERSION,
+          runStartedAt: now,
+          counts: counts as Record<string, number>,
+          synapseMarks,
+        });
+      } else {
+        await saveStageProgress(tx, { updatedAt: now, counts, synapseMarks });
+      }
+      const finished: MigrationReport = {
+        ...report,
+        written: counts,
+        stage: summary,
+        totalSeconds: (performance.now() - started) / 1000,
+      };
+      return { value: { status: "done", findings, report: finished }, commit: !options.dryRun };
+    } finally {
+      await readers.close();
+    }
+  } finally {
+    await source.close();
+  }
+}

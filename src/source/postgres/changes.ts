@@ -1,0 +1,50 @@
+/**
+ * What changed in a PostgreSQL Synapse since a stage was prepared, found per user: a fingerprint
+ * of every row the reads take for that user, computed inside PostgreSQL (only one line per user
+ * crosses the network), and the users whose sessions end in a window of time.
+ */
+import type { Readable } from "node:stream";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import type { UserChanges } from "../source.ts";
+
+/**
+ * The tables the reads take rows from (read-columns.ts), each with the column naming the user a
+ * row belongs to. Whole rows are hashed: a column no read takes can only make a user look changed
+ * (re-read for nothing), never hide a change.
+ */
+const HASHED_TABLES: readonly (readonly [table: string, userColumn: string])[] = [
+  ["users", "name"],
+  ["user_threepids", "user_id"],
+  ["user_external_ids", "user_id"],
+  ["devices", "user_id"],
+  ["access_tokens", "user_id"],
+  ["refresh_tokens", "user_id"],
+];
+
+/**
+ * `user_id, fingerprint`: per user, the sum of a 64-bit hash of each of its rows in every table
+ * (numeric: no overflow; a sum does not depend on the order rows come in).
+ */
+export const FINGERPRINT_SQL = `SELECT user_id, sum(h)::text AS fingerprint FROM (
+  ${HASHED_TABLES.map(([table, user]) => `SELECT x.${user} AS user_id, hashtextextended(x::text, ${HASHED_TABLES.findIndex(([t]) => t === table)}) AS h FROM ${table} x`).join("\n  UNION ALL ")}
+) rows GROUP BY user_id`;
+
+/**
+ * The users with a refresh token whose session ends in [from, to): a run at `from` kept it, a run
+ * at `to` leaves it behind. The same rule as mapping/devices.ts `sessionEnded` (ended when a time
+ * is before the run's): kept in step by the staged tests, which compare with an offline run.
+ */
+const ENDING_SQL = `SELECT DISTINCT user_id FROM refresh_tokens
+  WHERE (expiry_ts >= $1 AND expiry_ts < $2) OR (ultimate_session_expiry_ts >= $1 AND ultimate_session_expiry_ts < $2)`;
+
+/** The change queries, on the source's connection (inside its snapshot). */
+export function postgresUserChanges(client: pg.Client): UserChanges {
+  return {
+    fingerprints: (): Readable => client.query(copyTo(`COPY (${FINGERPRINT_SQL}) TO STDOUT`)),
+    async sessionsEndingBetween(from: number, to: number): Promise<string[]> {
+      const result = await client.query<{ user_id: string }>(ENDING_SQL, [from, to]);
+      return result.rows.map((r) => r.user_id);
+    },
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * The stage of an online migration: a schema of the tool's own in MAS's database, which MAS never
+ * reads, holding copies of the tables the tool writes (MAS's own definitions: columns, keys,
+ * indexes and the foreign keys between them, under the same names), a fingerprint per Synapse user
+ * of the rows it was filled from, and what the runs that filled it need to agree on.
+ *
+ * `prepare` fills it while Synapse runs; the cut-over moves its tables into MAS's schema in one
+ * transaction (MAS's empty tables dropped, the stage's moved in, the foreign keys between them and
+ * MAS's other tables added back): MAS's tables are untouched until that transaction commits.
+ */
+import { createHash } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { UserError } from "../errors/user-error.ts";
+import type { MasTableName } from "../model/mas.ts";
+import type { SynapseMarks } from "../model/synapse-marks.ts";
+import { captureConstraints, captureReferencesInto, captureReferencesOut, runAll } from "./constraints.ts";
+import { TABLE_ORDER } from "./tables.ts";
+import type { TxClient } from "./transaction.ts";
+
+export const STAGE_SCHEMA = "syn2mas_stage";
+
+/** What the stage's runs must agree on, and where it stands. */
+export interface StageState {
+  /** The seed of the ids (run-ids.ts): every run of one stage derives the same ids. */
+  seed: Buffer;
+  /** When the first prepare started (ms). */
+  createdAt: number;
+  /** When the stage was last brought up to date: its snapshot's "now" (ms). */
+  updatedAt: number;
+  /** A digest of the settings the mapping depends on (server name, providers, links). */
+  setupDigest: string;
+  /** A digest of MAS's definitions of the tables written: the stage's are copies of them. */
+  schemaDigest: string;
+  toolVersion: string;
+  /** Rows per table in the stage. */
+  counts: Partial<Record<MasTableName, number>>;
+  /** Synapse's high-water marks in the snapshot the stage was last brought up to date from. */
+  synapseMarks: SynapseMarks;
+  /** Synapse users with a fingerprint (any row). */
+  users: number;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The stage's tables (copies of MAS's) in write order, qualified. */
+const STAGED = TABLE_ORDER.map((t) => `${STAGE_SCHEMA}.${t}`);
+
+/** Whether a stage exists (a committed prepare). */
+export async function stageExists(client: pg.ClientBase): Promise<boolean> {
+  const result = await client.query<{ found: boolean }>("SELECT to_regclass($1) IS NOT NULL AS found", [`${STAGE_SCHEMA}.meta`]);
+  return result.rows[0]?.found === true;
+}
+
+/** The stage's state, or null when there is none. */
+export async function readStage(client: pg.ClientBase): Promise<StageState | null> {
+  if (!(await stageExists(client))) return null;
+  const result = await client.query<{
+    seed: Buffer;
+    created_ms: string;
+    updated_ms: string;
+    setup_digest: string;
+    schema_digest: string;
+    tool_version: string;
+    counts: Partial<Record<MasTableName, number>>;
+    synapse_marks: SynapseMarks;
+    users: string;
+  }>(
+    `SELECT seed, created_ms, updated_ms, setup_digest, schema_digest, tool_version, counts, synapse_marks,
+            (SELECT count(*) FROM ${STAGE_SCHEMA}.synapse_users) AS users
+       FROM ${STAGE_SCHEMA}.meta`,
+  );
+  const row = result.rows[0];
+  if (row === undefined) return null;
+  return {
+    seed: row.seed,
+    createdAt: Number(row.created_ms),
+    updatedAt: Number(row.updated_ms),
+    setupDigest: row.setup_digest,
+    schemaDigest: row.schema_digest,
+    toolVersion: row.tool_version,
+    counts: row.counts,
+    synapseMarks: row.synapse_marks,
+    users: Number(row.users),
+  };
+}
+
+/**
+ * A digest of MAS's definitions of the tables written (columns, keys, indexes, foreign keys): a
+ * stage made from other definitions (MAS upgraded since) is made again.
+ */
+export async function masSchemaDigest(client: pg.ClientBase): Promise<string> {
+  const columns = await client.query<{ t: string; c: string; type: string; nullable: string; def: string | null }>(
+    `SELECT table_name AS t, column_name AS c, data_type AS type, is_nullable AS nullable, column_default AS def
+       FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ANY($1)
+      ORDER BY table_name, ordinal_position`,
+    [TABLE_ORDER],
+  );
+  const saved = await captureConstraints(client, TABLE_ORDER);
+  return createHash("sha256")
+    .update(JSON.stringify([columns.rows, saved.rebuilds]))
+    .digest("hex");
+}
+
+/**
+ * Makes an empty stage: the tables as MAS defines them now, with their keys, indexes and the
+ * foreign keys between them under MAS's names (the cut-over moves them as they are); the foreign
+ * keys to MAS's other tables are added at the cut-over. Replaces a stage that was there.
+ */
+export async function createStage(tx: TxClient, state: Omit<StageState, "users" | "counts" | "synapseMarks">): Promise<void> {
+  const masSchema = await currentSchema(tx);
+  const saved = await captureConstraints(tx, TABLE_ORDER, { foreignKeys: "between" });
+  await tx.query(`DROP SCHEMA IF EXISTS ${STAGE_SCHEMA} CASCADE`);
+  await tx.query(`CREATE SCHEMA ${STAGE_SCHEMA}`);
+  for (const table of TABLE_ORDER) {
+    await tx.query(
+      `CREATE TABLE ${STAGE_SCHEMA}.${table} (LIKE ${quoteIdent(masSchema)}.${table}
+         INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY INCLUDING STORAGE)`,
+    );
+  }
+  // MAS's statements name its schema's tables: run them in the stage's (index definitions are qualified).
+  const qualified = ` ON ${quoteIdent(masSchema)}.`;
+  const plain = ` ON ${masSchema}.`;
+  await inStage(tx, () =>
+    runAll(
+      tx,
+      saved.rebuilds.map((sql) => sql.replace(qualified, " ON ").replace(plain, " ON ")),
+    ),
+  );
+  await tx.query(
+    `CREATE TABLE ${STAGE_SCHEMA}.synapse_users (
+       user_id text PRIMARY KEY,
+       fingerprint text NOT NULL,
+       time_dependent boolean NOT NULL DEFAULT false)`,
+  );
+  await tx.query(
+    `CREATE TABLE ${STAGE_SCHEMA}.meta (
+       seed bytea NOT NULL, created_ms bigint NOT NULL, updated_ms bigint NOT NULL,
+       setup_digest text NOT NULL, schema_digest text NOT NULL, tool_version text NOT NULL,
+       counts jsonb NOT NULL, synapse_marks jsonb NOT NULL)`,
+  );
+  await tx.query(`INSERT INTO ${STAGE_SCHEMA}.meta VALUES ($1, $2, $3, $4, $5, $6, '{}', '{}')`, [
+    state.seed,
+    state.createdAt,
+    state.updatedAt,
+    state.setupDigest,
+    state.schemaDigest,
+    state.toolVersion,
+  ]);
+}
+
+async function currentSchema(client: pg.ClientBase): Promise<string> {
+  return (await client.query<{ s: string }>("SELECT current_schema() AS s")).rows[0]?.s as string;
+}
+
+/**
+ * Runs `work` with the stage searched first: the loader's `COPY users ...` and the index rebuild's
+ * statements then reach the stage's tables, not MAS's (which has the same names after it), while
+ * what MAS's definitions name unqualified (pg_trgm's operator classes) is still found.
+ */
+export async function inStage<T>(tx: TxClient, work: () => Promise<T>): Promise<T> {
+  const previous = (await tx.query<{ p: string }>("SELECT current_setting('search_path') AS p")).rows[0]?.p as string;
+  await tx.query("SELECT set_config('search_path', $1, true)", [`${STAGE_SCHEMA}, ${previous}`]);
+  // Not in a finally: after a failure the transaction only takes ROLLBACK (which resets it anyway).
+  const result = await work();
+  await tx.query("SELECT set_config('search_path', $1, true)", [previous]);
+  return result;
+}
+
+/** Copies COPY text of `user_id TAB fingerprint` lines into a table of the transaction's own. */
+async function loadFingerprints(tx: TxClient, table: string, lines: Readable): Promise<void> {
+  await pipeline(lines, tx.query(copyFrom(`COPY ${table} (user_id, fingerprint) FROM STDIN`)));
+}
+
+/** A first prepare: every user's fingerprint. */
+export async function saveAllFingerprints(tx: TxClient, lines: Readable, timeDependent: ReadonlySet<string>): Promise<void> {
+  await loadFingerprints(tx, `${STAGE_SCHEMA}.synapse_users`, lines);
+  await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
+}
+
+/**
+ * Loads Synapse's fingerprints now into a temporary table and returns the users whose fingerprint
+ * differs from the stage's (changed, new or gone), and those whose rows took a run's time.
+ */
+export async function changedUsers(tx: TxClient, lines: Readable): Promise<string[]> {
+  await tx.query("CREATE TEMPORARY TABLE fresh_fingerprints (user_id text, fingerprint text) ON COMMIT DROP");
+  await loadFingerprints(tx, "pg_temp.fresh_fingerprints", lines);
+  const result = await tx.query<{ user_id: string }>(
+    `SELECT coalesce(f.user_id, s.user_id) AS user_id
+       FROM pg_temp.fresh_fingerprints f FULL JOIN ${STAGE_SCHEMA}.synapse_users s ON s.user_id = f.user_id
+      WHERE f.fingerprint IS DISTINCT FROM s.fingerprint OR s.time_dependent`,
+  );
+  return result.rows.map((r) => r.user_id);
+}
+
+/** After a delta: the changed users' fingerprints are now the fresh ones. */
+export async function saveChangedFingerprints(
+  tx: TxClient,
+  changed: readonly string[],
+  timeDependent: ReadonlySet<string>,
+): Promise<void> {
+  await tx.query(`DELETE FROM ${STAGE_SCHEMA}.synapse_users WHERE user_id = ANY($1)`, [changed]);
+  await tx.query(
+    `INSERT INTO ${STAGE_SCHEMA}.synapse_users (user_id, fingerprint, time_dependent)
+     SELECT user_id, fingerprint, user_id = ANY($2) FROM pg_temp.fresh_fingerprints WHERE user_id = ANY($1)`,
+    [changed, [...timeDependent]],
+  );
+}
+
+/**
+ * Deletes every stage row of the MAS users named `usernames` (children first), so that their
+ * Synapse rows, read again, replace them. Returns the rows deleted per table.
+ */
+export async function deleteUsersRows(
+  tx: TxClient,
+  usernames: readonly string[],
+): Promise<Partial<Record<MasTableName, number>>> {
+  const s = STAGE_SCHEMA;
+  await tx.query(`CREATE TEMPORARY TABLE gone_users ON COMMIT DROP AS SELECT user_id FROM ${s}.users WHERE username = ANY($1)`, [
+    usernames,
+  ]);
+  await tx.query(
+    `CREATE TEMPORARY TABLE gone_sessions ON COMMIT DROP AS
+       SELECT compat_session_id FROM ${s}.compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.gone_users)`,
+  );
+  const bySession = "compat_session_id IN (SELECT compat_session_id FROM pg_temp.gone_sessions)";
+  const byUser = "user_id IN (SELECT user_id FROM pg_temp.gone_users)";
+  const deletes: [MasTableName, string][] = [
+    ["compat_refresh_tokens", bySession],
+    ["compat_access_tokens", bySession],
+    ["compat_sessions", byUser],
+    ["upstream_oauth_links", byUser],
+    ["user_unsupported_third_party_ids", byUser],
+    ["user_emails", byUser],
+    ["user_passwords", byUser],
+    ["users", byUser],
+  ];
+  const deleted: Partial<Record<MasTableName, number>> = {};
+  for (const [table, where] of deletes) {
+    deleted[table] = (await tx.query(`DELETE FROM ${s}.${table} WHERE ${where}`)).rowCount ?? 0;
+  }
+  await tx.query("DROP TABLE pg_temp.gone_sessions, pg_temp.gone_users");
+  return deleted;
+}
+
+/** Records where the stage stands after a run. */
+export async function saveStageProgress(
+  tx: TxClient,
+  progress: { updatedAt: number; counts: Partial<Record<MasTableName, number>>; synapseMarks: SynapseMarks },
+): Promise<void> {
+  await tx.query(`UPDATE ${STAGE_SCHEMA}.meta SET updated_ms = $1, counts = $2, synapse_marks = $3`, [
+    progress.updatedAt,
+    JSON.stringify(progress.counts),
+    JSON.stringify(progress.synapseMarks),
+  ]);
+}
+
+/** How long the cut-over waits for a lock on MAS's tables (MAS must be stopped). */
+const LOCK_TIMEOUT = "15s";
+
+/**
+ * Moves the stage's tables into MAS's schema, in the caller's transaction: MAS's tables (which
+ * must be empty) are dropped and the stage's moved in with their indexes, the foreign keys between
+ * them and MAS's other tables added back (and checked), owner and grants as MAS's were. The stage
+ * is then gone. A failure anywhere rolls it all back with the transaction.
+ */
+export async function moveStageIntoMas(tx: TxClient): Promise<void> {
+  const masSchema = await currentSchema(tx);
+  await tx.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+  await tx.query(`LOCK TABLE ${TABLE_ORDER.join(", ")} IN ACCESS EXCLUSIVE MODE`);
+  for (const table of TABLE_ORDER) {
+    const rows = await tx.query(`SELECT 1 FROM ${table} LIMIT 1`);
+    if (rows.rowCount !== 0) {
+      throw new UserError(
+        `MAS's table ${table} has rows: the stage can only replace empty tables`,
+        "run `syn2mas check` to see what MAS holds, and `syn2mas rollback` if an earlier migration wrote it",
+      );
+    }
+  }
+  const into = await captureReferencesInto(tx, TABLE_ORDER);
+  const out = await captureReferencesOut(tx, TABLE_ORDER);
+  const access = await tx.query<{ t: string; owner: string; grants: string[] | null }>(
+    `SELECT c.relname AS t, pg_get_userbyid(c.relowner) AS owner,
+            (SELECT array_agg(format('GRANT %s ON %I TO %s', a.privilege_type, c.relname,
+                      CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END))
+               FROM aclexplode(c.relacl) a) AS grants
+       FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY($1)`,
+    [TABLE_ORDER],
+  );
+  await runAll(tx, into.drops);
+  await tx.query(`DROP TABLE ${TABLE_ORDER.join(", ")}`);
+  for (const staged of STAGED) await tx.query(`ALTER TABLE ${staged} SET SCHEMA ${quoteIdent(masSchema)}`);
+  await runAll(tx, [...out.rebuilds, ...into.rebuilds]);
+  for (const { t, owner, grants } of access.rows) {
+    await tx.query(`ALTER TABLE ${quoteIdent(t)} OWNER TO ${quoteIdent(owner)}`);
+    await runAll(tx, grants ?? []);
+  }
+  await dropStage(tx);
+}
+
+/** Removes the stage, if any. */
+export async function dropStage(client: pg.ClientBase): Promise<void> {
+  await client.query(`DROP SCHEMA IF EXISTS ${STAGE_SCHEMA} CASCADE`);
+}
