@@ -1,10 +1,13 @@
 /** `migrate`: the checked run (check-then-stream.ts) into MAS, in one transaction that this module owns. */
+import type pg from "pg";
 import type { Finding } from "../checks/finding.ts";
+import { UserError } from "../errors/user-error.ts";
+import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { MigrationReport } from "../report/report.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
-import { stageExists } from "../target/stage.ts";
+import { stageExists, tidyStage } from "../target/stage.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { STAGE_NEEDS_POSTGRES, stagedWithin } from "./staged.ts";
 import { connect } from "./connect.ts";
@@ -21,7 +24,14 @@ export interface MigrateOptions extends RunSetup {
 }
 
 export type MigrateOutcome =
-  { status: "blocked"; findings: Finding[] } | { status: "done"; findings: Finding[]; report: MigrationReport };
+  | { status: "blocked"; findings: Finding[] }
+  | {
+      status: "done";
+      findings: Finding[];
+      report: MigrationReport;
+      /** A cut-over: the foreign keys it added NOT VALID, validated once it has committed. */
+      foreignKeysToValidate?: ForeignKey[];
+    };
 
 /** When COMMIT's answer to a prepare is lost: the stage is either the new one or the last one, both fine. */
 const PREPARE_ANSWER_LOST = {
@@ -80,14 +90,20 @@ export async function prepare(options: MigrateOptions): Promise<MigrateOutcome> 
   if (unreadable) return { status: "blocked", findings: unreadable };
   if (options.synapse.databaseEngine === "sqlite3") throw STAGE_NEEDS_POSTGRES;
   const named = connectionsFor(options, options.dryRun ? "prepare-dry-run" : "prepare");
-  return withSynapseAndMas(named, (synapse, masDb) =>
-    withTransaction(
+  return withSynapseAndMas(named, async (synapse, masDb) => {
+    const outcome = await withTransaction(
       masDb,
       (tx) => stagedWithin({ ...options, cutOver: false }, synapse, tx),
       () => connect(named.masTarget),
       PREPARE_ANSWER_LOST,
-    ),
-  );
+    );
+    if (outcome.status === "done" && !options.dryRun) {
+      const started = performance.now();
+      await tidyStage(masDb);
+      outcome.report.phases.push({ name: "vacuum_stage", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+    }
+    return outcome;
+  });
 }
 
 /**
@@ -98,11 +114,36 @@ export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> 
   const unreadable = unreadableSource(options);
   if (unreadable) return { status: "blocked", findings: unreadable };
   const named = connectionsFor(options, options.dryRun ? "dry-run" : "migrate");
-  return withSynapseAndMas(named, (synapse, masDb) =>
-    withTransaction(
+  return withSynapseAndMas(named, async (synapse, masDb) => {
+    const outcome = await withTransaction(
       masDb,
       (tx) => migrateWithin(options, synapse, tx),
       () => connect(named.masTarget),
-    ),
-  );
+    );
+    if (outcome.status === "done" && outcome.foreignKeysToValidate) {
+      await validateAfterCutOver(masDb, outcome.report, outcome.foreignKeysToValidate);
+    }
+    return outcome;
+  });
+}
+
+/**
+ * After a cut-over has committed: checks the foreign keys it added NOT VALID against every row.
+ * MAS may already start meanwhile (validation lets reads and writes go on). A key that fails
+ * says so, the migration stays committed.
+ */
+async function validateAfterCutOver(masDb: pg.Client, report: MigrationReport, keys: readonly ForeignKey[]): Promise<void> {
+  const started = performance.now();
+  for (const key of keys) {
+    try {
+      await validateForeignKey(masDb, key);
+    } catch (error) {
+      throw new UserError(
+        `the migration committed, but MAS's foreign key ${key.name} on ${key.table} does not hold for every row`,
+        "run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration",
+        { cause: error },
+      );
+    }
+  }
+  report.phases.push({ name: "validate_foreign_keys", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
 }

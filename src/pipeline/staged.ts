@@ -11,7 +11,6 @@
  * deleted and its Synapse rows read and mapped again; no other row is read.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Finding } from "../checks/finding.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
 import { checkUserId } from "../model/user-id.ts";
@@ -34,15 +33,13 @@ import {
   saveStageProgress,
   type StageState,
 } from "../target/stage.ts";
+import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import type { RunSetup } from "./connections.ts";
 import { copyInto } from "./copy-into.ts";
-import type { MigrateOptions } from "./migrate.ts";
+import type { MigrateOptions, MigrateOutcome } from "./migrate.ts";
 import type { SynapseSide } from "./open-source.ts";
-
-export type StagedOutcome =
-  { status: "blocked"; findings: Finding[] } | { status: "done"; findings: Finding[]; report: MigrationReport };
 
 /** The message when Synapse's database cannot feed a stage. */
 export const STAGE_NEEDS_POSTGRES = new UserError(
@@ -143,7 +140,7 @@ export async function stagedWithin(
   options: MigrateOptions & { cutOver: boolean },
   synapse: SynapseSide,
   tx: TxClient,
-): Promise<{ value: StagedOutcome; commit: boolean }> {
+): Promise<{ value: MigrateOutcome; commit: boolean }> {
   const started = performance.now();
   const now = Date.now();
   const source = await synapse.openSource();
@@ -190,9 +187,10 @@ export async function stagedWithin(
         usersReread: reread?.length ?? null,
         createdAt: new Date(stage?.createdAt ?? now).toISOString(),
       };
+      let foreignKeysToValidate: ForeignKey[] | undefined;
       if (options.cutOver) {
         const moveStarted = performance.now();
-        await moveStageIntoMas(tx);
+        foreignKeysToValidate = await moveStageIntoMas(tx);
         report.phases.push({ name: "move_stage", sourceRows: 0, seconds: (performance.now() - moveStarted) / 1000 });
         await writeMigrationRecord(tx, {
           toolVersion: TOOL_VERSION,
@@ -209,7 +207,14 @@ export async function stagedWithin(
         stage: summary,
         totalSeconds: (performance.now() - started) / 1000,
       };
-      return { value: { status: "done", findings, report: finished }, commit: !options.dryRun };
+      const value: MigrateOutcome = { status: "done", findings, report: finished };
+      if (foreignKeysToValidate && options.dryRun) {
+        // The rehearsal checks every row now, in the transaction it rolls back.
+        for (const key of foreignKeysToValidate) await validateForeignKey(tx, key);
+      } else if (foreignKeysToValidate) {
+        value.foreignKeysToValidate = foreignKeysToValidate;
+      }
+      return { value, commit: !options.dryRun };
     } finally {
       await readers.close();
     }

@@ -17,20 +17,19 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The foreign keys to or from `tables` (a condition over `pg_constraint c`, its table `r` and the referenced `f`). */
+const TOUCHING_FOREIGN_KEYS = "(c.contype = 'f' AND (r.relname = ANY($1) OR f.relname = ANY($1)))";
+
 /**
- * Reads every primary key, unique constraint, foreign key and plain index of `tables` in the
- * current schema. The foreign keys: every one to or from these tables, or (`between`) only those
- * from one of them to another.
+ * Reads every primary key, unique constraint and plain index of `tables` in the current schema,
+ * and every foreign key to or from them (unless `foreignKeys` is "none").
  */
 export async function captureConstraints(
   client: pg.ClientBase,
   tables: readonly string[],
-  options: { foreignKeys: "touching" | "between" } = { foreignKeys: "touching" },
+  options: { foreignKeys: "touching" | "none" } = { foreignKeys: "touching" },
 ): Promise<SavedConstraints> {
-  const foreignKeys =
-    options.foreignKeys === "between"
-      ? "(c.contype = 'f' AND r.relname = ANY($1) AND f.relname = ANY($1) AND f.relnamespace = r.relnamespace)"
-      : "(c.contype = 'f' AND (r.relname = ANY($1) OR f.relname = ANY($1)))";
+  const foreignKeys = options.foreignKeys === "none" ? "false" : TOUCHING_FOREIGN_KEYS;
   const constraints = await client.query<{ tbl: string; name: string; type: string; def: string }>(
     `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, c.contype AS type, pg_get_constraintdef(c.oid) AS def
        FROM pg_constraint c
@@ -75,19 +74,36 @@ export async function captureReferencesInto(client: pg.ClientBase, tables: reado
   return { drops: foreign.rows.map(drop), rebuilds: foreign.rows.map(add) };
 }
 
-/** The foreign keys from `tables` to the current schema's other tables (or another schema's). */
-export async function captureReferencesOut(client: pg.ClientBase, tables: readonly string[]): Promise<SavedConstraints> {
+/** A foreign key added back: the statement, and its table and name (to validate it later). */
+export interface ForeignKey {
+  table: string;
+  name: string;
+  /** `ALTER TABLE ... DROP CONSTRAINT ...` */
+  drop: string;
+  /** `ALTER TABLE ... ADD CONSTRAINT ... NOT VALID`: no scan now; {@link validateForeignKey} checks the rows later. */
+  addNotValid: string;
+}
+
+/** Every foreign key to or from `tables` in the current schema. */
+export async function captureForeignKeys(client: pg.ClientBase, tables: readonly string[]): Promise<ForeignKey[]> {
   const foreign = await client.query<{ tbl: string; name: string; def: string }>(
     `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, pg_get_constraintdef(c.oid) AS def
        FROM pg_constraint c
        JOIN pg_class r ON r.oid = c.conrelid
        JOIN pg_class f ON f.oid = c.confrelid
-      WHERE r.relnamespace = current_schema()::regnamespace AND c.contype = 'f'
-        AND r.relname = ANY($1) AND NOT (f.relname = ANY($1) AND f.relnamespace = r.relnamespace)
+      WHERE r.relnamespace = current_schema()::regnamespace AND ${TOUCHING_FOREIGN_KEYS}
       ORDER BY r.relname, c.conname`,
     [tables],
   );
-  return { drops: foreign.rows.map(drop), rebuilds: foreign.rows.map(add) };
+  return foreign.rows.map((c) => ({ table: c.tbl, name: c.name, drop: drop(c), addNotValid: `${add(c)} NOT VALID` }));
+}
+
+/**
+ * Checks a foreign key added NOT VALID against every row. Outside the transaction that added it,
+ * it takes only a lock that lets reads and writes go on.
+ */
+export async function validateForeignKey(client: pg.ClientBase, key: Pick<ForeignKey, "table" | "name">): Promise<void> {
+  await client.query(`ALTER TABLE ${key.table} VALIDATE CONSTRAINT ${quoteIdent(key.name)}`);
 }
 
 function drop(c: { tbl: string; name: string }): string {

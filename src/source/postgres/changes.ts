@@ -6,6 +6,7 @@
 import type { Readable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import { sqlSessionEnded } from "../findings-sql.ts";
 import type { UserChanges } from "../source.ts";
 
 /**
@@ -30,13 +31,9 @@ export const FINGERPRINT_SQL = `SELECT user_id, sum(h)::text AS fingerprint FROM
   ${HASHED_TABLES.map(([table, user]) => `SELECT x.${user} AS user_id, hashtextextended(x::text, ${HASHED_TABLES.findIndex(([t]) => t === table)}) AS h FROM ${table} x`).join("\n  UNION ALL ")}
 ) rows GROUP BY user_id`;
 
-/**
- * The users with a refresh token whose session ends in [from, to): a run at `from` kept it, a run
- * at `to` leaves it behind. The same rule as mapping/devices.ts `sessionEnded` (ended when a time
- * is before the run's): kept in step by the staged tests, which compare with an offline run.
- */
-const ENDING_SQL = `SELECT DISTINCT user_id FROM refresh_tokens
-  WHERE (expiry_ts >= $1 AND expiry_ts < $2) OR (ultimate_session_expiry_ts >= $1 AND ultimate_session_expiry_ts < $2)`;
+/** The users with a refresh token whose session a run at `$1` kept and a run at `$2` leaves behind. */
+const ENDING_SQL = `SELECT DISTINCT user_id FROM refresh_tokens r
+  WHERE ${sqlSessionEnded("r", "$2")} AND NOT ${sqlSessionEnded("r", "$1")}`;
 
 /** The change queries, on the source's connection (inside its snapshot). */
 export function postgresUserChanges(client: pg.Client): UserChanges {
