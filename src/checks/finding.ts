@@ -58,6 +58,8 @@ export const FINDING_CODES = {
   ENDED_SESSIONS: "info",
   UNPARSABLE_DEVICE_IPS: "info",
   APPSERVICE_USERS: "info",
+  ONLINE_MIGRATION: "info",
+  STAGE_PRESENT: "info",
   PUPPET_TOKENS: "info",
   DEVICELESS_TOKENS: "info",
 } as const satisfies Record<string, Severity>;

@@ -1,6 +1,6 @@
 /** Findings and reports as text for people (stderr) or JSON for programs (stdout). */
 import type { Finding } from "../checks/finding.ts";
-import type { MigrationReport } from "../report/report.ts";
+import type { MigrationReport, StageSummary } from "../report/report.ts";
 import { PLAIN, severityLabel, wrapWords, type TextStyle } from "./style.ts";
 
 /**
@@ -92,14 +92,32 @@ export function linkLines(heading: string, links: MigrationReport["links"]): str
 }
 
 /** The migration report as an aligned text table. */
+function stageHeadline(stage: StageSummary | undefined): string {
+  if (stage === undefined) return "Migration committed.";
+  return stage.cutOver ? "Migration committed: the stage moved into MAS's tables." : "Stage brought up to date.";
+}
+
+function stageLine(stage: StageSummary): string {
+  const read =
+    stage.mode === "full"
+      ? "every Synapse row was read (a new stage)"
+      : `${stage.usersReread} Synapse users whose rows changed were read again`;
+  return `Stage first prepared at ${stage.createdAt}; in this run ${read}.`;
+}
+
 export function renderReport(report: MigrationReport): string {
   const lines: string[] = [];
-  lines.push(report.dryRun ? "Dry run: everything below was written, checked, then rolled back." : "Migration committed.");
-  lines.push("", "Written to MAS:");
+  const { stage } = report;
+  lines.push(report.dryRun ? "Dry run: everything below was written, checked, then rolled back." : stageHeadline(stage));
+  if (stage) lines.push(stageLine(stage));
+  const preparing = stage !== undefined && !stage.cutOver;
+  lines.push("", preparing ? "Held in the stage (syn2mas_stage, which MAS does not read):" : "Written to MAS:");
   for (const [table, rows] of Object.entries(report.written)) lines.push(`  ${pad(table, 34)} ${rows}`);
-  const links = linkLines("Upstream links by source (upstream_oauth_links):", report.links);
+  // A delta read only the changed users: its skips, notes and links are theirs alone.
+  const ofThisRun = stage?.mode === "delta" ? " (in the rows read in this run)" : "";
+  const links = linkLines(`Upstream links by source (upstream_oauth_links)${ofThisRun}:`, report.links);
   if (links.length > 0) lines.push("", ...links);
-  lines.push("", "Skipped (not migrated):", ...skipLines(report.skipped));
+  lines.push("", `Skipped (not migrated)${ofThisRun}:`, ...skipLines(report.skipped));
   const notes = Object.entries(report.notes);
   if (notes.length > 0) {
     lines.push("", "Notes:");

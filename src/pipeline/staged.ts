@@ -183,6 +183,7 @@ export async function stagedWithin(
         stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, report.written);
       const synapseMarks = await readSynapseMarks(readers);
       const summary: StageSummary = {
+        cutOver: options.cutOver,
         mode: stage === null ? "full" : "delta",
         usersReread: reread?.length ?? null,
         createdAt: new Date(stage?.createdAt ?? now).toISOString(),

@@ -11,6 +11,8 @@ export interface PhaseTiming {
 
 /** How a staged run (prepare, or a migrate with a stage) went. */
 export interface StageSummary {
+  /** A cut-over (the stage moved into MAS's tables), or a prepare (the stage brought up to date). */
+  cutOver: boolean;
   /** `full`: the stage was filled from scratch; `delta`: only the users in `usersReread` were read again. */
   mode: "full" | "delta";
   /** Synapse users whose rows were read again (a delta); null when every row was read. */
