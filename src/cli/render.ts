@@ -102,7 +102,11 @@ function stageLine(stage: StageSummary): string {
     stage.mode === "full"
       ? "every Synapse row was read (a new stage)"
       : `${stage.usersReread} Synapse users whose rows changed were read again`;
-  return `Stage first prepared at ${stage.createdAt}; in this run ${read}.`;
+  const advisory = stage.advisorySkipped
+    ? "\nThe warnings and information about Synapse's data were not computed again: they cannot stop a cut-over " +
+      "(--strict computes them), and the last prepare reported them."
+    : "";
+  return `Stage first prepared at ${stage.createdAt}; in this run ${read}.${advisory}`;
 }
 
 export function renderReport(report: MigrationReport): string {

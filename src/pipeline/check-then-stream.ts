@@ -51,10 +51,12 @@ export interface CheckedRun {
   /** The run's "now" in ms (default: when it starts); `verify` judges as of the migration's. */
   now?: number | undefined;
   /**
-   * Which checks run: all of them (`check`, `migrate`), or only whether Synapse can be read
-   * (`verify`: the migration it verifies passed them, and it reports none).
+   * Which checks run: all of them (`check`, `migrate`), only whether Synapse can be read
+   * (`verify`: the migration it verifies passed them, and it reports none), or only those that can
+   * block (a cut-over without --strict: the warnings and information about Synapse's data, which
+   * scan every row, cannot stop it, and the last prepare reported them).
    */
-  checks?: "all" | "readability";
+  checks?: "all" | "readability" | "blocking";
   /** A staged run: the stage's id seed, the users whose rows are read, and who gains the time-dependent ones. */
   staged?: StagedRead;
 }
@@ -105,6 +107,7 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
   };
   // 1. The checks that can block.
   const blocking = run.checks === "readability" ? await runReadabilityChecks(input) : await runBlockingChecks(input);
+  if (run.checks === "blocking") blocking.advisoryApplies = false;
   // 2. The advisory ones: up front with --strict (or with no extra connection), else beside the rows.
   let advisory: Promise<Finding[]> = Promise.resolve([]);
   if (blocking.advisoryApplies && !setup.policy.strict && readers.extra > 0) {

@@ -165,6 +165,8 @@ export async function stagedWithin(
       const delta =
         reread === undefined ? undefined : { usernames: localUsernames(reread, options.synapse.serverName), deleted: {} };
       const timeDependent = new Set<string>();
+      // A cut-over of a prepared stage: what cannot block is not computed again (see CheckedRun.checks).
+      const advisorySkipped = options.cutOver && stage !== null && !options.policy.strict;
       const { findings, blocked, report } = await checkThenStream({
         setup: options,
         readers,
@@ -175,6 +177,7 @@ export async function stagedWithin(
         progress: options.progress,
         now,
         staged: { seed, only: reread, timeDependent },
+        checks: advisorySkipped ? "blocking" : "all",
       });
       if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
       if (reread === undefined) await saveAllFingerprints(tx, source.changes.fingerprints(), timeDependent);
@@ -186,6 +189,7 @@ export async function stagedWithin(
         cutOver: options.cutOver,
         mode: stage === null ? "full" : "delta",
         usersReread: reread?.length ?? null,
+        advisorySkipped,
         createdAt: new Date(stage?.createdAt ?? now).toISOString(),
       };
       let foreignKeysToValidate: ForeignKey[] | undefined;

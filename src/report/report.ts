@@ -17,6 +17,11 @@ export interface StageSummary {
   mode: "full" | "delta";
   /** Synapse users whose rows were read again (a delta); null when every row was read. */
   usersReread: number | null;
+  /**
+   * A cut-over did not compute the warnings and information about Synapse's data again (they
+   * cannot block it without --strict, and the last prepare reported them).
+   */
+  advisorySkipped: boolean;
   /** When the stage was first prepared (ISO 8601). */
   createdAt: string;
 }
