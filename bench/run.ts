@@ -10,6 +10,7 @@
  *  - with `--source sqlite`, also the tool reading the same rows from a SQLite file (Synapse's
  *    SQLite schema) into another fresh copy, printed next to the PostgreSQL figure;
  * and prints the times, their ratio, rows per second and the tool's peak RSS.
+ * With `--online --churn P`: the online migration instead (bench/online.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -27,6 +28,7 @@ import { cliPath, GUESTS_OFF } from "../test/harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
 import { writeSqliteSynapseConfig } from "../test/harness/sqlite.ts";
 import { limitQueries, type TableQueries } from "./limit-sql.ts";
+import { benchOnline, onlineLines } from "./online.ts";
 import { rawQueries } from "./raw-sql.ts";
 import { sqliteCopyOf } from "./synthetic-sqlite.ts";
 import { syntheticSynapseSql } from "./synthetic.ts";
@@ -144,7 +146,7 @@ function peakRssKb(pid: number): number | undefined {
 }
 
 /** The tool: a real run (migrate, or check), timed, its peak RSS sampled until it exits with one of `exitCodes`. */
-async function runTool(
+export async function runTool(
   args: string[],
   exitCodes: readonly number[] = [0],
 ): Promise<{ seconds: number; peakRssMb: number; stderr: string; stdout: string }> {
@@ -297,8 +299,16 @@ async function main(): Promise<void> {
       connections: { type: "string", default: "4" },
       source: { type: "string", default: "postgres" },
       json: { type: "boolean", default: false },
+      online: { type: "boolean", default: false },
+      churn: { type: "string", default: "1" },
     },
   });
+  if (values.online) {
+    const online = await benchOnline(Number(values.users), Number(values.churn));
+    process.stdout.write((values.json ? JSON.stringify(online, null, 2) : onlineLines(online).join("\n")) + "\n");
+    if (online.differences > 0) process.exitCode = 1;
+    return;
+  }
   if (values.source !== "postgres" && values.source !== "sqlite")
     throw new Error(`--source ${values.source}: postgres or sqlite`);
   const result = await bench(Number(values.users), { connections: Number(values.connections), source: values.source });

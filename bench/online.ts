@@ -1,0 +1,128 @@
+/**
+ * `npm run bench -- --users N --online --churn P`: the online migration on a synthetic Synapse of
+ * N users. `syn2mas prepare` (timed), then P% of the users changed in every way a running Synapse
+ * changes them (bench/churn.ts), then the cut-over, `syn2mas migrate` with the stage (timed: the
+ * downtime). The final Synapse is also migrated offline into a second MAS (timed: the downtime
+ * without a stage), and both MAS databases must hold the same rows, ids aside.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { masEmptySql, masProvidersSql, synapseSchemaSql } from "../test/harness/fixtures.ts";
+import { startCluster } from "../test/harness/postgres.ts";
+import { GUESTS_OFF } from "../test/harness/scenario.ts";
+import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
+import { churnSynapse, type ChurnSummary } from "./churn.ts";
+import { compareMasDatabases } from "../test/harness/mas-compare.ts";
+import { runTool } from "./run.ts";
+import { syntheticSynapseSql } from "./synthetic.ts";
+
+export interface OnlineBenchResult {
+  users: number;
+  churnPercent: number;
+  churn: ChurnSummary;
+  prepareSeconds: number;
+  preparePeakRssMb: number;
+  cutOverSeconds: number;
+  cutOverPeakRssMb: number;
+  /** Synapse users the cut-over read again. */
+  usersReread: number;
+  /** The same final Synapse migrated offline (the downtime without a stage). */
+  offlineSeconds: number;
+  offlinePeakRssMb: number;
+  /** Rows that differ between the two MAS databases, ids aside (must be 0). */
+  differences: number;
+}
+
+interface StageJson {
+  report: { stage?: { usersReread: number | null } } | null;
+}
+
+export async function benchOnline(
+  users: number,
+  churnPercent: number,
+  log: (s: string) => void = (s) => process.stderr.write(s + "\n"),
+): Promise<OnlineBenchResult> {
+  const cluster = await startCluster();
+  const dir = mkdtempSync(join(tmpdir(), "syn2mas-bench-online-"));
+  try {
+    log(`building a synthetic Synapse of ${users} users ...`);
+    await cluster.createDatabase("synapse", { fromSqlFile: synapseSchemaSql });
+    await cluster.sql("synapse", syntheticSynapseSql(users));
+    await cluster.sql("synapse", "VACUUM (FREEZE, ANALYZE)");
+    await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
+    await cluster.cloneDatabase("mas_template", "mas_online");
+    await cluster.cloneDatabase("mas_template", "mas_offline");
+    await cluster.sql("postgres", "CHECKPOINT");
+    const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
+    const online = ["--config", await writeMasConfig(dir, { uri: cluster.uri("mas_online") }), "--synapse-config", synapseConfig];
+    const offline = [
+      "--config",
+      await writeMasConfig(dir, { uri: cluster.uri("mas_offline"), fileName: "mas-offline.yaml" }),
+      "--synapse-config",
+      synapseConfig,
+    ];
+
+    log("running syn2mas prepare ...");
+    const prepared = await runTool(["prepare", ...online]);
+    log(`changing ${churnPercent}% of the users ...`);
+    const client = new pg.Client({ connectionString: cluster.uri("synapse") });
+    await client.connect();
+    let churn: ChurnSummary;
+    try {
+      churn = await churnSynapse(client, { fraction: churnPercent / 100, seed: 1 });
+    } finally {
+      await client.end();
+    }
+    await cluster.sql("synapse", "ANALYZE");
+    await cluster.sql("postgres", "CHECKPOINT");
+    log("running the cut-over (syn2mas migrate with the stage) ...");
+    const cutOver = await runTool(["migrate", ...online, "--json"]);
+    log("running syn2mas migrate offline on the final Synapse ...");
+    const offlineRun = await runTool(["migrate", ...offline]);
+    log("comparing both MAS databases ...");
+    const a = new pg.Client({ connectionString: cluster.uri("mas_online") });
+    const b = new pg.Client({ connectionString: cluster.uri("mas_offline") });
+    await a.connect();
+    await b.connect();
+    let differences: number;
+    try {
+      differences = (await compareMasDatabases(a, b)).length;
+    } finally {
+      await a.end();
+      await b.end();
+    }
+    return {
+      users,
+      churnPercent,
+      churn,
+      prepareSeconds: prepared.seconds,
+      preparePeakRssMb: prepared.peakRssMb,
+      cutOverSeconds: cutOver.seconds,
+      cutOverPeakRssMb: cutOver.peakRssMb,
+      usersReread: (JSON.parse(cutOver.stdout) as StageJson).report?.stage?.usersReread ?? -1,
+      offlineSeconds: offlineRun.seconds,
+      offlinePeakRssMb: offlineRun.peakRssMb,
+      differences,
+    };
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The figures, one per line. */
+export function onlineLines(r: OnlineBenchResult): string[] {
+  return [
+    `users                 ${r.users}`,
+    `churn                 ${r.churnPercent}% (${r.churn.usersTouched.length} users touched; ${Object.entries(r.churn.counts)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(", ")})`,
+    `syn2mas prepare       ${r.prepareSeconds.toFixed(2)} s  (peak RSS ${r.preparePeakRssMb.toFixed(1)} MB)`,
+    `cut-over (migrate)    ${r.cutOverSeconds.toFixed(2)} s  (peak RSS ${r.cutOverPeakRssMb.toFixed(1)} MB; ${r.usersReread} users read again)`,
+    `offline migrate       ${r.offlineSeconds.toFixed(2)} s  (peak RSS ${r.offlinePeakRssMb.toFixed(1)} MB; cut-over/offline ` +
+      `${(r.cutOverSeconds / r.offlineSeconds).toFixed(2)})`,
+    `same rows             ${r.differences === 0 ? "yes (ids aside)" : `NO: ${r.differences} rows differ`}`,
+  ];
+}
