@@ -66,7 +66,7 @@ export interface StagedRead {
   /** The stage's seed: every run of one stage derives the same ids. */
   seed: Buffer;
   /** Only these users' rows (undefined: all of them, a first prepare). */
-  only: UserSubset;
+  only: UserSubset | Promise<UserSubset>;
   /** Gains the users whose rows took the run's time for a time Synapse lacks. */
   timeDependent: Set<string>;
 }
@@ -139,12 +139,13 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
       ctx,
       report,
       progress: run.progress,
-      only: run.staged?.only,
       timeDependent: run.staged?.timeDependent,
     };
     await destination.receive(
       async (sink) => {
-        for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink });
+        // A staged run may still be finding its users while the checks ran: known by now.
+        const only = await run.staged?.only;
+        for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink, only });
       },
       blocking.presentOptionalColumns,
       report,

@@ -96,7 +96,7 @@ function stageDestination(
   options: {
     dryRun: boolean;
     cutOver: boolean;
-    delta: { usernames: string[]; deleted: Partial<Record<MasTableName, number>> } | undefined;
+    delta: { reread: Promise<string[]>; serverName: string; deleted: Partial<Record<MasTableName, number>> } | undefined;
   },
 ): RowDestination {
   const full = copyInto(tx, options.dryRun);
@@ -109,7 +109,8 @@ function stageDestination(
       inStage(tx, async () => {
         const delta = options.delta;
         if (delta === undefined) return full.receive(stream, optionalColumns, report);
-        Object.assign(delta.deleted, await deleteUsersRows(tx, delta.usernames));
+        const usernames = localUsernames(await delta.reread, delta.serverName);
+        Object.assign(delta.deleted, await deleteUsersRows(tx, usernames));
         const loader = new ChunkLoader(tx, optionalColumns);
         try {
           await stream(loader);
@@ -158,12 +159,14 @@ export async function stagedWithin(
         existing.toolVersion === TOOL_VERSION;
       const stage = reusable ? existing : null;
       const seed = stage?.seed ?? randomBytes(8);
-      const reread = stage === null ? undefined : await usersToReread(tx, source, stage, now);
+      // Found while the checks run (on the same connections, one query at a time on each).
+      const rereading = stage === null ? undefined : usersToReread(tx, source, stage, now);
+      rereading?.catch(() => undefined); // handled where awaited; not unhandled if the checks fail first
       if (stage === null) {
         await createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
       }
       const delta =
-        reread === undefined ? undefined : { usernames: localUsernames(reread, options.synapse.serverName), deleted: {} };
+        rereading === undefined ? undefined : { reread: rereading, serverName: options.synapse.serverName, deleted: {} };
       const timeDependent = new Set<string>();
       // A cut-over of a prepared stage: what cannot block is not computed again (see CheckedRun.checks).
       const advisorySkipped = options.cutOver && stage !== null && !options.policy.strict;
@@ -176,10 +179,14 @@ export async function stagedWithin(
         dryRun: options.dryRun,
         progress: options.progress,
         now,
-        staged: { seed, only: reread, timeDependent },
+        staged: { seed, only: rereading, timeDependent },
         checks: advisorySkipped ? "blocking" : "all",
       });
-      if (blocked || report === null) return { value: { status: "blocked", findings }, commit: false };
+      if (blocked || report === null) {
+        await rereading?.catch(() => undefined); // its queries end before the connections do
+        return { value: { status: "blocked", findings }, commit: false };
+      }
+      const reread = await rereading;
       if (reread === undefined) await saveAllFingerprints(tx, source.changes.fingerprints(), timeDependent);
       else await saveChangedFingerprints(tx, reread, timeDependent);
       const counts =
