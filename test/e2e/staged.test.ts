@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { describeRun } from "../harness/background.ts";
+import { FIXTURE_MAS_PROVIDERS } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } from "../harness/scenario.ts";
 import { compareMasDatabases } from "../harness/mas-compare.ts";
@@ -342,6 +343,29 @@ describe("online migration: prepare, changes, cut-over", () => {
       await a.end();
       await b.end();
     }
+  });
+});
+
+describe("online migration: a stage made under other settings", () => {
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await startCluster();
+  });
+  after(() => cluster?.stop());
+
+  it("is made again by the cut-over, whose result verifies under the new settings", async () => {
+    const s = await prepareScenario(cluster, "resettled", { synapseOverrides: GUESTS_OFF });
+    ok(await runCli(["prepare", ...s.configArgs, "--json"]), "prepare without --link");
+    const link = ["--link", `localpart=${FIXTURE_MAS_PROVIDERS.github.id}:ldap|{localpart}`];
+    const cut = ok(await runCli(["migrate", ...s.configArgs, ...link, "--json"]), "cut-over with --link");
+    assert.equal(cut.report?.stage?.mode, "full", "another --link: every row read again");
+    const links = await cluster.sql<{ n: string }>(
+      s.masDb,
+      "SELECT count(*) AS n FROM upstream_oauth_links WHERE subject LIKE 'ldap|%'",
+    );
+    assert.ok(Number(links[0]?.n) > 0, "the new rule's links are there");
+    const verified = await runCli(["verify", ...s.configArgs, ...link]);
+    assert.equal(verified.code, 0, describeRun(verified));
   });
 });
 
