@@ -211,15 +211,22 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
     taken.push(example.userId);
   };
 
-  /** Up to perKind active users not chosen before, meeting `condition` (on `u`), in the seed's order. */
+  /**
+   * Up to perKind active users not chosen before, meeting `condition` (on `u`), in the seed's order.
+   * The users chosen before are skipped here rather than in SQL: a filter against a list would be
+   * checked for every user of a large database.
+   */
   const choose = async (condition = "true", params: unknown[] = []): Promise<string[]> => {
     const found = await rows<{ name: string }>(
       client,
-      `SELECT u.name FROM users u WHERE ${ACTIVE} AND NOT (u.name = ANY($1::text[])) AND (${condition})
-       ORDER BY md5($2 || ':' || u.name), u.name LIMIT $3`,
-      [taken, String(seed), perKind, ...params],
+      `SELECT u.name FROM users u WHERE ${ACTIVE} AND (${condition}) ORDER BY md5($1 || ':' || u.name), u.name LIMIT $2`,
+      [String(seed), perKind + taken.length, ...params],
     );
-    return found.map((r) => r.name);
+    const chosen = new Set(taken);
+    return found
+      .map((r) => r.name)
+      .filter((name) => !chosen.has(name))
+      .slice(0, perKind);
   };
 
   /** A login: the device (store_device) and its access token, with a refresh token when asked (add_refresh_token_to_user). */
@@ -266,9 +273,18 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
     }
   };
 
-  /** storage delete_devices + handlers delete_access_tokens_for_devices: the visible devices, their keys and tokens. */
-  const deleteDevices = async (userId: string, deviceIds: string[]): Promise<void> => {
-    await client.query("DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2) AND hidden = false", [userId, deviceIds]);
+  /**
+   * storage delete_devices + handlers delete_access_tokens_for_devices: the visible devices, their keys
+   * and tokens. Set-based: Synapse has no index on refresh_tokens.user_id, so one statement per device
+   * would scan that table each time.
+   */
+  const deleteDevices = async (devices: { userId: string; deviceId: string }[]): Promise<void> => {
+    const params = [devices.map((d) => d.userId), devices.map((d) => d.deviceId)];
+    const pairs = "unnest($1::text[], $2::text[]) AS p(user_id, device_id)";
+    await client.query(
+      `DELETE FROM devices t USING ${pairs} WHERE t.user_id = p.user_id AND t.device_id = p.device_id AND t.hidden = false`,
+      params,
+    );
     for (const table of [
       "device_auth_providers",
       "e2e_device_keys_json",
@@ -278,8 +294,22 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
       "access_tokens",
       "refresh_tokens",
     ]) {
-      await client.query(`DELETE FROM ${table} WHERE user_id = $1 AND device_id = ANY($2)`, [userId, deviceIds]);
+      await client.query(
+        `DELETE FROM ${table} t USING ${pairs} WHERE t.user_id = p.user_id AND t.device_id = p.device_id`,
+        params,
+      );
     }
+  };
+
+  /** One visible device of each user, in the seed's order. */
+  const oneDeviceOf = async (users: string[]): Promise<Map<string, string>> => {
+    const found = await rows<{ user_id: string; device_id: string }>(
+      client,
+      `SELECT DISTINCT ON (user_id) user_id, device_id FROM devices WHERE user_id = ANY($1) AND hidden = false
+       ORDER BY user_id, md5($2 || device_id), device_id`,
+      [users, String(seed)],
+    );
+    return new Map(found.map((r) => [r.user_id, r.device_id]));
   };
 
   // New users: register (users, profiles), add an email, log in on a new device.
@@ -306,25 +336,23 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
     record("passwordChanges", { userId });
   }
 
-  for (const userId of await choose()) {
-    await client.query("DELETE FROM user_threepid_id_server WHERE user_id = $1", [userId]);
-    await client.query("DELETE FROM user_threepids WHERE user_id = $1", [userId]);
-    const devices = await rows<{ device_id: string }>(
+  const deactivated = await choose();
+  if (deactivated.length > 0) {
+    await client.query("DELETE FROM user_threepid_id_server WHERE user_id = ANY($1)", [deactivated]);
+    await client.query("DELETE FROM user_threepids WHERE user_id = ANY($1)", [deactivated]);
+    const devices = await rows<{ user_id: string; device_id: string }>(
       client,
-      "SELECT device_id FROM devices WHERE user_id = $1 AND hidden = false ORDER BY device_id",
-      [userId],
+      "SELECT user_id, device_id FROM devices WHERE user_id = ANY($1) AND hidden = false",
+      [deactivated],
     );
-    await deleteDevices(
-      userId,
-      devices.map((d) => d.device_id),
-    );
-    await client.query("DELETE FROM access_tokens WHERE user_id = $1", [userId]);
-    await client.query("DELETE FROM refresh_tokens WHERE user_id = $1", [userId]);
-    await client.query("UPDATE users SET password_hash = NULL WHERE name = $1", [userId]);
-    await client.query("INSERT INTO users_pending_deactivation (user_id) VALUES ($1)", [userId]);
-    await client.query("UPDATE users SET deactivated = 1 WHERE name = $1", [userId]);
-    record("deactivations", { userId });
+    await deleteDevices(devices.map((d) => ({ userId: d.user_id, deviceId: d.device_id })));
+    await client.query("DELETE FROM access_tokens WHERE user_id = ANY($1)", [deactivated]);
+    await client.query("DELETE FROM refresh_tokens WHERE user_id = ANY($1)", [deactivated]);
+    await client.query("UPDATE users SET password_hash = NULL WHERE name = ANY($1)", [deactivated]);
+    await client.query("INSERT INTO users_pending_deactivation (user_id) SELECT unnest($1::text[])", [deactivated]);
+    await client.query("UPDATE users SET deactivated = 1 WHERE name = ANY($1)", [deactivated]);
   }
+  for (const userId of deactivated) record("deactivations", { userId });
 
   for (const userId of await choose("u.locked = false")) {
     await client.query("UPDATE users SET locked = true WHERE name = $1", [userId]);
@@ -339,16 +367,14 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
   }
 
   const VISIBLE_DEVICE = "EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.name AND d.hidden = false)";
-  for (const userId of await choose(VISIBLE_DEVICE)) {
-    const [device] = await rows<{ device_id: string }>(
-      client,
-      "SELECT device_id FROM devices WHERE user_id = $1 AND hidden = false ORDER BY md5($2 || device_id), device_id LIMIT 1",
-      [userId, String(seed)],
-    );
-    if (device === undefined) continue;
-    await deleteDevices(userId, [device.device_id]);
-    record("deletedDevices", { userId, deviceId: device.device_id });
-  }
+  const losing = await choose(VISIBLE_DEVICE);
+  const lost = await oneDeviceOf(losing);
+  const deletions = losing.flatMap((userId) => {
+    const deviceId = lost.get(userId);
+    return deviceId === undefined ? [] : [{ userId, deviceId }];
+  });
+  await deleteDevices(deletions);
+  for (const deletion of deletions) record("deletedDevices", deletion);
 
   const PLAIN_TOKEN = `EXISTS (SELECT 1 FROM access_tokens a WHERE a.user_id = u.name AND a.refresh_token_id IS NULL AND a.puppets_user_id IS NULL)`;
   for (const userId of await choose(PLAIN_TOKEN)) {
@@ -363,32 +389,31 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
     record("revokedTokens", { userId, tokenId: Number(token.id), ...(token.device_id ? { deviceId: token.device_id } : {}) });
   }
 
-  for (const userId of await choose(VISIBLE_DEVICE)) {
-    const [device] = await rows<{ device_id: string }>(
-      client,
-      "SELECT device_id FROM devices WHERE user_id = $1 AND hidden = false ORDER BY md5($2 || device_id), device_id LIMIT 1",
-      [userId, String(seed)],
-    );
-    if (device === undefined) continue;
-    const tokenId = await addAccessToken(userId, device.device_id, null, null);
-    record("newTokens", { userId, deviceId: device.device_id, tokenId });
+  const gaining = await choose(VISIBLE_DEVICE);
+  const gained = await oneDeviceOf(gaining);
+  for (const userId of gaining) {
+    const deviceId = gained.get(userId);
+    if (deviceId === undefined) continue;
+    const tokenId = await addAccessToken(userId, deviceId, null, null);
+    record("newTokens", { userId, deviceId, tokenId });
   }
 
   // A refresh (handlers/auth.py refresh_token): only a refresh token Synapse would still accept.
-  const REFRESHABLE = `r.next_token_id IS NULL AND (r.expiry_ts IS NULL OR r.expiry_ts >= $4)
-      AND (r.ultimate_session_expiry_ts IS NULL OR r.ultimate_session_expiry_ts >= $4)
+  const REFRESHABLE = `r.next_token_id IS NULL AND (r.expiry_ts IS NULL OR r.expiry_ts >= $3)
+      AND (r.ultimate_session_expiry_ts IS NULL OR r.ultimate_session_expiry_ts >= $3)
       AND EXISTS (SELECT 1 FROM access_tokens a WHERE a.refresh_token_id = r.id)
       AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = r.user_id AND d.device_id = r.device_id AND d.hidden = false)`;
   let refreshes = 0;
-  for (const userId of await choose(`EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.user_id = u.name AND ${REFRESHABLE})`, [
-    now,
-  ])) {
-    const [old] = await rows<{ id: string; device_id: string; ultimate: string | null }>(
-      client,
-      `SELECT r.id::text, r.device_id, r.ultimate_session_expiry_ts::text AS ultimate FROM refresh_tokens r
-       WHERE r.user_id = $1 AND ${REFRESHABLE.replaceAll("$4", "$2")} ORDER BY r.id LIMIT 1`,
-      [userId, now],
-    );
+  const refreshing = await choose(`EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.user_id = u.name AND ${REFRESHABLE})`, [now]);
+  const refreshable = await rows<{ user_id: string; id: string; device_id: string; ultimate: string | null }>(
+    client,
+    `SELECT DISTINCT ON (r.user_id) r.user_id, r.id::text, r.device_id, r.ultimate_session_expiry_ts::text AS ultimate
+       FROM refresh_tokens r WHERE r.user_id = ANY($1) AND ${REFRESHABLE.replaceAll("$3", "$2")} ORDER BY r.user_id, r.id`,
+    [refreshing, now],
+  );
+  const oldest = new Map(refreshable.map((r) => [r.user_id, r]));
+  for (const userId of refreshing) {
+    const old = oldest.get(userId);
     if (old === undefined) continue;
     const ultimate = old.ultimate === null ? null : Number(old.ultimate);
     const cap = (t: number): number => (ultimate === null ? t : Math.min(t, ultimate));
@@ -436,7 +461,7 @@ async function churnInTransaction(client: pg.ClientBase, options: ChurnOptions):
   for (const provider of providers) {
     const share = Math.floor(perKind / providers.length) + (providers.indexOf(provider) < perKind % providers.length ? 1 : 0);
     const chosen = (
-      await choose("NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name AND x.auth_provider = $4)", [provider])
+      await choose("NOT EXISTS (SELECT 1 FROM user_external_ids x WHERE x.user_id = u.name AND x.auth_provider = $3)", [provider])
     ).slice(0, share);
     for (const userId of chosen) {
       await client.query("INSERT INTO user_external_ids (auth_provider, external_id, user_id) VALUES ($1, $2, $3)", [
