@@ -116,7 +116,7 @@ export async function benchOnline(
 export function onlineLines(r: OnlineBenchResult): string[] {
   return [
     `users                 ${r.users}`,
-    `churn                 ${r.churnPercent}% (${r.churn.usersTouched.length} users touched; ${Object.entries(r.churn.counts)
+    `churn                 ${r.churnPercent}% (${r.churn.touchedUsers.length} users touched; ${Object.entries(r.churn.counts)
       .map(([kind, n]) => `${kind} ${n}`)
       .join(", ")})`,
     `syn2mas prepare       ${r.prepareSeconds.toFixed(2)} s  (peak RSS ${r.preparePeakRssMb.toFixed(1)} MB)`,
