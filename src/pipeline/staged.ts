@@ -110,7 +110,9 @@ function stageDestination(
         const delta = options.delta;
         if (delta === undefined) return full.receive(stream, optionalColumns, report);
         const usernames = localUsernames(await delta.reread, delta.serverName);
+        const started = performance.now();
         Object.assign(delta.deleted, await deleteUsersRows(tx, usernames));
+        report.addPhase({ name: "delete_changed_rows", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
         const loader = new ChunkLoader(tx, optionalColumns);
         try {
           await stream(loader);
@@ -160,7 +162,14 @@ export async function stagedWithin(
       const stage = reusable ? existing : null;
       const seed = stage?.seed ?? randomBytes(8);
       // Found while the checks run (on the same connections, one query at a time on each).
-      const rereading = stage === null ? undefined : usersToReread(tx, source, stage, now);
+      let findSeconds = 0;
+      const rereading =
+        stage === null
+          ? undefined
+          : usersToReread(tx, source, stage, now).then((users) => {
+              findSeconds = (performance.now() - started) / 1000;
+              return users;
+            });
       rereading?.catch(() => undefined); // handled where awaited; not unhandled if the checks fail first
       if (stage === null) {
         await createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
@@ -187,6 +196,8 @@ export async function stagedWithin(
         return { value: { status: "blocked", findings }, commit: false };
       }
       const reread = await rereading;
+      // Beside the checks, from the run's start: what it adds to the run is at most this.
+      if (reread) report.phases.unshift({ name: "find_changed_users", sourceRows: reread.length, seconds: findSeconds });
       if (reread === undefined) await saveAllFingerprints(tx, source.changes.fingerprints(), timeDependent);
       else await saveChangedFingerprints(tx, reread, timeDependent);
       const counts =
