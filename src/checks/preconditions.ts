@@ -6,7 +6,7 @@ import { masConfigRules } from "./mas-config.ts";
 import { masDbRules, masIsSynapseRule } from "./mas-db.ts";
 import { synapseConfigRules, type LinkCoverage } from "./synapse-config.ts";
 import { probeMasSchema } from "../target/probe.ts";
-import { onlineRules } from "./online.ts";
+import { onlineMigrationRule, stagePresentRule } from "./online.ts";
 import { synapseAdvisoryRules, synapseBlockingRules, synapseSchemaRule } from "./synapse-db.ts";
 
 export type { CheckContext as PreconditionInput } from "./context.ts";
@@ -56,12 +56,12 @@ async function readability(input: CheckContext): Promise<{ stop: BlockingResult 
 export async function runBlockingChecks(input: CheckContext): Promise<BlockingResult> {
   const readable = await readability(input);
   if ("stop" in readable) return readable.stop;
-  const [blocking, mas, online] = await Promise.all([synapseBlockingRules(input), masDbRules(input), onlineRules(input)]);
+  const [blocking, mas, stage] = await Promise.all([synapseBlockingRules(input), masDbRules(input), stagePresentRule(input)]);
   // Another run can show on both sides (MAS's lock, its sessions on Synapse): reported once, as MAS's lock has it.
   const masSaysRunning = mas.findings.some((f) => f.code === "MIGRATION_RUNNING");
   const synapseSide = masSaysRunning ? blocking.filter((f) => f.code !== "MIGRATION_RUNNING") : blocking;
   return {
-    findings: [...readable.early, ...synapseSide, ...mas.findings, ...online],
+    findings: [...readable.early, ...synapseSide, ...mas.findings, ...stage],
     presentOptionalColumns: mas.presentOptionalColumns,
     advisoryApplies: true,
   };
@@ -83,6 +83,7 @@ export async function runReadabilityChecks(input: CheckContext): Promise<Blockin
  * scan every table, so they start only after {@link runBlockingChecks} (they would slow those
  * down); without --strict they cannot block a migration, which may then run them beside its load.
  */
-export function runAdvisoryChecks(input: CheckContext): Promise<Finding[]> {
-  return synapseAdvisoryRules(input);
+export async function runAdvisoryChecks(input: CheckContext): Promise<Finding[]> {
+  const [data, online] = await Promise.all([synapseAdvisoryRules(input), onlineMigrationRule(input)]);
+  return [...data, ...online];
 }

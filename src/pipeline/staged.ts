@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
+import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { checkUserId } from "../model/user-id.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import type { MigrationReport, StageSummary } from "../report/report.ts";
@@ -87,9 +88,10 @@ function countsAfter(
 }
 
 /**
- * The stage as a destination. Filled from scratch: migrate's own (the stage's indexes dropped and
- * rebuilt around the load). A delta: the changed users' rows deleted, then theirs loaded with the
- * indexes in place (a few rows). Either way in the stage's schema.
+ * The stage as a destination, once the checks have passed (and taken the migration lock). Filled
+ * from scratch: the stage made (or made again), then migrate's own load (the stage's indexes
+ * dropped and rebuilt around it). A delta: the changed users' rows deleted, then theirs loaded
+ * with the indexes in place (a few rows). Either way in the stage's schema.
  */
 function stageDestination(
   tx: TxClient,
@@ -97,6 +99,8 @@ function stageDestination(
     dryRun: boolean;
     cutOver: boolean;
     delta: { reread: Promise<string[]>; serverName: string; deleted: Partial<Record<MasTableName, number>> } | undefined;
+    /** Makes the stage afresh (a full run). */
+    create: () => Promise<void>;
   },
 ): RowDestination {
   const full = copyInto(tx, options.dryRun);
@@ -105,10 +109,14 @@ function stageDestination(
     writesMas: true,
     // Only the cut-over must find Synapse stopped: a prepare runs beside it.
     realRun: options.cutOver && !options.dryRun,
-    receive: (stream, optionalColumns, report) =>
-      inStage(tx, async () => {
-        const delta = options.delta;
-        if (delta === undefined) return full.receive(stream, optionalColumns, report);
+    receive: async (stream, optionalColumns, report) => {
+      const delta = options.delta;
+      if (delta === undefined) {
+        // Made before the stage is searched first: its definitions are MAS's, not an older stage's.
+        await options.create();
+        return inStage(tx, () => full.receive(stream, optionalColumns, report));
+      }
+      return inStage(tx, async () => {
         const usernames = localUsernames(await delta.reread, delta.serverName);
         const started = performance.now();
         Object.assign(delta.deleted, await deleteUsersRows(tx, usernames));
@@ -121,7 +129,8 @@ function stageDestination(
           loader.discard();
           throw error;
         }
-      }),
+      });
+    },
   };
 }
 
@@ -132,6 +141,27 @@ async function usersToReread(tx: TxClient, source: SynapseSource, stage: StageSt
   const changed = await changedUsers(tx, changes.fingerprints());
   const ending = await changes.sessionsEndingBetween(stage.updatedAt, now);
   return [...new Set([...changed, ...ending])].sort();
+}
+
+/**
+ * The cut-over proper: the stage moved into MAS's tables and the migration recorded, as an
+ * offline migrate records it. Returns the foreign keys to validate.
+ */
+async function cutOver(
+  tx: TxClient,
+  report: MigrationReport,
+  run: { now: number; counts: Partial<Record<MasTableName, number>>; synapseMarks: SynapseMarks },
+): Promise<ForeignKey[]> {
+  const started = performance.now();
+  const keys = await moveStageIntoMas(tx);
+  report.phases.push({ name: "move_stage", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+  await writeMigrationRecord(tx, {
+    toolVersion: TOOL_VERSION,
+    runStartedAt: run.now,
+    counts: run.counts as Record<string, number>,
+    synapseMarks: run.synapseMarks,
+  });
+  return keys;
 }
 
 /**
@@ -171,9 +201,8 @@ export async function stagedWithin(
               return users;
             });
       rereading?.catch(() => undefined); // handled where awaited; not unhandled if the checks fail first
-      if (stage === null) {
-        await createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
-      }
+      const create = () =>
+        createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
       const delta =
         rereading === undefined ? undefined : { reread: rereading, serverName: options.synapse.serverName, deleted: {} };
       const timeDependent = new Set<string>();
@@ -184,7 +213,7 @@ export async function stagedWithin(
         readers,
         source,
         masDb: tx,
-        destination: stageDestination(tx, { dryRun: options.dryRun, cutOver: options.cutOver, delta }),
+        destination: stageDestination(tx, { dryRun: options.dryRun, cutOver: options.cutOver, delta, create }),
         dryRun: options.dryRun,
         progress: options.progress,
         now,
@@ -210,33 +239,17 @@ export async function stagedWithin(
         advisorySkipped,
         createdAt: new Date(stage?.createdAt ?? now).toISOString(),
       };
-      let foreignKeysToValidate: ForeignKey[] | undefined;
+      const finished: MigrationReport = { ...report, written: counts, stage: summary };
+      const value: MigrateOutcome = { status: "done", findings, report: finished };
       if (options.cutOver) {
-        const moveStarted = performance.now();
-        foreignKeysToValidate = await moveStageIntoMas(tx);
-        report.phases.push({ name: "move_stage", sourceRows: 0, seconds: (performance.now() - moveStarted) / 1000 });
-        await writeMigrationRecord(tx, {
-          toolVersion: TOOL_VERSION,
-          runStartedAt: now,
-          counts: counts as Record<string, number>,
-          synapseMarks,
-        });
+        const keys = await cutOver(tx, finished, { now, counts, synapseMarks });
+        // The rehearsal checks every row now, in the transaction it rolls back; a real one once committed.
+        if (options.dryRun) for (const key of keys) await validateForeignKey(tx, key);
+        else value.foreignKeysToValidate = keys;
       } else {
         await saveStageProgress(tx, { updatedAt: now, counts, synapseMarks });
       }
-      const finished: MigrationReport = {
-        ...report,
-        written: counts,
-        stage: summary,
-        totalSeconds: (performance.now() - started) / 1000,
-      };
-      const value: MigrateOutcome = { status: "done", findings, report: finished };
-      if (foreignKeysToValidate && options.dryRun) {
-        // The rehearsal checks every row now, in the transaction it rolls back.
-        for (const key of foreignKeysToValidate) await validateForeignKey(tx, key);
-      } else if (foreignKeysToValidate) {
-        value.foreignKeysToValidate = foreignKeysToValidate;
-      }
+      finished.totalSeconds = (performance.now() - started) / 1000;
       return { value, commit: !options.dryRun };
     } finally {
       await readers.close();
