@@ -2,7 +2,8 @@
  * The safety promises of the online migration (`prepare`, then `migrate` with a stage), through the
  * built CLI on the PostgreSQL fixture, each checked on the databases' contents (the harness's
  * fingerprint: every table's row count and md5 of its rows, the stage's and its meta's included):
- * `kill -9` mid-prepare leaves no stage and MAS's tables empty, and a rerun then a cut-over verify;
+ * `kill -9` mid-prepare leaves no stage (a first prepare) or the previous one (a later prepare) and
+ * MAS's tables empty, and a rerun then a cut-over verify;
  * `kill -9` mid-cut-over leaves MAS's tables empty and the stage as it was, and a rerun verifies; a
  * cut-over's dry run changes nothing; a cut-over is refused while Synapse runs (and a prepare is
  * not); a prepare on a SQLite Synapse exits 1 with one line and writes nothing.
@@ -141,7 +142,11 @@ describe("online migration safety", { timeout: 900_000 }, () => {
     assert.doesNotMatch(killed.stderr, /committed/i, "the kill landed after COMMIT (a timing race): make BULK_USERS larger");
 
     await settle(s);
-    assert.equal(await stageContents(s), null, "no stage after the killed first prepare");
+    assert.equal(
+      await stageContents(s),
+      null,
+      "a stage after the killed first prepare: the kill landed after COMMIT (a timing race, not a pass); make BULK_USERS larger",
+    );
     assert.deepEqual(await masRows(s), EMPTY_MAS);
     assert.equal(await cluster.dump(s.masDb), before, "the killed prepare left something in MAS's database");
 
@@ -151,6 +156,56 @@ describe("online migration safety", { timeout: 900_000 }, () => {
     assert.equal(stage?.rows["users"], FIXTURE_MAS_USERS + BULK_USERS);
     assert.deepEqual(await masRows(s), EMPTY_MAS, "a prepare leaves MAS's tables alone");
     await cutOverVerifies(s, FIXTURE_MAS_USERS + BULK_USERS);
+  });
+
+  it("kill -9 during a later prepare: the stage as the previous prepare left it; a rerun brings the change in", async () => {
+    const s = await prepareScenario(cluster, "staged_kill_delta", { synapseOverrides: GUESTS_OFF });
+    const first = await cli("prepare", s);
+    assert.equal(first.code, EXIT_OK, describeRun(first));
+    // Every device renamed: every user with a device is read again, its stage rows deleted first.
+    await cluster.sql(s.synapseDb, "UPDATE devices SET display_name = coalesce(display_name, '') || ' (renamed)'");
+    const stageBefore = await stageContents(s);
+    const before = await cluster.dump(s.masDb);
+
+    // SHARE on the stage's users table: the prepare deletes the changed users' rows from the other
+    // stage tables (children first), then waits at its users table, inside its transaction.
+    const holder = new pg.Client({ connectionString: cluster.uri(s.masDb), application_name: "test lock holder" });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`LOCK TABLE ${STAGE}.users IN SHARE MODE`);
+      const run = startCli(["prepare", ...s.configArgs]);
+      await waitFor("the prepare to wait at the stage's users table", async () => {
+        if (run.child.exitCode !== null) return true;
+        const waiting = await clientSessions(
+          cluster,
+          s.masDb,
+          `xact_start IS NOT NULL AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM ${STAGE}.users %'`,
+        );
+        return waiting.includes("syn2mas prepare (MAS)");
+      });
+      assert.equal(run.child.exitCode, null, `the prepare ended before it reached the stage's users:\n${run.stderr()}`);
+      run.child.kill("SIGKILL");
+      const killed = await run.done;
+      assert.equal(killed.signal, "SIGKILL", describeRun(killed));
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+    }
+
+    await settle(s);
+    assert.deepEqual(await stageContents(s), stageBefore, "the stage as the first prepare left it (rows per table, meta)");
+    assert.deepEqual(await masRows(s), EMPTY_MAS);
+    assert.equal(await cluster.dump(s.masDb), before, "the killed prepare changed MAS's database");
+
+    const rerun = await cli("prepare", s);
+    assert.equal(rerun.code, EXIT_OK, describeRun(rerun));
+    const renamed = await cluster.sql<{ n: number }>(
+      s.masDb,
+      `SELECT count(*)::int AS n FROM ${STAGE}.compat_sessions WHERE human_name LIKE '% (renamed)'`,
+    );
+    assert.ok((renamed[0]?.n ?? 0) > 0, "the rerun brought the renamed devices in");
+    await cutOverVerifies(s, FIXTURE_MAS_USERS);
   });
 
   it("kill -9 during the cut-over: MAS's tables empty, the stage as it was; a rerun verifies", async () => {
