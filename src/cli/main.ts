@@ -226,7 +226,9 @@ Exit codes:
   withConfigOptions(
     program
       .command("status")
-      .description("where the migration stands (not_migrated, migrated, delegated, diverged, foreign), read from both sides"),
+      .description(
+        "where the migration stands (not_migrated, prepared, migrated, delegated, diverged, foreign), read from both sides",
+      ),
   )
     .option("--json", "also print the state as one JSON object on stdout (text stays on stderr)", false)
     .option("--debug", "show stack traces on errors", false)
@@ -239,6 +241,7 @@ Examples:
 
 States:
   not_migrated  MAS holds no migration and no users
+  prepared      the same, and a stage (syn2mas prepare) is there: its age, and what Synapse gained since
   migrated      MAS holds this tool's migration; Synapse does not delegate to MAS yet
   delegated     Synapse delegates to MAS; MAS's activity since the migration is summarised
   diverged      Synapse gained users, devices or tokens after the migration without delegating
@@ -254,7 +257,9 @@ Exit codes:
   withDatabaseOptions(
     program
       .command("rollback")
-      .description("undo a migration users have not moved into yet: MAS becomes an empty MAS again; Synapse is only read"),
+      .description(
+        "undo a migration users have not moved into yet, or remove a stage (prepare): MAS becomes an empty MAS again; Synapse is only read",
+      ),
   )
     .option("--dry-run", "do everything, then roll MAS back to how it was", false)
     .option(
@@ -271,7 +276,9 @@ Removes, in one MAS transaction, every row the migration wrote and its record (s
 leaving MAS as an empty MAS; refuses when MAS holds activity since the migration, unless
 --discard-mas-activity is given (then the activity, and the rows of other MAS tables that reference
 the migrated users, go too, listed). Synapse is never written: its user_external_ids rows with
-auth_provider 'oauth-delegated' are counted, with the statement that removes them.
+auth_provider 'oauth-delegated' are counted, with the statement that removes them. A stage left by
+\`syn2mas prepare\` (the schema syn2mas_stage) is dropped in the same transaction; with only a stage,
+MAS's own tables are not touched.
 
 Examples:
   syn2mas rollback ${FILES} --dry-run
@@ -281,7 +288,7 @@ Examples:
 Exit codes:
   0   rolled back (or, with --dry-run, rolled back and then undone: MAS unchanged)
   10  refused: MAS holds activity since the migration (listed); nothing was changed
-  1   the tool could not run (no migration of this tool in MAS, another run writing to it, bad
+  1   the tool could not run (no migration or stage of this tool in MAS, another run writing to it, bad
       configuration, unreachable database): one line on stderr names the cause and the fix
   130 interrupted (Ctrl-C, SIGTERM): MAS is as it was unless the rollback had committed`,
     )

@@ -1,7 +1,9 @@
 /**
- * `rollback`: undoes a migration that users have not moved into yet, in one MAS transaction that
- * holds the migration lock, as `migrate` does. MAS is left as an empty MAS again; Synapse is only
- * read (to count the rows a delegating Synapse wrote, which the operator removes).
+ * `rollback`: undoes a migration that users have not moved into yet, and removes the stage of an
+ * online migration (`prepare`), in one MAS transaction that holds the migration lock, as `migrate`
+ * does. MAS is left as an empty MAS again; Synapse is only read (to count the rows a delegating
+ * Synapse wrote, which the operator removes). No replication slot is ever made (a stage is found
+ * up to date by fingerprints), so none is left to remove.
  */
 import { DELETE_OAUTH_DELEGATED, OAUTH_DELEGATED } from "../checks/synapse-db.ts";
 import { DEFAULT_POLICY } from "../checks/policy.ts";
@@ -11,6 +13,7 @@ import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import { countNonEmptyTargets, isSynapseDatabase, probeMasSchema, tryLockForTransaction } from "../target/probe.ts";
 import { planRollback, removeMigrationRecord, type RecordRemoval, type RollbackPlan } from "../target/rollback.ts";
+import { dropStage, readStage, STAGE_SCHEMA, type StageState } from "../target/stage.ts";
 import { withTransaction, type TxClient } from "../target/transaction.ts";
 import { connect } from "./connect.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
@@ -33,16 +36,30 @@ export interface OauthDelegatedRows {
   statement: string;
 }
 
+/** The stage of an online migration that a rollback removes: the schema, dropped with everything in it. */
+export interface StageRemoval {
+  schema: string;
+  /** When its first prepare started (ISO 8601). */
+  createdAt: string;
+  /** When it was last brought up to date (ISO 8601). */
+  updatedAt: string;
+  version: string;
+  /** Rows per MAS table it held. */
+  counts: Record<string, number>;
+}
+
 export interface RollbackOutcome {
   /** `blocked`: MAS holds activity since the migration and --discard-mas-activity was not given; nothing changed. */
   status: "rolled_back" | "blocked";
   dryRun: boolean;
-  /** The migration undone (its latest record). */
-  record: MigrationRecord;
-  /** What MAS holds that the migration did not write: what blocks, or (with --discard-mas-activity) what is discarded. */
-  activity: MasActivity;
-  /** The rows removed (when blocked: that would be removed), per table. */
-  removed: RollbackPlan;
+  /** The migration undone (its latest record); null when MAS holds only a stage. */
+  record: MigrationRecord | null;
+  /** What MAS holds that the migration did not write: what blocks, or (with --discard-mas-activity) what is discarded; null without a migration. */
+  activity: MasActivity | null;
+  /** The rows removed (when blocked: that would be removed), per table; null without a migration (MAS's tables untouched). */
+  removed: RollbackPlan | null;
+  /** The stage removed (when blocked: that would be removed); null without one. */
+  stage: StageRemoval | null;
   /** What became of the record; null when blocked. */
   recordRemoval: RecordRemoval | null;
   /** Activity left in MAS after the rollback: rows that reference no user the rollback removed. Null when blocked. */
@@ -121,24 +138,54 @@ async function rollbackWithin(
     );
   }
   const record = await readLatestRecord(tx);
-  if (record === null) throw await noRecord(tx);
+  const stageState = await readStage(tx);
+  const stage = stageState === null ? null : stageRemoval(stageState);
+  if (record === null) {
+    if (stage === null) throw await noRecord(tx);
+    // Only a stage: MAS's own tables are not touched.
+    await dropStage(tx);
+    const value: RollbackOutcome = {
+      status: "rolled_back",
+      dryRun: options.dryRun,
+      record: null,
+      activity: null,
+      removed: null,
+      stage,
+      recordRemoval: null,
+      activityLeft: null,
+      synapse: { oauthDelegated },
+    };
+    return { value, commit: !options.dryRun };
+  }
   // Planned first: the plan locks the tables it deletes from, so the activity read next stays true until COMMIT.
   const { delete: deleteRows, ...removed } = await planRollback(tx);
   const activity = await readMasActivity(tx, record.committedAt);
-  const base = { dryRun: options.dryRun, record, activity, removed, synapse: { oauthDelegated } };
+  const base = { dryRun: options.dryRun, record, activity, removed, stage, synapse: { oauthDelegated } };
   if (holdsActivity(activity, removed) && !options.discardMasActivity) {
     return { value: { ...base, status: "blocked", recordRemoval: null, activityLeft: null }, commit: false };
   }
   await deleteRows();
   const recordRemoval = await removeMigrationRecord(tx);
+  // A prepare run after the migration left a stage beside it: it goes too.
+  if (stage !== null) await dropStage(tx);
   const activityLeft = await readMasActivity(tx, record.committedAt);
   return { value: { ...base, status: "rolled_back", recordRemoval, activityLeft }, commit: !options.dryRun };
 }
 
+function stageRemoval(stage: StageState): StageRemoval {
+  return {
+    schema: STAGE_SCHEMA,
+    createdAt: new Date(stage.createdAt).toISOString(),
+    updatedAt: new Date(stage.updatedAt).toISOString(),
+    version: stage.toolVersion,
+    counts: stage.counts as Record<string, number>,
+  };
+}
+
 /**
- * Removes the migration's rows and its record from MAS in one transaction (a dry run ends in
- * ROLLBACK), after counting Synapse's `oauth-delegated` external ids. Refuses, changing nothing,
- * when MAS holds activity since the migration unless `discardMasActivity`.
+ * Removes the migration's rows and its record, and the stage, from MAS in one transaction (a dry
+ * run ends in ROLLBACK), after counting Synapse's `oauth-delegated` external ids. Refuses,
+ * changing nothing, when MAS holds activity since the migration unless `discardMasActivity`.
  */
 export async function rollback(options: RollbackOptions): Promise<RollbackOutcome> {
   const unreadable = unreadableSource({ ...options, policy: DEFAULT_POLICY });

@@ -4,6 +4,8 @@
  * the state is decided from it by a pure function ({@link decideStatus}):
  *
  * - `not_migrated`: no record of a migration, and the tables the migration writes are empty.
+ * - `prepared`: the same, and MAS's database holds the stage of an online migration (`prepare`):
+ *   its age, and how far Synapse moved since its last prepare (its lag), compared as for a migration.
  * - `foreign`: MAS holds users this tool did not write: rows and no record, or more users dated
  *   before the migration's commit than the migration wrote (users created after it are activity).
  * - `delegated`: a migration, and Synapse's configuration delegates authentication to MAS.
@@ -19,13 +21,14 @@ import type { SynapseMarks } from "../model/synapse-marks.ts";
 import type { SnapshotReaders } from "../source/snapshot-readers.ts";
 import { readSynapseChanges, type SynapseChanges } from "../source/synapse-marks.ts";
 import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
+import { readStage, STAGE_SCHEMA } from "../target/stage.ts";
 import { countUsersCreatedBy } from "../target/mas-users.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import { countNonEmptyTargets, isSynapseDatabase, migrationLockHeld, probeMasSchema, someMasUsernames } from "../target/probe.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
 
-export const MIGRATION_STATES = ["not_migrated", "migrated", "delegated", "diverged", "foreign"] as const;
+export const MIGRATION_STATES = ["not_migrated", "prepared", "migrated", "delegated", "diverged", "foreign"] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 /** How many user ids an evidence line shows. */
@@ -51,6 +54,23 @@ export interface StatusEvidence {
   synapse: SynapseChanges | null;
   /** A syn2mas migration holds the migration lock on MAS right now (its rows are not committed yet). */
   migrationRunning: boolean;
+  /** The stage of an online migration in MAS's database (`prepare`); null or absent without one. */
+  stage?: StageEvidence | null;
+}
+
+/** What `status` found of a stage. */
+export interface StageEvidence {
+  /** When the first prepare started. */
+  createdAt: Date;
+  /** When the stage was last brought up to date (its last prepare's snapshot). */
+  updatedAt: Date;
+  /** When status read it: the ages are measured to this moment. */
+  readAt: Date;
+  toolVersion: string;
+  /** Rows per MAS table in the stage. */
+  counts: Record<string, number>;
+  /** What Synapse gained beyond the marks of the stage's last prepare: its lag. */
+  synapse: SynapseChanges;
 }
 
 /** One piece of evidence: a code for tools, a sentence for people, and the user ids it is about. */
@@ -70,6 +90,9 @@ export interface StatusDecision {
 
 const NEXT: Record<MigrationState, string> = {
   not_migrated: "Migrate: syn2mas check, then stop Synapse and run syn2mas migrate (see the README's cut-over steps).",
+  prepared:
+    "Run syn2mas prepare again (Synapse running, as often as wanted) to keep the stage close to Synapse; for the cut-over, " +
+    "stop Synapse and run syn2mas migrate with the same options, then syn2mas verify. To discard the stage: syn2mas rollback.",
   migrated:
     "Run syn2mas verify; then switch Synapse's configuration to delegate to MAS (syn2mas config generate --synapse-output) " +
     "and start MAS and Synapse. To undo the migration instead: syn2mas rollback.",
@@ -124,21 +147,35 @@ function activityItems(activity: MasActivity, serverName: string): EvidenceItem[
   });
 }
 
-/** What Synapse gained beyond the migration's marks: the evidence of divergence. */
-function synapseGains(changes: SynapseChanges): EvidenceItem[] {
+/** The moment Synapse is compared with, in the gains' sentences. */
+interface MarkedMoment {
+  /** "after the migration" */
+  after: string;
+  /** "at the migration" */
+  at: string;
+}
+
+const AT_MIGRATION: MarkedMoment = { after: "after the migration", at: "at the migration" };
+const AT_LAST_PREPARE: MarkedMoment = { after: "since the stage's last prepare", at: "at the stage's last prepare" };
+
+/**
+ * What Synapse gained beyond the marks of `moment`: after a migration the evidence of divergence,
+ * after a stage's last prepare its lag.
+ */
+function synapseGains(changes: SynapseChanges, moment: MarkedMoment = AT_MIGRATION): EvidenceItem[] {
   const gains: EvidenceItem[] = [];
   if (changes.newUsers.count > 0) {
     gains.push(
       item(
         "SYNAPSE_NEW_USERS",
-        `Synapse gained ${changes.newUsers.count} users after the migration${eg(changes.newUsers.examples)}.`,
+        `Synapse gained ${changes.newUsers.count} users ${moment.after}${eg(changes.newUsers.examples)}.`,
         changes.newUsers,
       ),
     );
   }
   if ((changes.newDevices ?? 0) > 0) {
     gains.push(
-      item("SYNAPSE_NEW_DEVICES", `Synapse holds ${changes.newDevices} more devices than at the migration.`, {
+      item("SYNAPSE_NEW_DEVICES", `Synapse holds ${changes.newDevices} more devices than ${moment.at}.`, {
         count: changes.newDevices ?? 0,
       }),
     );
@@ -146,16 +183,12 @@ function synapseGains(changes: SynapseChanges): EvidenceItem[] {
   const tokens = changes.newAccessTokens;
   if (tokens !== null && tokens.count > 0) {
     gains.push(
-      item(
-        "SYNAPSE_NEW_TOKENS",
-        `Synapse issued ${tokens.count} access tokens after the migration${eg(tokens.examples)}.`,
-        tokens,
-      ),
+      item("SYNAPSE_NEW_TOKENS", `Synapse issued ${tokens.count} access tokens ${moment.after}${eg(tokens.examples)}.`, tokens),
     );
   }
   if ((changes.newRefreshTokens ?? 0) > 0) {
     gains.push(
-      item("SYNAPSE_NEW_REFRESH_TOKENS", `Synapse issued ${changes.newRefreshTokens} refresh tokens after the migration.`, {
+      item("SYNAPSE_NEW_REFRESH_TOKENS", `Synapse issued ${changes.newRefreshTokens} refresh tokens ${moment.after}.`, {
         count: changes.newRefreshTokens ?? 0,
       }),
     );
@@ -193,35 +226,99 @@ function synapseServed(changes: SynapseChanges, marks: SynapseMarks | null): Evi
   return served;
 }
 
+/** A duration in its two largest units, for people: `3 d 4 h`, `2 h 5 min`, `4 min 10 s`, `12 s`. */
+export function formatAge(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const units: [string, number][] = [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["min", 60],
+    ["s", 1],
+  ];
+  const first = units.findIndex(([, size]) => seconds >= size);
+  if (first === -1) return "0 s";
+  const [bigName, bigSize] = units[first] as [string, number];
+  const parts = [`${Math.floor(seconds / bigSize)} ${bigName}`];
+  const next = units[first + 1];
+  if (next !== undefined && Math.floor((seconds % bigSize) / next[1]) > 0) {
+    parts.push(`${Math.floor((seconds % bigSize) / next[1])} ${next[0]}`);
+  }
+  return parts.join(" ");
+}
+
+/** The stage: when it was made and last brought up to date, and what it holds. */
+function stageItem(stage: StageEvidence): EvidenceItem {
+  const age = (at: Date) => `${at.toISOString()} (${formatAge(stage.readAt.getTime() - at.getTime())} ago)`;
+  return item(
+    "STAGE",
+    `MAS's database holds the stage of an online migration (schema ${STAGE_SCHEMA}, syn2mas ${stage.toolVersion}), ` +
+      `first prepared at ${age(stage.createdAt)}, last brought up to date at ${age(stage.updatedAt)}: ` +
+      `${stage.counts["users"] ?? 0} users, ${stage.counts["compat_sessions"] ?? 0} sessions.`,
+  );
+}
+
+/** The stage's lag: what Synapse gained since its last prepare, or that it gained nothing. */
+function stageLag(stage: StageEvidence): EvidenceItem[] {
+  const gains = synapseGains(stage.synapse, AT_LAST_PREPARE);
+  if (gains.length > 0) return gains;
+  return [
+    item(
+      "STAGE_LAG",
+      "Synapse gained no users, devices or tokens since the stage's last prepare " +
+        "(changes to existing users' rows are found by the next prepare or the cut-over).",
+      { count: 0 },
+    ),
+  ];
+}
+
+/** The lag in numbers, for --json: what Synapse gained since the stage's last prepare. */
+function lagCounts(changes: SynapseChanges): StageLag {
+  return {
+    newUsers: changes.newUsers.count,
+    newDevices: changes.newDevices ?? 0,
+    newAccessTokens: changes.newAccessTokens?.count ?? 0,
+    newRefreshTokens: changes.newRefreshTokens ?? 0,
+  };
+}
+
 /** The state, its evidence and what to do next: a pure function of what both sides hold. */
 export function decideStatus(e: StatusEvidence): StatusDecision {
   const running = e.migrationRunning
     ? [item("MIGRATION_RUNNING", "A syn2mas migration is writing to MAS right now: this state is the one before it commits.")]
     : [];
+  const stage = e.stage ?? null;
+  // A stage beside a migration or users of another tool (a prepare run after them): said, so that it is not forgotten.
+  const stageBeside =
+    stage === null
+      ? []
+      : [
+          stageItem(stage),
+          item("STAGE_BESIDE", `The stage is not needed here: syn2mas rollback removes it (schema ${STAGE_SCHEMA}).`),
+        ];
   const decided = (state: MigrationState, evidence: EvidenceItem[]): StatusDecision => ({
     state,
-    evidence: [...evidence, ...running],
+    evidence: [...evidence, ...(state === "prepared" ? [] : stageBeside), ...running],
     next: NEXT[state],
   });
   const users = e.masRows["users"] ?? 0;
   if (e.record === null) {
     const nonEmpty = Object.entries(e.masRows).filter(([, n]) => n > 0);
     if (nonEmpty.length === 0) {
-      const evidence = [
-        e.masSchema
-          ? item("MAS_EMPTY", "MAS holds no users and no record of a migration.")
-          : item("MAS_SCHEMA_MISSING", "MAS's database has no schema yet (run mas-cli database migrate before migrating)."),
-      ];
-      if (e.delegation !== undefined) {
-        evidence.push(
-          item(
-            "DELEGATION",
-            `Synapse's configuration already delegates authentication to MAS (${e.delegation}.enabled: true), ` +
-              "but MAS holds no migration: Synapse's users cannot log in.",
-          ),
-        );
-      }
-      return decided("not_migrated", evidence);
+      const delegating =
+        e.delegation === undefined
+          ? []
+          : [
+              item(
+                "DELEGATION",
+                `Synapse's configuration already delegates authentication to MAS (${e.delegation}.enabled: true), ` +
+                  "but MAS holds no migration: Synapse's users cannot log in.",
+              ),
+            ];
+      if (stage !== null && e.masSchema) return decided("prepared", [stageItem(stage), ...stageLag(stage), ...delegating]);
+      const empty = e.masSchema
+        ? item("MAS_EMPTY", "MAS holds no users and no record of a migration.")
+        : item("MAS_SCHEMA_MISSING", "MAS's database has no schema yet (run mas-cli database migrate before migrating).");
+      return decided("not_migrated", [empty, ...delegating]);
     }
     const rows = nonEmpty.map(([t, n]) => `${t} ${n}`).join(", ");
     return decided("foreign", [
@@ -269,6 +366,27 @@ export interface StatusOutcome extends StatusDecision {
   counts: Record<string, number> | null;
   /** MAS's activity since the migration, user ids in full; null without a migration. */
   activity: { since: string; total: number; kinds: Record<string, { count: number; examples: string[] }> } | null;
+  /** The stage of an online migration in MAS's database, null without one. */
+  stage: {
+    createdAt: string;
+    updatedAt: string;
+    /** Seconds since the first prepare started. */
+    ageSeconds: number;
+    /** Seconds since the stage's last prepare. */
+    secondsSinceLastPrepare: number;
+    version: string;
+    counts: Record<string, number>;
+    /** What Synapse gained since the stage's last prepare. */
+    lag: StageLag;
+  } | null;
+}
+
+/** What Synapse gained beyond a stage's last prepare. */
+export interface StageLag {
+  newUsers: number;
+  newDevices: number;
+  newAccessTokens: number;
+  newRefreshTokens: number;
 }
 
 /** Synapse's tables and columns that `status` reads. */
@@ -357,6 +475,7 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
   const activity = since === undefined || !schema.hasMigrationsTable ? null : await readMasActivity(masDb, since);
   const usersBeforeCommit = since === undefined || !schema.hasMigrationsTable ? null : await countUsersCreatedBy(masDb, since);
   const changes = record === null ? null : await readSynapseChanges(readers, record.synapseMarks, record.committedAt, EXAMPLES);
+  const stage = schema.hasMigrationsTable ? await readStageEvidence(readers, masDb) : null;
   const decision = decideStatus({
     serverName,
     delegation: synapseConfig.authDelegation,
@@ -368,6 +487,7 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
     activity,
     synapse: changes,
     migrationRunning: await migrationLockHeld(masDb),
+    stage,
   });
   const toUserId = userId(serverName);
   return {
@@ -385,5 +505,34 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
               Object.entries(activity.kinds).map(([k, v]) => [k, { count: v.count, examples: v.examples.map(toUserId) }]),
             ),
           },
+    stage:
+      stage === null
+        ? null
+        : {
+            createdAt: stage.createdAt.toISOString(),
+            updatedAt: stage.updatedAt.toISOString(),
+            ageSeconds: Math.floor((stage.readAt.getTime() - stage.createdAt.getTime()) / 1000),
+            secondsSinceLastPrepare: Math.floor((stage.readAt.getTime() - stage.updatedAt.getTime()) / 1000),
+            version: stage.toolVersion,
+            counts: stage.counts,
+            lag: lagCounts(stage.synapse),
+          },
+  };
+}
+
+/** The stage, if any, and Synapse's changes since its last prepare (its marks, as a migration's record's). */
+async function readStageEvidence(readers: SnapshotReaders, masDb: pg.ClientBase): Promise<StageEvidence | null> {
+  const stage = await readStage(masDb);
+  if (stage === null) return null;
+  const updatedAt = new Date(stage.updatedAt);
+  // A stage's marks are written by every prepare; without them only users created since are known.
+  const marks = typeof stage.synapseMarks.users === "number" ? stage.synapseMarks : null;
+  return {
+    createdAt: new Date(stage.createdAt),
+    updatedAt,
+    readAt: new Date(),
+    toolVersion: stage.toolVersion,
+    counts: stage.counts as Record<string, number>,
+    synapse: await readSynapseChanges(readers, marks, updatedAt, EXAMPLES),
   };
 }
