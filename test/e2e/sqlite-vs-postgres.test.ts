@@ -85,7 +85,8 @@ describe("the same Synapse read from SQLite and from PostgreSQL (synapse_port_db
   });
 
   it("check finds the same things and counts the same skips; only PostgreSQL allows an online migration", () => {
-    const online = (o: Outcome) => o.check.findings.find((f) => (f as { code: string }).code === "ONLINE_MIGRATION") as { message: string };
+    const online = (o: Outcome) =>
+      o.check.findings.find((f) => (f as { code: string }).code === "ONLINE_MIGRATION") as { message: string };
     assert.match(online(sqlite).message, /needs Synapse's database on PostgreSQL; this one is SQLite/);
     assert.match(online(postgres).message, /^An online migration is possible/);
     const besidesOnline = (o: Outcome) => ({
