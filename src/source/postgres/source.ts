@@ -86,9 +86,12 @@ class PostgresSynapseSource extends BatchedSynapseSource {
 
   readonly changes: UserChanges;
 
-  constructor(private readonly client: pg.Client) {
+  constructor(
+    private readonly client: pg.Client,
+    serverVersion: number,
+  ) {
     super();
-    this.changes = postgresUserChanges(client);
+    this.changes = postgresUserChanges(client, serverVersion);
   }
 
   /**
@@ -127,5 +130,6 @@ export async function openPostgresSource(client: pg.Client): Promise<SynapseSour
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   // JIT compilation costs more than it saves on these one-pass scans (over a second measured at 100k users).
   await client.query("SET LOCAL jit = off");
-  return new PostgresSynapseSource(client);
+  const version = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return new PostgresSynapseSource(client, Number(version.rows[0]?.v));
 }
