@@ -9,15 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { masEmptySql, masProvidersSql, synapseSchemaSql } from "../test/harness/fixtures.ts";
 import { startCluster } from "../test/harness/postgres.ts";
 import { GUESTS_OFF } from "../test/harness/scenario.ts";
 import { writeMasConfig, writeSynapseConfig } from "../test/harness/temp-config.ts";
 import { churnSynapse, type ChurnSummary } from "./churn.ts";
 import { compareMasDatabases } from "../test/harness/mas-compare.ts";
 import { besidesRunTimes, recordedRunTime } from "../test/harness/run-times.ts";
-import { runTool } from "./run.ts";
-import { syntheticSynapseSql } from "./synthetic.ts";
+import { buildSynthetic, runTool } from "./run.ts";
 
 export interface OnlineBenchResult {
   users: number;
@@ -50,14 +48,7 @@ export async function benchOnline(
   const cluster = await startCluster();
   const dir = mkdtempSync(join(tmpdir(), "syn2mas-bench-online-"));
   try {
-    log(`building a synthetic Synapse of ${users} users ...`);
-    await cluster.createDatabase("synapse", { fromSqlFile: synapseSchemaSql });
-    await cluster.sql("synapse", syntheticSynapseSql(users));
-    await cluster.sql("synapse", "VACUUM (FREEZE, ANALYZE)");
-    await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
-    await cluster.cloneDatabase("mas_template", "mas_online");
-    await cluster.cloneDatabase("mas_template", "mas_offline");
-    await cluster.sql("postgres", "CHECKPOINT");
+    await buildSynthetic(cluster, users, ["mas_online", "mas_offline"], log);
     const synapseConfig = await writeSynapseConfig(dir, { databaseUri: cluster.uri("synapse"), overrides: GUESTS_OFF });
     const online = ["--config", await writeMasConfig(dir, { uri: cluster.uri("mas_online") }), "--synapse-config", synapseConfig];
     const offline = [

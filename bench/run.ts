@@ -211,6 +211,27 @@ async function runToolFromSqlite(
   };
 }
 
+/**
+ * The synthetic Synapse of `users` users as database `synapse`, and a fresh copy of the MAS 1.22
+ * schema (with the fixture's providers) under each of `masDatabases`.
+ */
+export async function buildSynthetic(
+  cluster: Cluster,
+  users: number,
+  masDatabases: readonly string[],
+  log: (s: string) => void,
+): Promise<void> {
+  log(`building a synthetic Synapse of ${users} users ...`);
+  await cluster.createDatabase("synapse", { fromSqlFile: synapseSchemaSql });
+  await cluster.sql("synapse", syntheticSynapseSql(users));
+  // A live Synapse database is long vacuumed: without this, autovacuum's first pass over the
+  // fresh tables (and the first reader's hint-bit writes) land at random in the timed runs.
+  await cluster.sql("synapse", "VACUUM (FREEZE, ANALYZE)");
+  await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
+  for (const db of masDatabases) await cluster.cloneDatabase("mas_template", db);
+  await cluster.sql("postgres", "CHECKPOINT");
+}
+
 /** Builds the data, runs the limit and the tool, and returns the figures. */
 export async function bench(
   users: number,
@@ -220,17 +241,7 @@ export async function bench(
   const cluster = await startCluster();
   const dir = mkdtempSync(join(tmpdir(), "syn2mas-bench-"));
   try {
-    log(`building a synthetic Synapse of ${users} users ...`);
-    await cluster.createDatabase("synapse", { fromSqlFile: synapseSchemaSql });
-    await cluster.sql("synapse", syntheticSynapseSql(users));
-    // A live Synapse database is long vacuumed: without this, autovacuum's first pass over the
-    // fresh tables (and the first reader's hint-bit writes) land at random in the timed runs.
-    await cluster.sql("synapse", "VACUUM (FREEZE, ANALYZE)");
-    await cluster.createDatabase("mas_template", { fromSqlFile: [masEmptySql("1.22.0"), masProvidersSql] });
-    await cluster.cloneDatabase("mas_template", "mas_limit");
-    await cluster.cloneDatabase("mas_template", "mas_tool");
-    await cluster.cloneDatabase("mas_template", "mas_raw");
-    await cluster.sql("postgres", "CHECKPOINT");
+    await buildSynthetic(cluster, users, ["mas_limit", "mas_tool", "mas_raw"], log);
     const connections = options.connections ?? 4;
 
     log("running the limit (SQL + COPY, parallel, indexes rebuilt) ...");

@@ -1,8 +1,8 @@
 /** Table-driven tests for status with a stage: formatAge, and decideStatus's `prepared` state and its lag. */
+import { EMPTY, MARKS, UNCHANGED } from "../../test/harness/status-evidence.ts";
+import type { SynapseChanges } from "../source/synapse-marks.ts";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { SynapseMarks } from "../model/synapse-marks.ts";
-import type { SynapseChanges } from "../source/synapse-marks.ts";
 import type { MigrationRecord } from "../target/migration-record.ts";
 import { decideStatus, formatAge, type MigrationState, type StageEvidence, type StatusEvidence } from "./status.ts";
 
@@ -22,22 +22,6 @@ describe("formatAge", () => {
   for (const [ms, text] of cases) it(`${ms} ms -> ${text}`, () => assert.equal(formatAge(ms), text));
 });
 
-const MARKS: SynapseMarks = {
-  users: 3,
-  maxUserCreationTs: 1_700_000_000,
-  devices: 4,
-  maxAccessTokenId: 10,
-  maxRefreshTokenId: 5,
-};
-const UNCHANGED: SynapseChanges = {
-  now: MARKS,
-  newUsers: { count: 0, examples: [] },
-  newDevices: 0,
-  newAccessTokens: { count: 0, examples: [] },
-  newRefreshTokens: 0,
-  devicesSeen: { count: 0, examples: [] },
-  tokensValidated: 0,
-};
 const STAGE: StageEvidence = {
   createdAt: new Date("2026-11-01T10:00:00Z"),
   updatedAt: new Date("2026-11-01T12:00:00Z"),
@@ -45,18 +29,6 @@ const STAGE: StageEvidence = {
   toolVersion: "0.1.0",
   counts: { users: 3, compat_sessions: 4 },
   synapse: UNCHANGED,
-};
-const EMPTY: StatusEvidence = {
-  serverName: "example.com",
-  delegation: undefined,
-  masSchema: true,
-  record: null,
-  masRows: {},
-  masUsernames: [],
-  usersBeforeCommit: null,
-  activity: null,
-  synapse: null,
-  migrationRunning: false,
 };
 const RECORD: MigrationRecord = {
   committedAt: new Date("2026-11-02T10:00:00Z"),

@@ -1,18 +1,10 @@
 /** Table-driven tests for decideStatus: the state and the evidence codes from what both sides hold. */
+import { EMPTY, MARKS, UNCHANGED } from "../../test/harness/status-evidence.ts";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { SynapseMarks } from "../model/synapse-marks.ts";
-import type { SynapseChanges } from "../source/synapse-marks.ts";
 import type { MigrationRecord } from "../target/migration-record.ts";
 import { decideStatus, type MigrationState, type StatusEvidence } from "./status.ts";
 
-const MARKS: SynapseMarks = {
-  users: 3,
-  maxUserCreationTs: 1_700_000_000,
-  devices: 4,
-  maxAccessTokenId: 10,
-  maxRefreshTokenId: 5,
-};
 const RECORD: MigrationRecord = {
   committedAt: new Date("2026-11-01T10:00:00Z"),
   runStartedAt: new Date("2026-11-01T09:59:00Z"),
@@ -20,29 +12,8 @@ const RECORD: MigrationRecord = {
   counts: { users: 3, compat_sessions: 4 },
   synapseMarks: MARKS,
 };
-const UNCHANGED: SynapseChanges = {
-  now: MARKS,
-  newUsers: { count: 0, examples: [] },
-  newDevices: 0,
-  newAccessTokens: { count: 0, examples: [] },
-  newRefreshTokens: 0,
-  devicesSeen: { count: 0, examples: [] },
-  tokensValidated: 0,
-};
 const NO_ACTIVITY = { since: RECORD.committedAt, kinds: {}, total: 0 };
 
-const EMPTY: StatusEvidence = {
-  serverName: "example.com",
-  delegation: undefined,
-  masSchema: true,
-  record: null,
-  masRows: {},
-  masUsernames: [],
-  usersBeforeCommit: null,
-  activity: null,
-  synapse: null,
-  migrationRunning: false,
-};
 const MIGRATED: StatusEvidence = {
   ...EMPTY,
   record: RECORD,

@@ -8,6 +8,7 @@
  * cut-over's dry run changes nothing; a cut-over is refused while Synapse runs (and a prepare is
  * not); a prepare on a SQLite Synapse exits 1 with one line and writes nothing.
  */
+import { TABLE_ORDER } from "../../src/target/tables.ts";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
@@ -27,16 +28,7 @@ const STAGE = "syn2mas_stage";
 const EXIT_OK = 0;
 const EXIT_BLOCKED = 10;
 const EXIT_ERROR = 1;
-const MAS_TABLES = [
-  "users",
-  "user_passwords",
-  "user_emails",
-  "user_unsupported_third_party_ids",
-  "upstream_oauth_links",
-  "compat_sessions",
-  "compat_access_tokens",
-  "compat_refresh_tokens",
-];
+const MAS_TABLES: readonly string[] = TABLE_ORDER;
 const EMPTY_MAS = Object.fromEntries(MAS_TABLES.map((t) => [t, 0]));
 
 describe("online migration safety", { timeout: 900_000 }, () => {

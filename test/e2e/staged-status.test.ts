@@ -5,6 +5,8 @@
  * prepare); rollback drops the stage and nothing else (its dry run nothing at all), leaves no
  * replication slot on Synapse's side, and removes a stage left beside a migration with the migration.
  */
+import type { StatusOutcome } from "../../src/pipeline/status.ts";
+import { TABLE_ORDER } from "../../src/target/tables.ts";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { describeRun, waitFor } from "../harness/background.ts";
@@ -16,16 +18,7 @@ import { TOOL_VERSION } from "../../src/model/version.ts";
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
 const FIXTURE_MAS_USERS = 47;
 const STAGE = "syn2mas_stage";
-const MAS_TABLES = [
-  "users",
-  "user_passwords",
-  "user_emails",
-  "user_unsupported_third_party_ids",
-  "upstream_oauth_links",
-  "compat_sessions",
-  "compat_access_tokens",
-  "compat_refresh_tokens",
-];
+const MAS_TABLES: readonly string[] = TABLE_ORDER;
 
 interface Evidence {
   code: string;
@@ -38,15 +31,7 @@ interface StatusJson {
   migratedAt: string | null;
   evidence: Evidence[];
   next: string;
-  stage: {
-    createdAt: string;
-    updatedAt: string;
-    ageSeconds: number;
-    secondsSinceLastPrepare: number;
-    version: string;
-    counts: Record<string, number>;
-    lag: { newUsers: number; newDevices: number; newAccessTokens: number; newRefreshTokens: number };
-  } | null;
+  stage: StatusOutcome["stage"];
 }
 interface RollbackJson {
   command: string;
