@@ -1,8 +1,9 @@
 /** Migrate's destination: the COPY loader inside the run's transaction, the indexes rebuilt after it. */
-import type { ReportBuilder } from "../report/report.ts";
+import { timedStep, type ReportBuilder } from "../report/report.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
 import { TABLE_ORDER } from "../target/tables.ts";
+import type { RowSink } from "../target/sink.ts";
 import type { TxClient } from "../target/transaction.ts";
 import type { RowDestination } from "./check-then-stream.ts";
 
@@ -19,9 +20,28 @@ async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load
   const saved = await captureConstraints(tx, TABLE_ORDER);
   await runAll(tx, saved.drops);
   await load();
-  const started = performance.now();
-  await runAll(tx, saved.rebuilds);
-  report.addPhase({ name: "rebuild_indexes", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+  await timedStep(report.report, "rebuild_indexes", () => runAll(tx, saved.rebuilds));
+}
+
+/**
+ * Streams the rows into a COPY loader on `tx` and waits until every chunk is loaded (its spools
+ * released on a failure). Returns how long that last wait took, after the streaming ended.
+ */
+export async function loadThroughCopy(
+  tx: TxClient,
+  optionalColumns: ReadonlySet<string>,
+  stream: (sink: RowSink) => Promise<void>,
+): Promise<number> {
+  const loader = new ChunkLoader(tx, optionalColumns);
+  try {
+    await stream(loader);
+    const started = performance.now();
+    await loader.finish();
+    return (performance.now() - started) / 1000;
+  } catch (error) {
+    loader.discard();
+    throw error;
+  }
 }
 
 /** Migrate's destination: the COPY loader inside the transaction, the indexes rebuilt after it. */
@@ -32,16 +52,8 @@ export function copyInto(tx: TxClient, dryRun: boolean): RowDestination {
     realRun: !dryRun,
     receive: (stream, optionalColumns, report) =>
       withIndexesRebuiltAfter(tx, report, async () => {
-        const loader = new ChunkLoader(tx, optionalColumns);
-        try {
-          await stream(loader);
-          const started = performance.now();
-          await loader.finish();
-          report.addPhase({ name: "load_remaining", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-        } catch (error) {
-          loader.discard();
-          throw error;
-        }
+        const seconds = await loadThroughCopy(tx, optionalColumns, stream);
+        report.addPhase({ name: "load_remaining", sourceRows: 0, seconds });
       }),
   };
 }

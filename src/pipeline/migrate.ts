@@ -3,12 +3,13 @@ import type pg from "pg";
 import type { Finding } from "../checks/finding.ts";
 import { UserError } from "../errors/user-error.ts";
 import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
-import type { MigrationReport } from "../report/report.ts";
+import type { RunKind } from "../config/application-name.ts";
+import { timedStep, type MigrationReport } from "../report/report.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
 import { stageExists, tidyStage } from "../target/stage.ts";
-import { withTransaction, type TxClient } from "../target/transaction.ts";
+import { withTransaction, type LostCommitAnswer, type TxClient } from "../target/transaction.ts";
 import { STAGE_NEEDS_POSTGRES, stagedWithin } from "./staged.ts";
 import { connect } from "./connect.ts";
 import { checkThenStream } from "./check-then-stream.ts";
@@ -23,6 +24,9 @@ export interface MigrateOptions extends RunSetup {
   progress?: ProgressListener;
 }
 
+/** A finished run's outcome. */
+type Done = Extract<MigrateOutcome, { status: "done" }>;
+
 export type MigrateOutcome =
   | { status: "blocked"; findings: Finding[] }
   | {
@@ -34,7 +38,7 @@ export type MigrateOutcome =
     };
 
 /** When COMMIT's answer to a prepare is lost: the stage is either the new one or the last one, both fine. */
-const PREPARE_ANSWER_LOST = {
+const PREPARE_ANSWER_LOST: LostCommitAnswer = {
   message: "the answer to COMMIT from the MAS database was lost: this prepare may or may not have been saved",
   hint: "run `syn2mas prepare` again: it brings the stage up to date either way",
 };
@@ -82,49 +86,63 @@ async function migrateWithin(
 }
 
 /**
- * `prepare`: brings the stage up to date with Synapse (made first when there is none), in one MAS
- * transaction, while Synapse runs. MAS's own tables are not touched.
+ * Opens both databases named for `run`, runs `within` in one MAS transaction (committed, or
+ * rolled back for a dry run or a block), then `afterCommit` on MAS's connection when it is done.
  */
-export async function prepare(options: MigrateOptions): Promise<MigrateOutcome> {
+async function inOneTransaction(
+  options: MigrateOptions,
+  run: RunKind,
+  within: (synapse: SynapseSide, tx: TxClient) => Promise<{ value: MigrateOutcome; commit: boolean }>,
+  afterCommit: (masDb: pg.Client, outcome: Done) => Promise<void>,
+  lostAnswer?: LostCommitAnswer,
+): Promise<MigrateOutcome> {
   const unreadable = unreadableSource(options);
   if (unreadable) return { status: "blocked", findings: unreadable };
-  if (options.synapse.databaseEngine === "sqlite3") throw STAGE_NEEDS_POSTGRES;
-  const named = connectionsFor(options, options.dryRun ? "prepare-dry-run" : "prepare");
+  const named = connectionsFor(options, run);
   return withSynapseAndMas(named, async (synapse, masDb) => {
     const outcome = await withTransaction(
       masDb,
-      (tx) => stagedWithin({ ...options, cutOver: false }, synapse, tx),
+      (tx) => within(synapse, tx),
       () => connect(named.masTarget),
-      PREPARE_ANSWER_LOST,
+      lostAnswer,
     );
-    if (outcome.status === "done" && !options.dryRun) {
-      const started = performance.now();
-      await tidyStage(masDb);
-      outcome.report.phases.push({ name: "vacuum_stage", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-    }
+    if (outcome.status === "done") await afterCommit(masDb, outcome);
     return outcome;
   });
 }
 
 /**
+ * `prepare`: brings the stage up to date with Synapse (made first when there is none), in one MAS
+ * transaction, while Synapse runs. MAS's own tables are not touched. Then vacuums the stage.
+ */
+export async function prepare(options: MigrateOptions): Promise<MigrateOutcome> {
+  if (options.synapse.databaseEngine === "sqlite3" && !unreadableSource(options)) throw STAGE_NEEDS_POSTGRES;
+  return inOneTransaction(
+    options,
+    options.dryRun ? "prepare-dry-run" : "prepare",
+    (synapse, tx) => stagedWithin({ ...options, cutOver: false }, synapse, tx),
+    async (masDb, outcome) => {
+      if (!options.dryRun) await timedStep(outcome.report, "vacuum_stage", () => tidyStage(masDb));
+    },
+    PREPARE_ANSWER_LOST,
+  );
+}
+
+/**
  * Checks, then migrates everything in one MAS transaction, reading Synapse in one read-only
  * snapshot. Blocked by any error finding (nothing is written). A dry run ends in ROLLBACK.
+ * With a stage, the cut-over (staged.ts); its foreign keys are validated once it has committed.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> {
-  const unreadable = unreadableSource(options);
-  if (unreadable) return { status: "blocked", findings: unreadable };
-  const named = connectionsFor(options, options.dryRun ? "dry-run" : "migrate");
-  return withSynapseAndMas(named, async (synapse, masDb) => {
-    const outcome = await withTransaction(
-      masDb,
-      (tx) => migrateWithin(options, synapse, tx),
-      () => connect(named.masTarget),
-    );
-    if (outcome.status === "done" && outcome.foreignKeysToValidate) {
-      await validateAfterCutOver(masDb, outcome.report, outcome.foreignKeysToValidate);
-    }
-    return outcome;
-  });
+  return inOneTransaction(
+    options,
+    options.dryRun ? "dry-run" : "migrate",
+    (synapse, tx) => migrateWithin(options, synapse, tx),
+    async (masDb, outcome) => {
+      const keys = outcome.foreignKeysToValidate;
+      if (keys) await timedStep(outcome.report, "validate_foreign_keys", () => validateAfterCutOver(masDb, keys));
+    },
+  );
 }
 
 /**
@@ -132,8 +150,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> 
  * MAS may already start meanwhile (validation lets reads and writes go on). A key that fails
  * says so, the migration stays committed.
  */
-async function validateAfterCutOver(masDb: pg.Client, report: MigrationReport, keys: readonly ForeignKey[]): Promise<void> {
-  const started = performance.now();
+async function validateAfterCutOver(masDb: pg.Client, keys: readonly ForeignKey[]): Promise<void> {
   for (const key of keys) {
     try {
       await validateForeignKey(masDb, key);
@@ -145,5 +162,4 @@ async function validateAfterCutOver(masDb: pg.Client, report: MigrationReport, k
       );
     }
   }
-  report.phases.push({ name: "validate_foreign_keys", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
 }

@@ -16,10 +16,9 @@ import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { checkUserId } from "../model/user-id.ts";
 import { TOOL_VERSION } from "../model/version.ts";
-import type { MigrationReport, StageSummary } from "../report/report.ts";
+import { timedStep, type MigrationReport, type StageSummary } from "../report/report.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
-import type { SynapseSource } from "../source/source.ts";
-import { ChunkLoader } from "../target/loader.ts";
+import type { UserChanges } from "../source/source.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import {
   changedUsers,
@@ -38,7 +37,7 @@ import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { TxClient } from "../target/transaction.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import type { RunSetup } from "./connections.ts";
-import { copyInto } from "./copy-into.ts";
+import { copyInto, loadThroughCopy } from "./copy-into.ts";
 import type { MigrateOptions, MigrateOutcome } from "./migrate.ts";
 import type { SynapseSide } from "./open-source.ts";
 
@@ -118,26 +117,16 @@ function stageDestination(
       }
       return inStage(tx, async () => {
         const usernames = localUsernames(await delta.reread, delta.serverName);
-        const started = performance.now();
-        Object.assign(delta.deleted, await deleteUsersRows(tx, usernames));
-        report.addPhase({ name: "delete_changed_rows", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
-        const loader = new ChunkLoader(tx, optionalColumns);
-        try {
-          await stream(loader);
-          await loader.finish();
-        } catch (error) {
-          loader.discard();
-          throw error;
-        }
+        const deleted = await timedStep(report.report, "delete_changed_rows", () => deleteUsersRows(tx, usernames));
+        Object.assign(delta.deleted, deleted);
+        await loadThroughCopy(tx, optionalColumns, stream);
       });
     },
   };
 }
 
 /** Which users a delta reads again: changed fingerprints, and sessions that ended since the stage's last run. */
-async function usersToReread(tx: TxClient, source: SynapseSource, stage: StageState, now: number): Promise<string[]> {
-  const changes = source.changes;
-  if (changes === undefined) throw STAGE_NEEDS_POSTGRES;
+async function usersToReread(tx: TxClient, changes: UserChanges, stage: StageState, now: number): Promise<string[]> {
   const changed = await changedUsers(tx, changes.fingerprints());
   const ending = await changes.sessionsEndingBetween(stage.updatedAt, now);
   return [...new Set([...changed, ...ending])].sort();
@@ -152,9 +141,7 @@ async function cutOver(
   report: MigrationReport,
   run: { now: number; counts: Partial<Record<MasTableName, number>>; synapseMarks: SynapseMarks },
 ): Promise<ForeignKey[]> {
-  const started = performance.now();
-  const keys = await moveStageIntoMas(tx);
-  report.phases.push({ name: "move_stage", sourceRows: 0, seconds: (performance.now() - started) / 1000 });
+  const keys = await timedStep(report, "move_stage", () => moveStageIntoMas(tx));
   await writeMigrationRecord(tx, {
     toolVersion: TOOL_VERSION,
     runStartedAt: run.now,
@@ -196,7 +183,7 @@ export async function stagedWithin(
       const rereading =
         stage === null
           ? undefined
-          : usersToReread(tx, source, stage, now).then((users) => {
+          : usersToReread(tx, source.changes, stage, now).then((users) => {
               findSeconds = (performance.now() - started) / 1000;
               return users;
             });
