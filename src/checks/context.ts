@@ -30,6 +30,11 @@ export interface CheckContext {
   allowRunningSynapse: boolean;
   /** Foreign user ids and orphan rows become counted skips instead of errors. */
   skipInvalidRows: boolean;
+  /**
+   * A staged delta's users (those read again): the checks of rows by user look at theirs alone.
+   * The others' rows passed them when the stage was last brought up to date, under the same settings.
+   */
+  onlyUsers?: readonly string[];
   /** The run's time (ms), at which sessions are judged ended (migrate: the mappers' `startedAt`); default: when the rule runs. */
   now?: number;
 }

@@ -55,10 +55,10 @@ function distinctSubjects(rule: LinkRule): boolean {
 }
 
 /** Each auth_provider in use mapped to a MAS provider without a `--link`: the plain rule it amounts to. */
-function plainMappings(input: CheckContext, used: ReadonlyMap<string, number>): Map<string, MasId> {
+function plainMappings(input: CheckContext, used: ReadonlyMap<string, number> | undefined): Map<string, MasId> {
   const plain = new Map<string, MasId>();
   for (const [authProvider, id] of input.providers) {
-    if (used.has(authProvider) && !input.links?.has(authProvider)) plain.set(authProvider, id);
+    if ((used === undefined || used.has(authProvider)) && !input.links?.has(authProvider)) plain.set(authProvider, id);
   }
   return plain;
 }
@@ -75,7 +75,8 @@ function linkedProviders(input: CheckContext): Set<MasId> {
  * judges those in SQL (findings-sql.ts sharedUpstreamSubjects); the rest are LINK_COLLISION's.
  */
 export async function mappingsWithoutLinks(input: CheckContext): Promise<Map<string, MasId>> {
-  const used = await authProvidersInUse(input.synapseDb, input.synapse.serverName);
+  // A delta looks for collisions with every user: each mapping counts as used (a few more providers looked at).
+  const used = input.onlyUsers === undefined ? await authProvidersInUse(input.synapseDb, input.synapse.serverName) : undefined;
   const linked = linkedProviders(input);
   return new Map([...plainMappings(input, used)].filter(([, id]) => !linked.has(id)));
 }

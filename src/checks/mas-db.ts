@@ -2,6 +2,7 @@
 import { LINK_FILE_SOURCE, LOCALPART_SOURCE } from "../model/link-rule.ts";
 import { uuidToUlidText } from "../model/ids.ts";
 import { authProvidersInUse } from "../source/synapse-stats.ts";
+import { stagedLinkProviders } from "../target/stage.ts";
 import {
   MAS_MIGRATIONS,
   MAS_RELEASES,
@@ -186,7 +187,7 @@ function partialHistoryFinding(history: MigrationHistory, recordedRows: number):
 
 /** Every MAS provider an external id will point at must exist as a row (written by `mas-cli config sync`). */
 async function providerRowRules(input: CheckContext, findings: Finding[]): Promise<void> {
-  const used = await authProvidersInUse(input.synapseDb, input.synapse.serverName);
+  const used = await authProvidersInUse(input.synapseDb, input.synapse.serverName, input.onlyUsers);
   // A --link rule's provider wins over the mapped one for its auth_provider; a localpart rule links users, not ids.
   const targets = [...used.keys()].flatMap((p) => {
     const id = input.links?.get(p)?.providerId ?? input.providers.get(p);
@@ -198,6 +199,11 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
   const fileProviders = new Set([...(input.fileLinks?.byUser.values() ?? [])].flat().map((r) => r.providerId));
   for (const id of fileProviders)
     targets.push({ authProvider: LINK_FILE_SOURCE, id, label: `--link-file ${input.fileLinks?.path}` });
+  // A delta reads only some users: the providers the stage's other links point at must exist too.
+  if (input.onlyUsers !== undefined) {
+    for (const id of await stagedLinkProviders(input.masDb))
+      targets.push({ authProvider: "", id, label: "the stage's upstream links" });
+  }
   const present = await existingProviderIds(
     input.masDb,
     targets.map((t) => t.id),
@@ -208,7 +214,10 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
         "PROVIDER_NOT_SYNCED",
         `The MAS provider ${uuidToUlidText(target.id)} (for ${target.label}) has no row in upstream_oauth_providers. ` +
           "Run `mas-cli config sync` with this MAS configuration before migrating.",
-        { ...(used.has(target.authProvider) ? { count: used.get(target.authProvider) } : {}), examples: [target.authProvider] },
+        {
+          ...(used.has(target.authProvider) ? { count: used.get(target.authProvider) } : {}),
+          examples: target.authProvider ? [target.authProvider] : [],
+        },
       ),
     );
   }

@@ -39,10 +39,11 @@ export async function onlineMigrationRule(input: CheckContext): Promise<Finding[
       "ONLINE_MIGRATION",
       "An online migration is possible: `syn2mas prepare` copies Synapse into a stage while it runs (repeat it as often as " +
         "wanted), then `syn2mas migrate` with Synapse stopped reads again only the users whose rows changed and moves the " +
-        "stage into MAS's tables in one short transaction. Changes are found by a fingerprint per user that Synapse's " +
-        "PostgreSQL computes over every row it holds for that user, which needs nothing but read access. Logical decoding, " +
-        `which would read only the changes, ${logical}; it is not used: its replication slot holds WAL on Synapse's server ` +
-        "for as long as it exists.",
+        "stage into MAS's tables in one short transaction. Changes are found from PostgreSQL's row versions: the rows " +
+        "written since the last run carry a newer transaction id, and deleted rows show in counts per user, which needs " +
+        `nothing but read access. Logical decoding, which would read only the changes, ${logical}; it is not used: its ` +
+        "replication slot holds WAL on Synapse's server for as long as it exists, and deletes in Synapse's tables without " +
+        "a primary key (devices, user_threepids) do not say whose row they removed.",
     ),
   ];
 }

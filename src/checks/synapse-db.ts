@@ -133,7 +133,7 @@ async function invalidRowRules(input: CheckContext, findings: Finding[]): Promis
   const skipHint = input.skipInvalidRows
     ? "They will be skipped and counted, as --skip-invalid-rows asks."
     : "Delete or fix them in Synapse, or pass --skip-invalid-rows to skip and count them.";
-  const { foreign, orphans } = await invalidUserIdRows(db, synapse.serverName, MAX_EXAMPLES);
+  const { foreign, orphans } = await invalidUserIdRows(db, synapse.serverName, MAX_EXAMPLES, input.onlyUsers);
   if (foreign.length > 0) {
     findings.push(
       finding(
@@ -191,7 +191,8 @@ async function duplicateRowRule(input: CheckContext, findings: Finding[]): Promi
 /** OAUTH_DELEGATED_IDS, UNKNOWN_AUTH_PROVIDER and PROVIDER_NOT_IN_MAS, over the external ids migrate would link. */
 async function providerRules(input: CheckContext, findings: Finding[]): Promise<void> {
   const { synapseDb: db, synapse, mas } = input;
-  const used = await authProvidersInUse(db, synapse.serverName);
+  // Each external id on its own: a delta's unchanged users' ids passed when the stage last ran.
+  const used = await authProvidersInUse(db, synapse.serverName, input.onlyUsers);
   const delegated = used.get(OAUTH_DELEGATED);
   if (delegated !== undefined) {
     const { examples } = await countRows(db, "oauthDelegatedIds", findingParams(input), MAX_EXAMPLES);

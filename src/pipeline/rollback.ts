@@ -3,7 +3,7 @@
  * online migration (`prepare`), in one MAS transaction that holds the migration lock, as `migrate`
  * does. MAS is left as an empty MAS again; Synapse is only read (to count the rows a delegating
  * Synapse wrote, which the operator removes). No replication slot is ever made (a stage is found
- * up to date by fingerprints), so none is left to remove.
+ * up to date from row versions), so none is left to remove.
  */
 import { DELETE_OAUTH_DELEGATED, OAUTH_DELEGATED } from "../checks/synapse-db.ts";
 import { DEFAULT_POLICY } from "../checks/policy.ts";

@@ -4,13 +4,15 @@
  * and moves it into MAS's tables. Each run is one MAS transaction: a killed run leaves the stage
  * as the last committed run left it, and MAS's tables as they were.
  *
- * How changes are found: a fingerprint per Synapse user of every row the reads take, computed
- * inside Synapse's PostgreSQL in the run's snapshot (source/postgres/changes.ts), compared with the
- * stage's. A user whose fingerprint differs (changed, new or gone), whose rows took a run's time
- * for a time Synapse lacks, or whose session ended since the last run has all of its stage rows
- * deleted and its Synapse rows read and mapped again; no other row is read.
+ * How changes are found: from the row versions of Synapse's PostgreSQL against the mark the last
+ * run saved, and per-user row counts (pipeline/changed-users.ts). A user with a row written or
+ * deleted since, whose rows took a run's time for a time Synapse lacks, or whose session ended
+ * since the last run has all of its stage rows deleted and its Synapse rows read and mapped again;
+ * no other row is read. A mark that cannot be compared (another database, a restored one, too many
+ * transactions since) makes the stage again from scratch.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { synapseAuthProviders } from "../checks/synapse-db.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
@@ -18,23 +20,22 @@ import { checkUserId } from "../model/user-id.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import { timedStep, type MigrationReport, type StageSummary } from "../report/report.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
-import type { UserChanges } from "../source/source.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import {
-  changedUsers,
   createStage,
   deleteUsersRows,
   inStage,
   masSchemaDigest,
   moveStageIntoMas,
   readStage,
-  saveAllFingerprints,
-  saveChangedFingerprints,
+  saveAllUserRows,
+  saveChangedUserRows,
   saveStageProgress,
   type StageState,
 } from "../target/stage.ts";
 import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { TxClient } from "../target/transaction.ts";
+import { usersToReread } from "./changed-users.ts";
 import { checkThenStream, type RowDestination } from "./check-then-stream.ts";
 import type { RunSetup } from "./connections.ts";
 import { copyInto, loadThroughCopy } from "./copy-into.ts";
@@ -43,21 +44,26 @@ import type { SynapseSide } from "./open-source.ts";
 
 /** The message when Synapse's database cannot feed a stage. */
 export const STAGE_NEEDS_POSTGRES = new UserError(
-  "an online migration (prepare) needs Synapse's database on PostgreSQL: changes are found by fingerprints computed inside it",
+  "an online migration (prepare) needs Synapse's database on PostgreSQL: changes are found from its row versions",
   "migrate a SQLite Synapse with `syn2mas migrate` while Synapse is stopped",
 );
 
 /**
- * A digest of what the mapping depends on besides Synapse's rows: a stage filled under other
- * settings (another server name, other providers or links) is filled again from scratch.
+ * A digest of what the mapping and the checks of a delta depend on besides Synapse's rows: a
+ * stage filled under other settings (another server name, other providers, links or Synapse
+ * providers, skipping invalid rows or not) is filled again from scratch.
  */
-export function stageSetupDigest(setup: Pick<RunSetup, "synapse" | "providers" | "links" | "fileLinks">): string {
+export function stageSetupDigest(
+  setup: Pick<RunSetup, "synapse" | "providers" | "links" | "fileLinks"> & { skipInvalidRows: boolean },
+): string {
   const maps = (value: unknown): unknown => (value instanceof Map ? [...value.entries()].sort() : value);
   const settings = {
     serverName: setup.synapse.serverName,
     providers: setup.providers,
     links: setup.links ?? null,
     fileLinks: setup.fileLinks?.byUser ?? null,
+    synapseProviders: synapseAuthProviders(setup.synapse).sort(),
+    skipInvalidRows: setup.skipInvalidRows,
   };
   return createHash("sha256")
     .update(JSON.stringify(settings, (_key, value: unknown) => maps(value)))
@@ -125,13 +131,6 @@ function stageDestination(
   };
 }
 
-/** Which users a delta reads again: changed fingerprints, and sessions that ended since the stage's last run. */
-async function usersToReread(tx: TxClient, changes: UserChanges, stage: StageState, now: number): Promise<string[]> {
-  const changed = await changedUsers(tx, changes.fingerprints());
-  const ending = await changes.sessionsEndingBetween(stage.updatedAt, now);
-  return [...new Set([...changed, ...ending])].sort();
-}
-
 /**
  * The cut-over proper: the stage moved into MAS's tables and the migration recorded, as an
  * offline migrate records it. Returns the foreign keys to validate.
@@ -171,19 +170,24 @@ export async function stagedWithin(
       const setupDigest = stageSetupDigest(options);
       const schemaDigest = await masSchemaDigest(tx);
       const existing = await readStage(tx);
+      // Spread over the snapshot's connections: the tables are scanned side by side.
+      const changes = source.changes.over(readers);
       const reusable =
         existing !== null &&
         existing.setupDigest === setupDigest &&
         existing.schemaDigest === schemaDigest &&
-        existing.toolVersion === TOOL_VERSION;
+        existing.toolVersion === TOOL_VERSION &&
+        existing.mark !== null &&
+        (await changes.markComparable(existing.mark));
+      const mark = await changes.mark();
       const stage = reusable ? existing : null;
       const seed = stage?.seed ?? randomBytes(8);
-      // Found while the checks run (on the same connections, one query at a time on each).
+      // Found first: the checks of the rows then look at these users' alone (CheckContext.onlyUsers).
       let findSeconds = 0;
       const rereading =
         stage === null
           ? undefined
-          : usersToReread(tx, source.changes, stage, now).then((users) => {
+          : usersToReread(tx, changes, stage, now).then((users) => {
               findSeconds = (performance.now() - started) / 1000;
               return users;
             });
@@ -214,8 +218,8 @@ export async function stagedWithin(
       const reread = await rereading;
       // Beside the checks, from the run's start: what it adds to the run is at most this.
       if (reread) report.phases.unshift({ name: "find_changed_users", sourceRows: reread.length, seconds: findSeconds });
-      if (reread === undefined) await saveAllFingerprints(tx, source.changes.fingerprints(), timeDependent);
-      else await saveChangedFingerprints(tx, reread, timeDependent);
+      if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), timeDependent);
+      else await saveChangedUserRows(tx, reread, changes.rowCounts(reread), timeDependent);
       const counts =
         stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, report.written);
       const synapseMarks = await readSynapseMarks(readers);
@@ -234,7 +238,7 @@ export async function stagedWithin(
         if (options.dryRun) for (const key of keys) await validateForeignKey(tx, key);
         else value.foreignKeysToValidate = keys;
       } else {
-        await saveStageProgress(tx, { updatedAt: now, counts, synapseMarks });
+        await saveStageProgress(tx, { updatedAt: now, counts, synapseMarks, mark });
       }
       finished.totalSeconds = (performance.now() - started) / 1000;
       return { value, commit: !options.dryRun };

@@ -1,5 +1,6 @@
 /** What the pipeline needs from a Synapse database, whatever stores it. */
 import type { Readable } from "node:stream";
+import type { SynapseQueries } from "./snapshot-readers.ts";
 import type {
   SynapseDevice,
   SynapseExternalId,
@@ -18,10 +19,35 @@ export type CountedTable = "users" | "user_threepids" | "user_external_ids" | "d
  */
 export type UserSubset = readonly string[] | undefined;
 
-/** How a staged run finds the users whose rows changed since the stage was brought up to date. */
+/** Where a snapshot of Synapse's database stands, for a later run to find what was written since. */
+export interface ChangeMark {
+  /** The snapshot's oldest running transaction (64-bit id, decimal). */
+  xmin: string;
+  /** What identifies the database and its tables' files: another origin makes the mark meaningless. */
+  origin: string;
+}
+
+/**
+ * How a staged run finds the users whose rows changed since the stage was brought up to date
+ * (source/postgres/changes.ts). Tables are named by their place in `tables`.
+ */
 export interface UserChanges {
-  /** COPY text, one line per Synapse user with any row: `user_id TAB fingerprint`. */
-  fingerprints(): Readable;
+  /** The tables whose rows are counted per user, in order. */
+  readonly tables: readonly string[];
+  /** The same queries spread over the snapshot's connections (`queries`), side by side where they can. */
+  over(queries: SynapseQueries): UserChanges;
+  /** This snapshot's mark, saved with the stage. */
+  mark(): Promise<ChangeMark>;
+  /** Whether rows written since `previous` can be told apart in this snapshot; the other queries need it. */
+  markComparable(previous: ChangeMark): Promise<boolean>;
+  /** The users with a row written (inserted or updated) since the mark, and per table the rows older than it. */
+  writtenSince(): Promise<{ users: string[]; kept: number[] }>;
+  /** Per user of these, their bucket and per table their rows older than the mark. */
+  keptOf(users: readonly string[]): Promise<Map<string, { bucket: number; kept: number[] }>>;
+  /** Per table of `tables`, per bucket of users, the rows older than the mark. */
+  keptByBucket(tables: readonly number[]): Promise<Map<number, Map<number, number>>>;
+  /** COPY text, one line per Synapse user with any row (of `only`): `user_id TAB bucket TAB {rows per table}`. */
+  rowCounts(only?: readonly string[]): Readable;
   /** The users with a refresh token whose session ends in [from, to) (ms): their mapping depends on when it runs. */
   sessionsEndingBetween(from: number, to: number): Promise<string[]>;
 }

@@ -63,6 +63,19 @@ async function examples(
   return rows.map((r) => r.e);
 }
 
+/**
+ * A condition keeping the rows of `only`'s users (a staged delta's: found by index, not every
+ * row scanned), its list appended to `params`; every row when `only` is undefined.
+ */
+function amongUsers(client: SynapseQueries, only: readonly string[] | undefined, params: unknown[]): (column: string) => string {
+  if (only === undefined) return () => "true";
+  const list = client.dialect.param(params.length + 1);
+  const postgres = client.dialect.engine === "postgres";
+  params.push(postgres ? only : JSON.stringify(only));
+  // A subquery, not `= ANY`: planned as a join (a generic plan scanned the array per row, measured).
+  return (column) => `${column} IN (SELECT ${postgres ? `unnest(${list}::text[])` : `value FROM json_each(${list})`})`;
+}
+
 /** Rows whose user id is malformed or names another server, and rows of a local user with no `users` row. */
 export interface InvalidUserIdRows {
   foreign: RowSample[];
@@ -75,15 +88,22 @@ export interface InvalidUserIdRows {
  * hash join (an anti-join per table misjudged the local-id test and probed the index per row).
  * Examples are looked up only for non-zero counts.
  */
-export async function invalidUserIdRows(client: SynapseQueries, serverName: string, limit: number): Promise<InvalidUserIdRows> {
-  const params = [serverName];
+export async function invalidUserIdRows(
+  client: SynapseQueries,
+  serverName: string,
+  limit: number,
+  only?: readonly string[],
+): Promise<InvalidUserIdRows> {
+  const params: unknown[] = [serverName];
+  const among = amongUsers(client, only, params);
   const counted = await Promise.all(
     Object.entries(USER_ID_COLUMNS).map(async ([table, column]) => {
       const local = sqlIsLocalUserId(`t.${column}`, client.dialect.param(1), client.dialect);
       const orphanCount = table === "users" ? "0" : `count(*) FILTER (WHERE u.name IS NULL AND ${local})`;
       const join = table === "users" ? "" : `LEFT JOIN users u ON u.name = t.${column}`;
       const rows = await client.rows<{ n_foreign: string; n_orphans: string }>(
-        `SELECT count(*) FILTER (WHERE NOT ${local}) AS n_foreign, ${orphanCount} AS n_orphans FROM ${table} t ${join}`,
+        `SELECT count(*) FILTER (WHERE NOT ${local}) AS n_foreign, ${orphanCount} AS n_orphans
+           FROM ${table} t ${join} WHERE ${among(`t.${column}`)}`,
         params,
       );
       const row = rows[0];
@@ -95,7 +115,11 @@ export async function invalidUserIdRows(client: SynapseQueries, serverName: stri
       foreign:
         foreign === 0
           ? undefined
-          : { table, count: foreign, examples: await examples(client, table, `NOT ${local}`, params, limit) },
+          : {
+              table,
+              count: foreign,
+              examples: await examples(client, table, `NOT ${local} AND ${among(`t.${column}`)}`, params, limit),
+            },
       orphan:
         orphans === 0
           ? undefined
@@ -105,7 +129,7 @@ export async function invalidUserIdRows(client: SynapseQueries, serverName: stri
               examples: await examples(
                 client,
                 table,
-                `${local} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`,
+                `${local} AND ${among(`t.${column}`)} AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = t.${column})`,
                 params,
                 limit,
               ),
@@ -123,26 +147,39 @@ const providersInUse = new WeakMap<SynapseQueries, Map<string, Promise<Map<strin
 
 /**
  * `auth_provider` values of external ids that would be migrated (local, non-appservice owners),
- * with counts. Asked once per snapshot (`client`): a join over every external id and user.
+ * with counts; of `only`'s users alone when given (a staged delta). Asked once per snapshot
+ * (`client`) and subset: a join over every external id and user.
  */
-export function authProvidersInUse(client: SynapseQueries, serverName: string): Promise<Map<string, number>> {
+export function authProvidersInUse(
+  client: SynapseQueries,
+  serverName: string,
+  only?: readonly string[],
+): Promise<Map<string, number>> {
   let byServer = providersInUse.get(client);
   if (byServer === undefined) providersInUse.set(client, (byServer = new Map()));
-  let answer = byServer.get(serverName);
+  const key = only === undefined ? serverName : `${serverName}\0delta`;
+  let answer = byServer.get(key);
   if (answer === undefined) {
-    answer = queryAuthProvidersInUse(client, serverName);
-    byServer.set(serverName, answer);
+    answer = queryAuthProvidersInUse(client, serverName, only);
+    byServer.set(key, answer);
   }
   return answer;
 }
 
-async function queryAuthProvidersInUse(client: SynapseQueries, serverName: string): Promise<Map<string, number>> {
+async function queryAuthProvidersInUse(
+  client: SynapseQueries,
+  serverName: string,
+  only: readonly string[] | undefined,
+): Promise<Map<string, number>> {
+  const params: unknown[] = [serverName];
+  const among = amongUsers(client, only, params);
   const rows = await client.rows<{ auth_provider: string; n: string }>(
     `SELECT e.auth_provider, count(*) AS n
        FROM user_external_ids e JOIN users u ON u.name = e.user_id
       WHERE nullif(u.appservice_id, '') IS NULL AND ${sqlIsLocalUserId("u.name", client.dialect.param(1), client.dialect)}
+        AND ${among("e.user_id")}
       GROUP BY e.auth_provider ORDER BY e.auth_provider`,
-    [serverName],
+    params,
   );
   return new Map(rows.map((r) => [r.auth_provider, Number(r.n)]));
 }

@@ -1,8 +1,8 @@
 /**
  * The stage of an online migration: a schema of the tool's own in MAS's database, which MAS never
  * reads, holding copies of the tables the tool writes (MAS's own definitions: columns, keys,
- * indexes and the foreign keys between them, under the same names), a fingerprint per Synapse user
- * of the rows it was filled from, and what the runs that filled it need to agree on.
+ * indexes, under the same names), per Synapse user the rows of each table it was filled from, and
+ * what the runs that filled it need to agree on.
  *
  * `prepare` fills it while Synapse runs; the cut-over moves its tables into MAS's schema in one
  * transaction (MAS's empty tables dropped, the stage's moved in, the foreign keys between them and
@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { UserError } from "../errors/user-error.ts";
+import type { MasId } from "../model/ids.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { captureConstraints, captureForeignKeys, runAll, type ForeignKey } from "./constraints.ts";
@@ -39,8 +40,16 @@ export interface StageState {
   counts: Partial<Record<MasTableName, number>>;
   /** Synapse's high-water marks in the snapshot the stage was last brought up to date from. */
   synapseMarks: SynapseMarks;
-  /** Synapse users with a fingerprint (any row). */
+  /** Synapse users with any row. */
   users: number;
+  /** Where Synapse's snapshot stood when the stage was last brought up to date (source's ChangeMark). */
+  mark: StageMark | null;
+}
+
+/** Where Synapse's snapshot stood (the source's ChangeMark, kept as it comes). */
+export interface StageMark {
+  xmin: string;
+  origin: string;
 }
 
 function quoteIdent(name: string): string {
@@ -68,11 +77,13 @@ export async function readStage(client: pg.ClientBase): Promise<StageState | nul
     tool_version: string;
     counts: Partial<Record<MasTableName, number>>;
     synapse_marks: SynapseMarks;
+    change_mark: StageMark | null;
     users: string;
   }>(
     `SELECT seed, created_ms, updated_ms, setup_digest, schema_digest, tool_version, counts, synapse_marks,
+            to_jsonb(m) -> 'change_mark' AS change_mark,
             (SELECT count(*) FROM ${STAGE_SCHEMA}.synapse_users) AS users
-       FROM ${STAGE_SCHEMA}.meta`,
+       FROM ${STAGE_SCHEMA}.meta m`,
   );
   const row = result.rows[0];
   if (row === undefined) return null;
@@ -86,6 +97,7 @@ export async function readStage(client: pg.ClientBase): Promise<StageState | nul
     counts: row.counts,
     synapseMarks: row.synapse_marks,
     users: Number(row.users),
+    mark: row.change_mark,
   };
 }
 
@@ -113,7 +125,10 @@ export async function masSchemaDigest(client: pg.ClientBase): Promise<string> {
  * user's rows would check each of them per row (1.1 s for 1,100 users at 100k users, measured);
  * the cut-over adds them. Replaces a stage that was there.
  */
-export async function createStage(tx: TxClient, state: Omit<StageState, "users" | "counts" | "synapseMarks">): Promise<void> {
+export async function createStage(
+  tx: TxClient,
+  state: Omit<StageState, "users" | "counts" | "synapseMarks" | "mark">,
+): Promise<void> {
   const masSchema = await currentSchema(tx);
   const saved = await captureConstraints(tx, TABLE_ORDER, { foreignKeys: "none" });
   await tx.query(`DROP SCHEMA IF EXISTS ${STAGE_SCHEMA} CASCADE`);
@@ -136,16 +151,17 @@ export async function createStage(tx: TxClient, state: Omit<StageState, "users" 
   await tx.query(
     `CREATE TABLE ${STAGE_SCHEMA}.synapse_users (
        user_id text PRIMARY KEY,
-       fingerprint text NOT NULL,
+       bucket integer NOT NULL,
+       rows integer[] NOT NULL,
        time_dependent boolean NOT NULL DEFAULT false)`,
   );
   await tx.query(
     `CREATE TABLE ${STAGE_SCHEMA}.meta (
        seed bytea NOT NULL, created_ms bigint NOT NULL, updated_ms bigint NOT NULL,
        setup_digest text NOT NULL, schema_digest text NOT NULL, tool_version text NOT NULL,
-       counts jsonb NOT NULL, synapse_marks jsonb NOT NULL)`,
+       counts jsonb NOT NULL, synapse_marks jsonb NOT NULL, change_mark jsonb)`,
   );
-  await tx.query(`INSERT INTO ${STAGE_SCHEMA}.meta VALUES ($1, $2, $3, $4, $5, $6, '{}', '{}')`, [
+  await tx.query(`INSERT INTO ${STAGE_SCHEMA}.meta VALUES ($1, $2, $3, $4, $5, $6, '{}', '{}', NULL)`, [
     state.seed,
     state.createdAt,
     state.updatedAt,
@@ -173,44 +189,72 @@ export async function inStage<T>(tx: TxClient, work: () => Promise<T>): Promise<
   return result;
 }
 
-/** Copies COPY text of `user_id TAB fingerprint` lines into a table of the transaction's own. */
-async function loadFingerprints(tx: TxClient, table: string, lines: Readable): Promise<void> {
-  await pipeline(lines, tx.query(copyFrom(`COPY ${table} (user_id, fingerprint) FROM STDIN`)));
-}
+const USER_ROWS_COLUMNS = "(user_id, bucket, rows)";
 
-/** A first prepare: every user's fingerprint. */
-export async function saveAllFingerprints(tx: TxClient, lines: Readable, timeDependent: ReadonlySet<string>): Promise<void> {
-  await loadFingerprints(tx, `${STAGE_SCHEMA}.synapse_users`, lines);
+/** A first prepare: every Synapse user's rows per table (COPY text from the source's rowCounts). */
+export async function saveAllUserRows(tx: TxClient, lines: Readable, timeDependent: ReadonlySet<string>): Promise<void> {
+  await pipeline(lines, tx.query(copyFrom(`COPY ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS} FROM STDIN`)));
   await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
 }
 
-/**
- * Loads Synapse's fingerprints now into a temporary table and returns the users whose fingerprint
- * differs from the stage's (changed, new or gone), and those whose rows took a run's time.
- */
-export async function changedUsers(tx: TxClient, lines: Readable): Promise<string[]> {
-  await tx.query("CREATE TEMPORARY TABLE fresh_fingerprints (user_id text, fingerprint text) ON COMMIT DROP");
-  await loadFingerprints(tx, "pg_temp.fresh_fingerprints", lines);
-  const result = await tx.query<{ user_id: string }>(
-    `SELECT coalesce(f.user_id, s.user_id) AS user_id
-       FROM pg_temp.fresh_fingerprints f FULL JOIN ${STAGE_SCHEMA}.synapse_users s ON s.user_id = f.user_id
-      WHERE f.fingerprint IS DISTINCT FROM s.fingerprint OR s.time_dependent`,
-  );
-  return result.rows.map((r) => r.user_id);
-}
-
-/** After a delta: the changed users' fingerprints are now the fresh ones. */
-export async function saveChangedFingerprints(
+/** After a delta: the users read again have their rows per table as they are now (`lines`: of those users). */
+export async function saveChangedUserRows(
   tx: TxClient,
   changed: readonly string[],
+  lines: Readable,
   timeDependent: ReadonlySet<string>,
 ): Promise<void> {
   await tx.query(`DELETE FROM ${STAGE_SCHEMA}.synapse_users WHERE user_id = ANY($1)`, [changed]);
-  await tx.query(
-    `INSERT INTO ${STAGE_SCHEMA}.synapse_users (user_id, fingerprint, time_dependent)
-     SELECT user_id, fingerprint, user_id = ANY($2) FROM pg_temp.fresh_fingerprints WHERE user_id = ANY($1)`,
-    [changed, [...timeDependent]],
+  await pipeline(lines, tx.query(copyFrom(`COPY ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS} FROM STDIN`)));
+  await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
+}
+
+/** The users whose rows took a run's own time: read again by every run. */
+export async function timeDependentUsers(tx: TxClient): Promise<string[]> {
+  const result = await tx.query<{ user_id: string }>(`SELECT user_id FROM ${STAGE_SCHEMA}.synapse_users WHERE time_dependent`);
+  return result.rows.map((r) => r.user_id);
+}
+
+/** Per table (in the source's order), every staged user's rows. */
+export async function stagedRows(tx: TxClient, tables: number): Promise<number[]> {
+  const sums = Array.from({ length: tables }, (_, i) => `coalesce(sum(rows[${i + 1}]), 0)::text`).join(", ");
+  const result = await tx.query<{ n: string[] }>(`SELECT ARRAY[${sums}] AS n FROM ${STAGE_SCHEMA}.synapse_users`);
+  return Array.from({ length: tables }, (_, i) => Number(result.rows[0]?.n[i] ?? 0));
+}
+
+/** Per staged user of `users`, their bucket and rows per table. */
+export async function stagedRowsOf(
+  tx: TxClient,
+  users: readonly string[],
+): Promise<Map<string, { bucket: number; rows: number[] }>> {
+  const result = await tx.query<{ user_id: string; bucket: number; rows: number[] }>(
+    `SELECT user_id, bucket, rows FROM ${STAGE_SCHEMA}.synapse_users WHERE user_id = ANY($1)`,
+    [users],
   );
+  return new Map(result.rows.map((r) => [r.user_id, { bucket: r.bucket, rows: r.rows }]));
+}
+
+/** Per table of `tables` (places in the source's order), per bucket, the staged users' rows. */
+export async function stagedRowsByBucket(tx: TxClient, tables: readonly number[]): Promise<Map<number, Map<number, number>>> {
+  const sums = tables.map((t) => `coalesce(sum(rows[${t + 1}]), 0)::text`).join(", ");
+  const result = await tx.query<{ b: number; n: string[] }>(
+    `SELECT bucket AS b, ARRAY[${sums}] AS n FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1`,
+  );
+  const maps = new Map(tables.map((t) => [t, new Map<number, number>()]));
+  for (const row of result.rows) tables.forEach((t, i) => maps.get(t)?.set(row.b, Number(row.n[i])));
+  return maps;
+}
+
+/** The staged users of these buckets, each with its bucket and rows per table. */
+export async function stagedUsersInBuckets(
+  tx: TxClient,
+  buckets: readonly number[],
+): Promise<Map<string, { bucket: number; rows: number[] }>> {
+  const result = await tx.query<{ user_id: string; bucket: number; rows: number[] }>(
+    `SELECT user_id, bucket, rows FROM ${STAGE_SCHEMA}.synapse_users WHERE bucket = ANY($1::int[])`,
+    [buckets],
+  );
+  return new Map(result.rows.map((r) => [r.user_id, { bucket: r.bucket, rows: r.rows }]));
 }
 
 /**
@@ -251,15 +295,25 @@ export async function deleteUsersRows(
   return deleted;
 }
 
+/** The MAS providers the stage's upstream links point at (none without a stage). */
+export async function stagedLinkProviders(client: pg.ClientBase): Promise<MasId[]> {
+  if (!(await stageExists(client))) return [];
+  const result = await client.query<{ id: MasId }>(
+    `SELECT DISTINCT upstream_oauth_provider_id AS id FROM ${STAGE_SCHEMA}.upstream_oauth_links`,
+  );
+  return result.rows.map((r) => r.id);
+}
+
 /** Records where the stage stands after a run. */
 export async function saveStageProgress(
   tx: TxClient,
-  progress: { updatedAt: number; counts: Partial<Record<MasTableName, number>>; synapseMarks: SynapseMarks },
+  progress: { updatedAt: number; counts: Partial<Record<MasTableName, number>>; synapseMarks: SynapseMarks; mark: StageMark },
 ): Promise<void> {
-  await tx.query(`UPDATE ${STAGE_SCHEMA}.meta SET updated_ms = $1, counts = $2, synapse_marks = $3`, [
+  await tx.query(`UPDATE ${STAGE_SCHEMA}.meta SET updated_ms = $1, counts = $2, synapse_marks = $3, change_mark = $4`, [
     progress.updatedAt,
     JSON.stringify(progress.counts),
     JSON.stringify(progress.synapseMarks),
+    JSON.stringify(progress.mark),
   ]);
 }
 

@@ -1,20 +1,25 @@
 /**
- * What changed in a PostgreSQL Synapse since a stage was prepared, found per user: a fingerprint
- * of every row the reads take for that user, computed inside PostgreSQL (only one line per user
- * crosses the network), and the users whose sessions end in a window of time.
+ * What changed in a PostgreSQL Synapse since a stage was last brought up to date, found from row
+ * versions: every row PostgreSQL writes (insert or update) carries the id of the transaction that
+ * wrote it (`xmin`). A run records its snapshot's oldest running transaction (its mark); a later
+ * run's rows written at or after that mark are the new and updated ones, found by one scan with no
+ * hashing. Deleted rows leave no version behind: they are found by counting, per table, the older
+ * rows that are left against the stage's counts per user (see pipeline/changed-users.ts).
+ *
+ * Nothing is asked of the server (no replication slot, no `wal_level`, no extra role).
  */
 import type { Readable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { sqlSessionEnded } from "../findings-sql.ts";
-import type { UserChanges } from "../source.ts";
+import type { ChangeMark, UserChanges } from "../source.ts";
+import { textArrayLiteral } from "./text-array.ts";
 
 /**
  * The tables the reads take rows from (read-columns.ts), each with the column naming the user a
- * row belongs to. Whole rows are hashed: a column no read takes can only make a user look changed
- * (re-read for nothing), never hide a change.
+ * row belongs to. Counts per user are kept in this order.
  */
-const HASHED_TABLES: readonly (readonly [table: string, userColumn: string])[] = [
+export const CHANGE_TABLES: readonly (readonly [table: string, userColumn: string])[] = [
   ["users", "name"],
   ["user_threepids", "user_id"],
   ["user_external_ids", "user_id"],
@@ -23,41 +28,181 @@ const HASHED_TABLES: readonly (readonly [table: string, userColumn: string])[] =
   ["refresh_tokens", "user_id"],
 ];
 
+/** Buckets users are spread over (by a hash of their id) to find whose rows were deleted. */
+export const USER_BUCKETS = 65536;
+
+const bucketOf = (column: string) => `(hashtext(${column}) & ${USER_BUCKETS - 1})`;
+
+/** Transaction ids wrap at 2^32; a mark further back than half of that cannot be compared. */
+const XID_SPAN_LIMIT = 2 ** 31 - 2 ** 24;
+
 /**
- * A 64-bit hash of row `x`, seeded by its table's place: PostgreSQL 14 hashes a row as it is
- * (hash_record_extended: 0.65 s against 0.9 s for its text at 100k users, measured); before 14,
- * its text. Two runs on one server hash alike; across an upgrade every user only looks changed.
+ * One query per table (of `only`): `select` from each table `x`, then `rest` (its conditions and
+ * grouping), given its user column; each row starts with the table's place `t`. Each table is
+ * aggregated on its own (one aggregate over all tables' rows cost twice as much, measured), and
+ * the queries can run side by side on the snapshot's connections.
  */
-function rowHash(seed: number, hashesRecords: boolean): string {
-  return hashesRecords ? `hash_record_extended(x, ${seed})` : `hashtextextended(x::text, ${seed})`;
+function eachTable(
+  select: (user: string) => string,
+  rest: (user: string) => string = () => "",
+  only?: readonly number[],
+): string[] {
+  return CHANGE_TABLES.flatMap(([table, column], place) => {
+    if (only !== undefined && !only.includes(place)) return [];
+    const user = `x.${column}`;
+    return [`SELECT ${place} AS t, ${select(user)} FROM ${table} x ${rest(user)}`];
+  });
+}
+
+/** Runs one query in the snapshot. */
+type RunQuery = <R extends object>(sql: string, params?: readonly unknown[]) => Promise<R[]>;
+
+/**
+ * Whether the row written by transaction `xid` was written at or after the mark: no older than it
+ * (`age` counts modulo 2^32 from one point for the statement; frozen rows are older than any; a
+ * row frozen before a wraparound can look newer, and is only read again).
+ */
+function writtenSinceSql(mark32: number, xid: string): string {
+  return `age(${xid}) BETWEEN 0 AND age('${mark32}'::xid)`;
+}
+
+/** Where this snapshot stands: its oldest running transaction, and what identifies the database. */
+const MARK_SQL = `SELECT txid_snapshot_xmin(txid_current_snapshot())::text AS xmin,
+    txid_snapshot_xmax(txid_current_snapshot())::text AS xmax,
+    CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE')
+      THEN (SELECT system_identifier::text FROM pg_control_system()) END AS system,
+    CASE WHEN has_function_privilege('pg_control_checkpoint()', 'EXECUTE')
+      THEN (SELECT timeline_id::text FROM pg_control_checkpoint()) END AS timeline,
+    (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
+    (SELECT string_agg(c.relname || '=' || pg_relation_filenode(c.oid), ',' ORDER BY c.relname)
+       FROM pg_class c WHERE c.oid IN (${CHANGE_TABLES.map(([t]) => `to_regclass('${t}')`).join(", ")})) AS files`;
+
+/** Rows grouped into one map per table (every table of `tables` present). */
+function byTable<R extends { t: number }, K>(
+  tables: readonly number[],
+  rows: R[],
+  entry: (row: R) => [K, number],
+): Map<number, Map<K, number>> {
+  const maps = new Map(tables.map((t) => [t, new Map<K, number>()]));
+  for (const row of rows) {
+    const [key, n] = entry(row);
+    maps.get(row.t)?.set(key, n);
+  }
+  return maps;
 }
 
 /**
- * `user_id, fingerprint`: per user, the sum of a 64-bit hash of each of its rows in every table
- * (numeric: no overflow; a sum does not depend on the order rows come in).
+ * The change queries, on the source's connection (inside its snapshot); `over` spreads them over
+ * the snapshot's other connections too.
  */
-export function fingerprintSql(hashesRecords: boolean): string {
-  const rows = HASHED_TABLES.map(
-    ([table, user], seed) => `SELECT x.${user} AS user_id, ${rowHash(seed, hashesRecords)} AS h FROM ${table} x`,
-  );
-  return `SELECT user_id, sum(h)::text AS fingerprint FROM (\n  ${rows.join("\n  UNION ALL ")}\n) rows GROUP BY user_id`;
-}
+export function postgresUserChanges(client: pg.Client): UserChanges {
+  /** The mark's 32 bits, once compared. */
+  let mark32: number | null = null;
+  /** The condition on the row `x` (each table's alias in eachTable). */
+  const since = () => {
+    if (mark32 === null) throw new Error("compare the mark first (markComparable)");
+    return writtenSinceSql(mark32, "x.xmin");
+  };
+  const mark = async (): Promise<ChangeMark & { xmax: string }> => {
+    const row = (
+      await client.query<{
+        xmin: string;
+        xmax: string;
+        system: string | null;
+        timeline: string | null;
+        database: string;
+        files: string;
+      }>(MARK_SQL)
+    ).rows[0];
+    if (row === undefined) throw new Error("no snapshot mark");
+    // A restored, rebuilt or other database: its transaction ids say nothing about the stage's rows.
+    // The bucket count too: users counted into other buckets are counted again.
+    const origin = JSON.stringify([row.system, row.timeline, row.database, row.files, USER_BUCKETS]);
+    return { xmin: row.xmin, xmax: row.xmax, origin };
+  };
+  const build = (run: RunQuery): UserChanges => {
+    const all = async <R extends { t: number }>(sqls: string[], params?: readonly unknown[]): Promise<R[]> =>
+      (await Promise.all(sqls.map((sql) => run<R>(sql, params)))).flat();
+    return {
+      tables: CHANGE_TABLES.map(([table]) => table),
 
-/** hash_record_extended came with PostgreSQL 14. */
-const RECORD_HASH_SINCE = 140000;
+      over: (queries) => build((sql, params) => queries.rows(sql, params)),
+
+      async mark(): Promise<ChangeMark> {
+        const { xmin, origin } = await mark();
+        return { xmin, origin };
+      },
+
+      async markComparable(previous: ChangeMark): Promise<boolean> {
+        const now = await mark();
+        const from = BigInt(previous.xmin);
+        const span = BigInt(now.xmax) - from;
+        if (now.origin !== previous.origin || BigInt(now.xmin) < from || span >= BigInt(XID_SPAN_LIMIT)) return false;
+        mark32 = Number(from & 0xffffffffn);
+        return true;
+      },
+
+      async writtenSince(): Promise<{ users: string[]; kept: number[] }> {
+        // One user per row written (the row's age computed once): the older rows are the others.
+        const rows = await all<{ t: number; total: string; users: string[] | null }>(
+          eachTable((user) => `count(*) AS total, array_agg(${user}) FILTER (WHERE ${since()}) AS users`),
+        );
+        const kept = CHANGE_TABLES.map(() => 0);
+        const users = new Set<string>();
+        for (const row of rows) {
+          kept[row.t] = Number(row.total) - (row.users?.length ?? 0);
+          for (const user of row.users ?? []) users.add(user);
+        }
+        return { users: [...users].sort(), kept };
+      },
+
+      async keptOf(users: readonly string[]): Promise<Map<string, { bucket: number; kept: number[] }>> {
+        const rows = await all<{ t: number; u: string; b: number; n: string }>(
+          eachTable(
+            (user) => `${user} AS u, ${bucketOf(user)} AS b, count(*) FILTER (WHERE NOT ${since()}) AS n`,
+            (user) => `WHERE ${user} IN (SELECT unnest($1::text[])) GROUP BY ${user}`,
+          ),
+          [users],
+        );
+        const found = new Map<string, { bucket: number; kept: number[] }>();
+        for (const row of rows) {
+          const entry = found.get(row.u) ?? { bucket: Number(row.b), kept: CHANGE_TABLES.map(() => 0) };
+          entry.kept[row.t] = Number(row.n);
+          found.set(row.u, entry);
+        }
+        return found;
+      },
+
+      async keptByBucket(tables: readonly number[]): Promise<Map<number, Map<number, number>>> {
+        const rows = await all<{ t: number; b: number; n: string }>(
+          eachTable(
+            (user) => `${bucketOf(user)} AS b, count(*) AS n`,
+            () => `WHERE NOT ${since()} GROUP BY 2`,
+            tables,
+          ),
+        );
+        return byTable(tables, rows, (r) => [Number(r.b), Number(r.n)]);
+      },
+
+      rowCounts(only?: readonly string[]): Readable {
+        const rows = eachTable(
+          (user) => `${user} AS u, count(*) AS n`,
+          (user) =>
+            `${only === undefined ? "" : `WHERE ${user} IN (SELECT unnest(${textArrayLiteral(only)}::text[]))`} GROUP BY ${user}`,
+        ).join("\n  UNION ALL ");
+        const counts = CHANGE_TABLES.map((_, place) => `coalesce(max(n) FILTER (WHERE t = ${place}), 0)`).join(", ");
+        return client.query(copyTo(`COPY (SELECT u, ${bucketOf("u")}, ARRAY[${counts}] FROM (${rows}) r GROUP BY u) TO STDOUT`));
+      },
+
+      async sessionsEndingBetween(from: number, to: number): Promise<string[]> {
+        const rows = await run<{ user_id: string }>(ENDING_SQL, [from, to]);
+        return rows.map((r) => r.user_id);
+      },
+    };
+  };
+  return build(async (sql, params) => (await client.query(sql, params as unknown[])).rows);
+}
 
 /** The users with a refresh token whose session a run at `$1` kept and a run at `$2` leaves behind. */
 const ENDING_SQL = `SELECT DISTINCT user_id FROM refresh_tokens r
   WHERE ${sqlSessionEnded("r", "$2")} AND NOT ${sqlSessionEnded("r", "$1")}`;
-
-/** The change queries, on the source's connection (inside its snapshot). */
-export function postgresUserChanges(client: pg.Client, serverVersion: number): UserChanges {
-  const sql = fingerprintSql(serverVersion >= RECORD_HASH_SINCE);
-  return {
-    fingerprints: (): Readable => client.query(copyTo(`COPY (${sql}) TO STDOUT`)),
-    async sessionsEndingBetween(from: number, to: number): Promise<string[]> {
-      const result = await client.query<{ user_id: string }>(ENDING_SQL, [from, to]);
-      return result.rows.map((r) => r.user_id);
-    },
-  };
-}

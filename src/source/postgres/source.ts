@@ -6,6 +6,7 @@ import { selectList, type ReadKind } from "../read-columns.ts";
 import { BatchedSynapseSource } from "../read-rows.ts";
 import type { CountedTable, SynapseSource, UserChanges, UserSubset } from "../source.ts";
 import { postgresUserChanges } from "./changes.ts";
+import { textArrayLiteral } from "./text-array.ts";
 
 /**
  * Joins, for a token's refresh token `r`, whether the access token of its successor was used.
@@ -58,19 +59,15 @@ const SHAPES: Record<ReadKind, ReadShape> = {
   },
 };
 
-/** `'{"a","b"}'`: a text array literal (PostgreSQL's array syntax, then quoted as a string literal). */
-export function textArrayLiteral(values: readonly string[]): string {
-  const array = `{${values.map((v) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`).join(",")}}`;
-  return `'${array.replace(/'/g, "''")}'`;
-}
-
 /**
  * The SQL of a read on PostgreSQL; with `only`, of the rows of those Synapse users alone (inlined:
  * `COPY (query)` takes no parameters, and a read-only snapshot cannot fill a temporary table).
  */
 export function postgresReadSql(kind: ReadKind, only?: UserSubset): string {
   const shape = SHAPES[kind];
-  const conditions = [shape.where, only && `${shape.userColumn} = ANY(${textArrayLiteral(only)}::text[])`].filter(Boolean);
+  const conditions = [shape.where, only && `${shape.userColumn} IN (SELECT unnest(${textArrayLiteral(only)}::text[]))`].filter(
+    Boolean,
+  );
   return [
     `SELECT ${selectList(kind, "postgres")}`,
     `FROM ${shape.from}`,
@@ -86,12 +83,9 @@ class PostgresSynapseSource extends BatchedSynapseSource {
 
   readonly changes: UserChanges;
 
-  constructor(
-    private readonly client: pg.Client,
-    serverVersion: number,
-  ) {
+  constructor(private readonly client: pg.Client) {
     super();
-    this.changes = postgresUserChanges(client, serverVersion);
+    this.changes = postgresUserChanges(client);
   }
 
   /**
@@ -130,6 +124,5 @@ export async function openPostgresSource(client: pg.Client): Promise<SynapseSour
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   // JIT compilation costs more than it saves on these one-pass scans (over a second measured at 100k users).
   await client.query("SET LOCAL jit = off");
-  const version = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-  return new PostgresSynapseSource(client, Number(version.rows[0]?.v));
+  return new PostgresSynapseSource(client);
 }

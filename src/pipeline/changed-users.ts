@@ -1,0 +1,90 @@
+/**
+ * Which Synapse users a staged run reads again: those with a row written since the stage's mark
+ * (new and updated rows, found by their row versions), those with a row deleted since (found by
+ * counting), those whose rows took a run's own time, and those whose session ended since.
+ *
+ * Deleted rows are found without reading every user's rows: per table, the rows older than the
+ * mark are counted (in the same scan that finds the written ones) and compared with the stage's
+ * counts, leaving out the users read again anyway. Only a table whose count fell is looked at
+ * closer: counted per bucket of users (a hash of the id), then per user in the buckets whose count
+ * fell. A user outside the written ones can only have lost rows, so equal counts mean equal rows.
+ */
+import type { UserChanges } from "../source/source.ts";
+import {
+  stagedRows,
+  stagedRowsByBucket,
+  stagedRowsOf,
+  stagedUsersInBuckets,
+  timeDependentUsers,
+  type StageState,
+} from "../target/stage.ts";
+import type { TxClient } from "../target/transaction.ts";
+
+/** The keys whose counts differ between two maps (a missing key counts 0). */
+export function differingKeys<K>(now: ReadonlyMap<K, number>, then: ReadonlyMap<K, number>): K[] {
+  const keys = new Set([...now.keys(), ...then.keys()]);
+  return [...keys].filter((k) => (now.get(k) ?? 0) !== (then.get(k) ?? 0));
+}
+
+/** Subtracts `n` from `key`'s count. */
+function subtract<K>(counts: Map<K, number> | undefined, key: K | undefined, n: number | undefined): void {
+  if (counts === undefined || key === undefined || !n) return;
+  counts.set(key, (counts.get(key) ?? 0) - n);
+}
+
+/**
+ * The users with a row deleted since the mark, among those with no row written since (`written`,
+ * read again anyway); per table, `keptTotal`: the rows older than the mark, `stagedTotal`: the
+ * stage's rows.
+ */
+async function usersWithDeletedRows(
+  tx: TxClient,
+  changes: UserChanges,
+  written: readonly string[],
+  keptTotal: readonly number[],
+  stagedTotal: readonly number[],
+): Promise<string[]> {
+  const [writtenNow, writtenThen] = await Promise.all([changes.keptOf(written), stagedRowsOf(tx, written)]);
+  // The other users' rows per table, now and as staged: equal unless one of them lost rows.
+  const others = (total: number, table: number, perUser: Iterable<number[]>) =>
+    [...perUser].reduce((left, rows) => left - (rows[table] ?? 0), total);
+  const now = [...writtenNow.values()].map((w) => w.kept);
+  const then = [...writtenThen.values()].map((w) => w.rows);
+  const fell = changes.tables
+    .map((_, t) => t)
+    .filter((t) => others(keptTotal[t] ?? 0, t, now) !== others(stagedTotal[t] ?? 0, t, then));
+  if (fell.length === 0) return [];
+  const [nowByBucket, thenByBucket] = await Promise.all([changes.keptByBucket(fell), stagedRowsByBucket(tx, fell)]);
+  for (const t of fell) {
+    for (const { bucket, kept } of writtenNow.values()) subtract(nowByBucket.get(t), bucket, kept[t]);
+    for (const { bucket, rows } of writtenThen.values()) subtract(thenByBucket.get(t), bucket, rows[t]);
+  }
+  const buckets = new Set(fell.flatMap((t) => differingKeys(nowByBucket.get(t) ?? new Map(), thenByBucket.get(t) ?? new Map())));
+  // Their other users, each looked up by index: a few per bucket.
+  const writtenSet = new Set(written);
+  const candidates = [...(await stagedUsersInBuckets(tx, [...buckets]))].filter(([user]) => !writtenSet.has(user));
+  const candidatesNow = await changes.keptOf(candidates.map(([user]) => user));
+  return candidates
+    .filter(([user, { rows }]) => fell.some((t) => (candidatesNow.get(user)?.kept[t] ?? 0) !== rows[t]))
+    .map(([user]) => user);
+}
+
+/**
+ * The users a delta reads again (sorted), in the source's snapshot, against a stage whose mark
+ * `changes.markComparable` accepted.
+ */
+export async function usersToReread(tx: TxClient, changes: UserChanges, stage: StageState, now: number): Promise<string[]> {
+  // The stage's side, one query at a time on MAS's connection, while Synapse's tables are scanned.
+  const staged = (async () => ({
+    totals: await stagedRows(tx, changes.tables.length),
+    timeDependent: await timeDependentUsers(tx),
+  }))();
+  staged.catch(() => undefined); // awaited below; not unhandled if the scans fail first
+  const [{ users: written, kept }, ending] = await Promise.all([
+    changes.writtenSince(),
+    changes.sessionsEndingBetween(stage.updatedAt, now),
+  ]);
+  const { totals, timeDependent } = await staged;
+  const deleted = await usersWithDeletedRows(tx, changes, written, kept, totals);
+  return [...new Set([...written, ...deleted, ...ending, ...timeDependent])].sort();
+}
