@@ -311,8 +311,8 @@ describe("online migration safety", { timeout: 900_000 }, () => {
     // The run's heading, then the error on one line (no stack trace).
     assert.deepEqual(result.stderr.trimEnd().split("\n"), [
       "Preparing the stage: Synapse example.com -> MAS",
-      "syn2mas: error: an online migration (prepare) needs Synapse's database on PostgreSQL: changes are found by " +
-        "fingerprints computed inside it (fix: migrate a SQLite Synapse with `syn2mas migrate` while Synapse is stopped)",
+      "syn2mas: error: an online migration (prepare) needs Synapse's database on PostgreSQL: changes are found from " +
+        "its row versions (fix: migrate a SQLite Synapse with `syn2mas migrate` while Synapse is stopped)",
     ]);
     assert.equal(result.stdout, "");
     assert.equal(await stageContents(s), null);
