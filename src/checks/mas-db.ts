@@ -201,8 +201,10 @@ async function providerRowRules(input: CheckContext, findings: Finding[]): Promi
     targets.push({ authProvider: LINK_FILE_SOURCE, id, label: `--link-file ${input.fileLinks?.path}` });
   // A delta reads only some users: the providers the stage's other links point at must exist too.
   if (input.onlyUsers !== undefined) {
-    for (const id of await stagedLinkProviders(input.masDb))
-      targets.push({ authProvider: "", id, label: "the stage's upstream links" });
+    const named = new Set(targets.map((t) => t.id));
+    for (const id of await stagedLinkProviders(input.masDb)) {
+      if (!named.has(id)) targets.push({ authProvider: "", id, label: "the stage's upstream links" });
+    }
   }
   const present = await existingProviderIds(
     input.masDb,

@@ -31,7 +31,6 @@ import {
   saveAllUserRows,
   saveChangedUserRows,
   saveStageProgress,
-  type StageState,
 } from "../target/stage.ts";
 import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { TxClient } from "../target/transaction.ts";
