@@ -20,16 +20,11 @@ import {
 } from "../target/stage.ts";
 import type { TxClient } from "../target/transaction.ts";
 
-/** The keys whose counts differ between two maps (a missing key counts 0). */
-export function differingKeys<K>(now: ReadonlyMap<K, number>, then: ReadonlyMap<K, number>): K[] {
-  const keys = new Set([...now.keys(), ...then.keys()]);
-  return [...keys].filter((k) => (now.get(k) ?? 0) !== (then.get(k) ?? 0));
-}
-
-/** Subtracts `n` from `key`'s count. */
-function subtract<K>(counts: Map<K, number> | undefined, key: K | undefined, n: number | undefined): void {
-  if (counts === undefined || key === undefined || !n) return;
-  counts.set(key, (counts.get(key) ?? 0) - n);
+/** The indexes (buckets) whose counts differ between two vectors. */
+export function differingBuckets(now: Int32Array, then: Int32Array): number[] {
+  const found: number[] = [];
+  for (let b = 0; b < Math.max(now.length, then.length); b++) if ((now[b] ?? 0) !== (then[b] ?? 0)) found.push(b);
+  return found;
 }
 
 /**
@@ -54,16 +49,26 @@ async function usersWithDeletedRows(
     .map((_, t) => t)
     .filter((t) => others(keptTotal[t] ?? 0, t, now) !== others(stagedTotal[t] ?? 0, t, then));
   if (fell.length === 0) return [];
-  const [nowByBucket, thenByBucket] = await Promise.all([changes.keptByBucket(fell), stagedRowsByBucket(tx, fell)]);
+  const [nowByBucket, thenByBucket] = await Promise.all([
+    changes.keptByBucket(fell),
+    stagedRowsByBucket(tx, fell, changes.buckets),
+  ]);
+  const buckets = new Set<number>();
   for (const t of fell) {
-    for (const { bucket, kept } of writtenNow.values()) subtract(nowByBucket.get(t), bucket, kept[t]);
-    for (const { bucket, rows } of writtenThen.values()) subtract(thenByBucket.get(t), bucket, rows[t]);
+    const now = nowByBucket.get(t) ?? new Int32Array(changes.buckets);
+    const then = thenByBucket.get(t) ?? new Int32Array(changes.buckets);
+    // The written users are read again anyway: their rows are left out on both sides.
+    for (const { bucket, kept } of writtenNow.values()) now[bucket] = (now[bucket] ?? 0) - (kept[t] ?? 0);
+    for (const { bucket, rows } of writtenThen.values()) then[bucket] = (then[bucket] ?? 0) - (rows[t] ?? 0);
+    for (const bucket of differingBuckets(now, then)) buckets.add(bucket);
   }
-  const buckets = new Set(fell.flatMap((t) => differingKeys(nowByBucket.get(t) ?? new Map(), thenByBucket.get(t) ?? new Map())));
   // Their other users, each looked up by index: a few per bucket.
   const writtenSet = new Set(written);
   const candidates = [...(await stagedUsersInBuckets(tx, [...buckets]))].filter(([user]) => !writtenSet.has(user));
-  const candidatesNow = await changes.keptOf(candidates.map(([user]) => user));
+  const candidatesNow = await changes.keptOf(
+    candidates.map(([user]) => user),
+    fell,
+  );
   return candidates
     .filter(([user, { rows }]) => fell.some((t) => (candidatesNow.get(user)?.kept[t] ?? 0) !== rows[t]))
     .map(([user]) => user);

@@ -42,10 +42,12 @@ export interface UserChanges {
   markComparable(previous: ChangeMark): Promise<boolean>;
   /** The users with a row written (inserted or updated) since the mark, and per table the rows older than it. */
   writtenSince(): Promise<{ users: string[]; kept: number[] }>;
-  /** Per user of these, their bucket and per table their rows older than the mark. */
-  keptOf(users: readonly string[]): Promise<Map<string, { bucket: number; kept: number[] }>>;
-  /** Per table of `tables`, per bucket of users, the rows older than the mark. */
-  keptByBucket(tables: readonly number[]): Promise<Map<number, Map<number, number>>>;
+  /** Per user of these, their bucket and per table (of `tables`, default all) their rows older than the mark. */
+  keptOf(users: readonly string[], tables?: readonly number[]): Promise<Map<string, { bucket: number; kept: number[] }>>;
+  /** How many buckets users are spread over (by a hash of their id, in `keptOf` and `rowCounts`). */
+  readonly buckets: number;
+  /** Per table of `tables`, per bucket of users (the index), the rows older than the mark. */
+  keptByBucket(tables: readonly number[]): Promise<Map<number, Int32Array>>;
   /** COPY text, one line per Synapse user with any row (of `only`): `user_id TAB bucket TAB {rows per table}`. */
   rowCounts(only?: readonly string[]): Readable;
   /** The users with a refresh token whose session ends in [from, to) (ms): their mapping depends on when it runs. */

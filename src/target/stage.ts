@@ -234,15 +234,29 @@ export async function stagedRowsOf(
   return new Map(result.rows.map((r) => [r.user_id, { bucket: r.bucket, rows: r.rows }]));
 }
 
-/** Per table of `tables` (places in the source's order), per bucket, the staged users' rows. */
-export async function stagedRowsByBucket(tx: TxClient, tables: readonly number[]): Promise<Map<number, Map<number, number>>> {
-  const sums = tables.map((t) => `coalesce(sum(rows[${t + 1}]), 0)::text`).join(", ");
-  const result = await tx.query<{ b: number; n: string[] }>(
-    `SELECT bucket AS b, ARRAY[${sums}] AS n FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1`,
+/**
+ * Per table of `tables` (places in the source's order), per bucket of users (the index, below
+ * `buckets`), the staged users' rows: two arrays per table, not a row per bucket (driver memory).
+ */
+export async function stagedRowsByBucket(
+  tx: TxClient,
+  tables: readonly number[],
+  buckets: number,
+): Promise<Map<number, Int32Array>> {
+  const sums = tables.map((t) => `sum(rows[${t + 1}])::int AS n${t}`).join(", ");
+  const arrays = tables.map((t) => `array_agg(n${t}) AS n${t}`).join(", ");
+  const result = await tx.query<Record<string, number[] | null>>(
+    `SELECT array_agg(b) AS b, ${arrays} FROM (SELECT bucket AS b, ${sums} FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1) g`,
   );
-  const maps = new Map(tables.map((t) => [t, new Map<number, number>()]));
-  for (const row of result.rows) tables.forEach((t, i) => maps.get(t)?.set(row.b, Number(row.n[i])));
-  return maps;
+  const row = result.rows[0] ?? {};
+  return new Map(
+    tables.map((t) => {
+      const vector = new Int32Array(buckets);
+      const counts = row[`n${t}`] ?? [];
+      (row.b ?? []).forEach((bucket, i) => (vector[bucket] = counts[i] ?? 0));
+      return [t, vector];
+    }),
+  );
 }
 
 /** The staged users of these buckets, each with its bucket and rows per table. */

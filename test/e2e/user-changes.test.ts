@@ -106,14 +106,19 @@ describe("finding what changed in a Synapse database since a mark", () => {
       );
 
       // The deleting user's bucket lost threepids, and no other; per user in it, only they did.
-      const byBucket = (await changes.keptByBucket([1])).get(1) ?? new Map<number, number>();
+      const byBucket = (await changes.keptByBucket([1])).get(1) ?? new Int32Array(changes.buckets);
       const bucketsBefore = new Map<number, number>();
       for (const [user, rows] of staged) {
         if ((rows[1] ?? 0) === 0) continue;
         const b = bucketOf.get(user) as number;
         bucketsBefore.set(b, (bucketsBefore.get(b) ?? 0) + (rows[1] ?? 0));
       }
-      const fell = [...bucketsBefore.keys()].filter((b) => (byBucket.get(b) ?? 0) !== bucketsBefore.get(b));
+      const fell = [...bucketsBefore.keys()].filter((b) => byBucket[b] !== bucketsBefore.get(b));
+      assert.equal(
+        byBucket.reduce((a, n) => a + n, 0),
+        [...bucketsBefore.values()].reduce((a, n) => a + n, 0) - (staged.get(deletingUser)?.[1] ?? 0),
+        "every bucket but one as before",
+      );
       assert.deepEqual(fell, [bucketOf.get(deletingUser)]);
       // Looked up by user, the deleting user alone lost rows.
       const inBucket = [...bucketOf].filter(([, b]) => b === fell[0]).map(([user]) => user);

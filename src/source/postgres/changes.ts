@@ -77,18 +77,11 @@ const MARK_SQL = `SELECT txid_snapshot_xmin(txid_current_snapshot())::text AS xm
     (SELECT string_agg(c.relname || '=' || pg_relation_filenode(c.oid), ',' ORDER BY c.relname)
        FROM pg_class c WHERE c.oid IN (${CHANGE_TABLES.map(([t]) => `to_regclass('${t}')`).join(", ")})) AS files`;
 
-/** Rows grouped into one map per table (every table of `tables` present). */
-function byTable<R extends { t: number }, K>(
-  tables: readonly number[],
-  rows: R[],
-  entry: (row: R) => [K, number],
-): Map<number, Map<K, number>> {
-  const maps = new Map(tables.map((t) => [t, new Map<K, number>()]));
-  for (const row of rows) {
-    const [key, n] = entry(row);
-    maps.get(row.t)?.set(key, n);
-  }
-  return maps;
+/** Counts per bucket, from the buckets that have any and their counts. */
+export function bucketVector(buckets: readonly number[], counts: readonly number[]): Int32Array {
+  const vector = new Int32Array(USER_BUCKETS);
+  buckets.forEach((bucket, i) => (vector[bucket] = counts[i] ?? 0));
+  return vector;
 }
 
 /**
@@ -125,6 +118,7 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
       (await Promise.all(sqls.map((sql) => run<R>(sql, params)))).flat();
     return {
       tables: CHANGE_TABLES.map(([table]) => table),
+      buckets: USER_BUCKETS,
 
       over: (queries) => build((sql, params) => queries.rows(sql, params)),
 
@@ -156,11 +150,15 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
         return { users: [...users].sort(), kept };
       },
 
-      async keptOf(users: readonly string[]): Promise<Map<string, { bucket: number; kept: number[] }>> {
+      async keptOf(
+        users: readonly string[],
+        tables?: readonly number[],
+      ): Promise<Map<string, { bucket: number; kept: number[] }>> {
         const rows = await all<{ t: number; u: string; b: number; n: string }>(
           eachTable(
             (user) => `${user} AS u, ${bucketOf(user)} AS b, count(*) FILTER (WHERE NOT ${since()}) AS n`,
             (user) => `WHERE ${user} IN (SELECT unnest($1::text[])) GROUP BY ${user}`,
+            tables,
           ),
           [users],
         );
@@ -173,15 +171,16 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
         return found;
       },
 
-      async keptByBucket(tables: readonly number[]): Promise<Map<number, Map<number, number>>> {
-        const rows = await all<{ t: number; b: number; n: string }>(
-          eachTable(
-            (user) => `${bucketOf(user)} AS b, count(*) AS n`,
-            () => `WHERE NOT ${since()} GROUP BY 2`,
-            tables,
-          ),
-        );
-        return byTable(tables, rows, (r) => [Number(r.b), Number(r.n)]);
+      async keptByBucket(tables: readonly number[]): Promise<Map<number, Int32Array>> {
+        // Two arrays per table, not a row per bucket: 65,536 rows per table cost tens of MB in the driver.
+        const sqls = tables.map((place) => {
+          const [table, column] = CHANGE_TABLES[place] as readonly [string, string];
+          return `SELECT ${place} AS t, array_agg(b) AS b, array_agg(n) AS n
+            FROM (SELECT ${bucketOf(`x.${column}`)} AS b, count(*)::int AS n FROM ${table} x
+                   WHERE NOT ${since()} GROUP BY 1) g`;
+        });
+        const rows = await all<{ t: number; b: number[] | null; n: number[] | null }>(sqls);
+        return new Map(rows.map((r) => [r.t, bucketVector(r.b ?? [], r.n ?? [])]));
       },
 
       rowCounts(only?: readonly string[]): Readable {
