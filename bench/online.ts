@@ -27,6 +27,8 @@ export interface OnlineBenchResult {
   cutOverPeakRssMb: number;
   /** Synapse users the cut-over read again. */
   usersReread: number;
+  /** The cut-over's report phases (seconds each); validate_foreign_keys runs after its commit. */
+  cutOverPhases: { name: string; seconds: number }[];
   /** The same final Synapse migrated offline (the downtime without a stage). */
   offlineSeconds: number;
   offlinePeakRssMb: number;
@@ -37,7 +39,7 @@ export interface OnlineBenchResult {
 }
 
 interface StageJson {
-  report: { stage?: { usersReread: number | null } } | null;
+  report: { stage?: { usersReread: number | null }; phases: { name: string; seconds: number }[] } | null;
 }
 
 export async function benchOnline(
@@ -73,6 +75,7 @@ export async function benchOnline(
     await cluster.sql("postgres", "CHECKPOINT");
     log("running the cut-over (syn2mas migrate with the stage) ...");
     const cutOver = await runTool(["migrate", ...online, "--json"]);
+    const cutOverReport = (JSON.parse(cutOver.stdout) as StageJson).report;
     log("running syn2mas migrate offline on the final Synapse ...");
     const offlineRun = await runTool(["migrate", ...offline]);
     log("comparing both MAS databases ...");
@@ -98,7 +101,8 @@ export async function benchOnline(
       preparePeakRssMb: prepared.peakRssMb,
       cutOverSeconds: cutOver.seconds,
       cutOverPeakRssMb: cutOver.peakRssMb,
-      usersReread: (JSON.parse(cutOver.stdout) as StageJson).report?.stage?.usersReread ?? -1,
+      usersReread: cutOverReport?.stage?.usersReread ?? -1,
+      cutOverPhases: (cutOverReport?.phases ?? []).map(({ name, seconds }) => ({ name, seconds })),
       offlineSeconds: offlineRun.seconds,
       offlinePeakRssMb: offlineRun.peakRssMb,
       differences,
@@ -119,6 +123,10 @@ export function onlineLines(r: OnlineBenchResult): string[] {
       .join(", ")})`,
     `syn2mas prepare       ${r.prepareSeconds.toFixed(2)} s  (peak RSS ${r.preparePeakRssMb.toFixed(1)} MB)`,
     `cut-over (migrate)    ${r.cutOverSeconds.toFixed(2)} s  (peak RSS ${r.cutOverPeakRssMb.toFixed(1)} MB; ${r.usersReread} users read again)`,
+    `cut-over phases       ${r.cutOverPhases
+      .filter((p) => p.seconds >= 0.005)
+      .map((p) => `${p.name} ${p.seconds.toFixed(2)}`)
+      .join(", ")} s (validate_foreign_keys after the commit)`,
     `offline migrate       ${r.offlineSeconds.toFixed(2)} s  (peak RSS ${r.offlinePeakRssMb.toFixed(1)} MB; cut-over/offline ` +
       `${(r.cutOverSeconds / r.offlineSeconds).toFixed(2)})`,
     `same rows             ${r.differences === 0 ? "yes (ids aside)" : `NO: ${r.differences} rows differ`}; ` +

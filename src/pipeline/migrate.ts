@@ -93,7 +93,7 @@ async function inOneTransaction(
   options: MigrateOptions,
   run: RunKind,
   within: (synapse: SynapseSide, tx: TxClient) => Promise<{ value: MigrateOutcome; commit: boolean }>,
-  afterCommit: (masDb: pg.Client, outcome: Done) => Promise<void>,
+  afterCommit: (masDb: pg.Client, outcome: Done, connectMas: () => Promise<pg.Client>) => Promise<void>,
   lostAnswer?: LostCommitAnswer,
 ): Promise<MigrateOutcome> {
   const unreadable = unreadableSource(options);
@@ -106,7 +106,7 @@ async function inOneTransaction(
       () => connect(named.masTarget),
       lostAnswer,
     );
-    if (outcome.status === "done") await afterCommit(masDb, outcome);
+    if (outcome.status === "done") await afterCommit(masDb, outcome, () => connect(named.masTarget));
     return outcome;
   });
 }
@@ -138,28 +138,71 @@ export async function migrate(options: MigrateOptions): Promise<MigrateOutcome> 
     options,
     options.dryRun ? "dry-run" : "migrate",
     (synapse, tx) => migrateWithin(options, synapse, tx),
-    async (masDb, outcome) => {
+    async (masDb, outcome, connectMas) => {
       const keys = outcome.foreignKeysToValidate;
-      if (keys) await timedStep(outcome.report, "validate_foreign_keys", () => validateAfterCutOver(masDb, keys));
+      if (keys) {
+        await timedStep(outcome.report, "validate_foreign_keys", () =>
+          validateAfterCutOver(masDb, connectMas, keys, outcome.report.written),
+        );
+      }
     },
   );
 }
 
 /**
- * After a cut-over has committed: checks the foreign keys it added NOT VALID against every row.
- * MAS may already start meanwhile (validation lets reads and writes go on). A key that fails
- * says so, the migration stays committed.
+ * The foreign keys split into `lanes` lists to validate side by side: the keys of one table in one
+ * list (each validation locks its table against the others), the largest tables first, each to the
+ * list with the fewest rows so far.
  */
-async function validateAfterCutOver(masDb: pg.Client, keys: readonly ForeignKey[]): Promise<void> {
-  for (const key of keys) {
-    try {
-      await validateForeignKey(masDb, key);
-    } catch (error) {
-      throw new UserError(
-        `the migration committed, but MAS's foreign key ${key.name} on ${key.table} does not hold for every row`,
-        "run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration",
-        { cause: error },
-      );
+export function validationLanes(
+  keys: readonly ForeignKey[],
+  rows: Partial<Record<string, number>>,
+  lanes: number,
+): ForeignKey[][] {
+  const byTable = new Map<string, ForeignKey[]>();
+  for (const key of keys) byTable.set(key.table, [...(byTable.get(key.table) ?? []), key]);
+  const size = (table: string) => (rows[table] ?? 0) * (byTable.get(table)?.length ?? 0);
+  const lists = Array.from({ length: lanes }, () => ({ keys: [] as ForeignKey[], rows: 0 }));
+  for (const table of [...byTable.keys()].sort((a, b) => size(b) - size(a) || a.localeCompare(b))) {
+    const lightest = lists.reduce((a, b) => (b.rows < a.rows ? b : a));
+    lightest.keys.push(...(byTable.get(table) ?? []));
+    lightest.rows += size(table);
+  }
+  return lists.map((l) => l.keys).filter((l) => l.length > 0);
+}
+
+/**
+ * After a cut-over has committed: checks the foreign keys it added NOT VALID against every row,
+ * on two connections (`masDb` and one more). MAS may already start meanwhile (validation lets
+ * reads and writes go on). A key that fails says so, the migration stays committed.
+ */
+async function validateAfterCutOver(
+  masDb: pg.Client,
+  connectMas: () => Promise<pg.Client>,
+  keys: readonly ForeignKey[],
+  rows: Partial<Record<string, number>>,
+): Promise<void> {
+  const validateAll = async (client: pg.Client, lane: readonly ForeignKey[]) => {
+    for (const key of lane) {
+      try {
+        await validateForeignKey(client, key);
+      } catch (error) {
+        throw new UserError(
+          `the migration committed, but MAS's foreign key ${key.name} on ${key.table} does not hold for every row`,
+          "run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration",
+          { cause: error },
+        );
+      }
     }
+  };
+  const [first = [], second = []] = validationLanes(keys, rows, 2);
+  if (second.length === 0) return validateAll(masDb, first);
+  const other = await connectMas();
+  try {
+    const lanes = [validateAll(masDb, first), validateAll(other, second)];
+    await Promise.all(lanes.map((lane) => lane.catch(() => undefined)));
+    await Promise.all(lanes);
+  } finally {
+    await other.end().catch(() => undefined);
   }
 }
