@@ -147,8 +147,6 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
     };
     await destination.receive(
       async (sink) => {
-        // A staged run may still be finding its users while the checks ran: known by now.
-        const only = await run.staged?.only;
         for (const phase of PHASES) await runPhase(phase, { ...phaseRun, sink, only });
       },
       blocking.presentOptionalColumns,

@@ -215,7 +215,7 @@ export async function stagedWithin(
         return { value: { status: "blocked", findings }, commit: false };
       }
       const reread = await rereading;
-      // Beside the checks, from the run's start: what it adds to the run is at most this.
+      // From the run's start: the checks wait for it.
       if (reread) report.phases.unshift({ name: "find_changed_users", sourceRows: reread.length, seconds: findSeconds });
       if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), timeDependent);
       else await saveChangedUserRows(tx, reread, changes.rowCounts(reread), timeDependent);

@@ -15,6 +15,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { UserError } from "../errors/user-error.ts";
 import type { MasId } from "../model/ids.ts";
+import { bucketVector } from "../model/user-buckets.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { captureConstraints, captureForeignKeys, runAll, type ForeignKey } from "./constraints.ts";
@@ -249,14 +250,7 @@ export async function stagedRowsByBucket(
     `SELECT array_agg(b) AS b, ${arrays} FROM (SELECT bucket AS b, ${sums} FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1) g`,
   );
   const row = result.rows[0] ?? {};
-  return new Map(
-    tables.map((t) => {
-      const vector = new Int32Array(buckets);
-      const counts = row[`n${t}`] ?? [];
-      (row.b ?? []).forEach((bucket, i) => (vector[bucket] = counts[i] ?? 0));
-      return [t, vector];
-    }),
-  );
+  return new Map(tables.map((t) => [t, bucketVector(buckets, row.b ?? [], row[`n${t}`] ?? [])]));
 }
 
 /** The staged users of these buckets, each with its bucket and rows per table. */

@@ -19,6 +19,7 @@ import { GUESTS_OFF, prepareScenario, runCli, type CliResult, type Scenario } fr
 import { scratchDir } from "../harness/scratch.ts";
 import { clientSessions, noClientSessions } from "../harness/sessions.ts";
 import { copySqliteFixture, prepareSqliteScenario } from "../harness/sqlite.ts";
+import { EXIT_TOOL_FAILURE } from "../../src/cli/exit-codes.ts";
 
 /** Users the fixture migrates (50 Synapse users minus 3 application-service users). */
 const FIXTURE_MAS_USERS = 47;
@@ -27,7 +28,6 @@ const BULK_USERS = 100_000;
 const STAGE = "syn2mas_stage";
 const EXIT_OK = 0;
 const EXIT_BLOCKED = 10;
-const EXIT_ERROR = 1;
 const MAS_TABLES: readonly string[] = TABLE_ORDER;
 const EMPTY_MAS = Object.fromEntries(MAS_TABLES.map((t) => [t, 0]));
 
@@ -307,7 +307,7 @@ describe("online migration safety", { timeout: 900_000 }, () => {
     const s = await prepareSqliteScenario(cluster, "staged_sqlite", dbPath, { synapseOverrides: GUESTS_OFF });
     const before = await cluster.dump(s.masDb);
     const result = await runCli(["prepare", ...s.configArgs]);
-    assert.equal(result.code, EXIT_ERROR, describeRun(result));
+    assert.equal(result.code, EXIT_TOOL_FAILURE, describeRun(result));
     // The run's heading, then the error on one line (no stack trace).
     assert.deepEqual(result.stderr.trimEnd().split("\n"), [
       "Preparing the stage: Synapse example.com -> MAS",

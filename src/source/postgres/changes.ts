@@ -11,6 +11,7 @@
 import type { Readable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import { bucketVector } from "../../model/user-buckets.ts";
 import { sqlSessionEnded } from "../findings-sql.ts";
 import type { ChangeMark, UserChanges } from "../source.ts";
 import { textArrayLiteral } from "./text-array.ts";
@@ -76,13 +77,6 @@ const MARK_SQL = `SELECT txid_snapshot_xmin(txid_current_snapshot())::text AS xm
     (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS database,
     (SELECT string_agg(c.relname || '=' || pg_relation_filenode(c.oid), ',' ORDER BY c.relname)
        FROM pg_class c WHERE c.oid IN (${CHANGE_TABLES.map(([t]) => `to_regclass('${t}')`).join(", ")})) AS files`;
-
-/** Counts per bucket, from the buckets that have any and their counts. */
-export function bucketVector(buckets: readonly number[], counts: readonly number[]): Int32Array {
-  const vector = new Int32Array(USER_BUCKETS);
-  buckets.forEach((bucket, i) => (vector[bucket] = counts[i] ?? 0));
-  return vector;
-}
 
 /**
  * The change queries, on the source's connection (inside its snapshot); `over` spreads them over
@@ -180,7 +174,7 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
                    WHERE NOT ${since()} GROUP BY 1) g`;
         });
         const rows = await all<{ t: number; b: number[] | null; n: number[] | null }>(sqls);
-        return new Map(rows.map((r) => [r.t, bucketVector(r.b ?? [], r.n ?? [])]));
+        return new Map(rows.map((r) => [r.t, bucketVector(USER_BUCKETS, r.b ?? [], r.n ?? [])]));
       },
 
       rowCounts(only?: readonly string[]): Readable {
