@@ -26,13 +26,15 @@ async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load
 /**
  * Streams the rows into a COPY loader on `tx` and waits until every chunk is loaded (its spools
  * released on a failure). Returns how long that last wait took, after the streaming ended.
+ * `keysInPlace`: the tables keep their foreign keys, so each phase's tables load whole, in order.
  */
 export async function loadThroughCopy(
   tx: TxClient,
   optionalColumns: ReadonlySet<string>,
   stream: (sink: RowSink) => Promise<void>,
+  keysInPlace = false,
 ): Promise<number> {
-  const loader = new ChunkLoader(tx, optionalColumns);
+  const loader = new ChunkLoader(tx, optionalColumns, undefined, keysInPlace);
   try {
     await stream(loader);
     const started = performance.now();

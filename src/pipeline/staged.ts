@@ -95,7 +95,7 @@ function countsAfter(
  * The stage as a destination, once the checks have passed (and taken the migration lock). Filled
  * from scratch: the stage made (or made again), then migrate's own load (the stage's indexes
  * dropped and rebuilt around it). A delta: the changed users' rows deleted, then theirs loaded
- * with the indexes in place (a few rows). Either way in the stage's schema.
+ * with the indexes and foreign keys in place (a few rows). Either way in the stage's schema.
  */
 function stageDestination(
   tx: TxClient,
@@ -124,7 +124,7 @@ function stageDestination(
         const usernames = localUsernames(await delta.reread, delta.serverName);
         const deleted = await timedStep(report.report, "delete_changed_rows", () => deleteUsersRows(tx, usernames));
         Object.assign(delta.deleted, deleted);
-        await loadThroughCopy(tx, optionalColumns, stream);
+        await loadThroughCopy(tx, optionalColumns, stream, true);
       });
     },
   };

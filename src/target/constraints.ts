@@ -21,15 +21,34 @@ function quoteIdent(name: string): string {
 const TOUCHING_FOREIGN_KEYS = "(c.contype = 'f' AND (r.relname = ANY($1) OR f.relname = ANY($1)))";
 
 /**
+ * The foreign keys between two of `tables` whose referencing columns lead an index of their table:
+ * deleting a referenced row checks such a key with a probe, not a scan of the referencing table.
+ */
+const INDEXED_FOREIGN_KEYS_AMONG = `(c.contype = 'f' AND r.relname = ANY($1) AND f.relname = ANY($1)
+  AND f.relnamespace = r.relnamespace
+  AND EXISTS (SELECT 1 FROM pg_index i
+               WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+                 AND (string_to_array(i.indkey::text, ' ')::int2[])[1:cardinality(c.conkey)] = c.conkey))`;
+
+/** Which foreign keys {@link captureConstraints} reads besides the keys and indexes. */
+const FOREIGN_KEYS = {
+  /** Every foreign key to or from the tables. */
+  touching: TOUCHING_FOREIGN_KEYS,
+  /** Those between two of the tables, checked by a probe when a referenced row goes. */
+  "indexed-among": INDEXED_FOREIGN_KEYS_AMONG,
+  none: "false",
+} as const;
+
+/**
  * Reads every primary key, unique constraint and plain index of `tables` in the current schema,
- * and every foreign key to or from them (unless `foreignKeys` is "none").
+ * and the foreign keys `foreignKeys` names (default: every one to or from them).
  */
 export async function captureConstraints(
   client: pg.ClientBase,
   tables: readonly string[],
-  options: { foreignKeys: "touching" | "none" } = { foreignKeys: "touching" },
+  options: { foreignKeys: keyof typeof FOREIGN_KEYS } = { foreignKeys: "touching" },
 ): Promise<SavedConstraints> {
-  const foreignKeys = options.foreignKeys === "none" ? "false" : TOUCHING_FOREIGN_KEYS;
+  const foreignKeys = FOREIGN_KEYS[options.foreignKeys];
   const constraints = await client.query<{ tbl: string; name: string; type: string; def: string }>(
     `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, c.contype AS type, pg_get_constraintdef(c.oid) AS def
        FROM pg_constraint c

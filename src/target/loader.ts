@@ -33,16 +33,21 @@ export class ChunkLoader implements RowSink {
   private failure: unknown;
   private readonly spaceWaiters: (() => void)[] = [];
 
-  /** `optionalColumns`: the optional MAS columns present in the target, written when a phase has them. */
+  /**
+   * `optionalColumns`: the optional MAS columns present in the target, written when a phase has
+   * them. `wholePhases`: each table's rows of a phase in one chunk, the phase's tables loaded in
+   * its order once it ends (parents before children, for tables whose foreign keys are in place).
+   */
   constructor(
     private readonly tx: TxClient,
     private readonly optionalColumns: ReadonlySet<string>,
     private readonly maxQueued = 4,
+    private readonly wholePhases = false,
   ) {}
 
   /** A phase's rows become COPY text in spool chunks (src/target/writer.ts), queued here as each fills. */
   openPhase(tables: readonly MasTableName[]): PhaseSink {
-    return new PhaseWriter(tables, this.optionalColumns, this);
+    return new PhaseWriter(tables, this.optionalColumns, this, this.wholePhases ? Infinity : undefined);
   }
 
   /** Queues a chunk; waits while the queue is full. Rethrows a failure of an earlier load. */

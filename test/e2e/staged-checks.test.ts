@@ -73,6 +73,32 @@ describe("online migration: a delta's checks, and a stage made again", () => {
     assert.equal(verified.code, 0, describeRun(verified));
   });
 
+  it("a stage without foreign keys between its tables (an earlier syn2mas made it) is moved in with them all, valid", async () => {
+    const s = await prepareScenario(cluster, "keyless_stage", { synapseOverrides: GUESTS_OFF });
+    const keys = `SELECT r.relname || '.' || c.conname AS key, c.convalidated AS valid
+                    FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+                   WHERE c.contype = 'f' AND r.relnamespace = current_schema()::regnamespace ORDER BY 1`;
+    const before = await cluster.sql<{ key: string; valid: boolean }>(s.masDb, keys);
+    ok(await runCli(["prepare", ...s.configArgs, "--json"]), "prepare");
+    await cluster.sql(
+      s.masDb,
+      `DO $$ DECLARE k record; BEGIN
+         FOR k IN SELECT c.conrelid::regclass AS t, c.conname FROM pg_constraint c
+                   WHERE c.contype = 'f' AND c.connamespace = 'syn2mas_stage'::regnamespace LOOP
+           EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', k.t, k.conname);
+         END LOOP; END $$`,
+    );
+    assert.equal(await count(s.masDb, "pg_constraint WHERE connamespace = 'syn2mas_stage'::regnamespace AND contype = 'f'"), 0);
+    await cluster.sql(s.synapseDb, "DELETE FROM devices WHERE device_id = (SELECT min(device_id) FROM devices)");
+    const cut = ok(await runCli(["migrate", ...s.configArgs, "--json"]), "cut-over");
+    assert.equal(cut.report?.stage?.mode, "delta");
+    const after = await cluster.sql<{ key: string; valid: boolean }>(s.masDb, keys);
+    assert.ok(before.length > 20 && before.every((k) => k.valid));
+    assert.deepEqual(after, before, "every foreign key of MAS's schema, each valid");
+    const verified = await runCli(["verify", ...s.configArgs]);
+    assert.equal(verified.code, 0, describeRun(verified));
+  });
+
   it("a MAS provider the stage's links point at, deleted after the prepare, blocks the cut-over", async () => {
     const s = await prepareScenario(cluster, "delta_provider", { synapseOverrides: GUESTS_OFF });
     // Devices never seen take each run's time: seen once, their linked users are not read again.
