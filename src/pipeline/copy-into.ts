@@ -1,4 +1,5 @@
 /** Migrate's destination: the COPY loader inside the run's transaction, the indexes rebuilt after it. */
+import type { MasTableName } from "../model/mas.ts";
 import { timedStep, type ReportBuilder } from "../report/report.ts";
 import { captureConstraints, runAll } from "../target/constraints.ts";
 import { ChunkLoader } from "../target/loader.ts";
@@ -26,15 +27,15 @@ async function withIndexesRebuiltAfter(tx: TxClient, report: ReportBuilder, load
 /**
  * Streams the rows into a COPY loader on `tx` and waits until every chunk is loaded (its spools
  * released on a failure). Returns how long that last wait took, after the streaming ended.
- * `keysInPlace`: the tables keep their foreign keys, so each phase's tables load whole, in order.
+ * `tableName`: where a MAS table's rows go (default: the table of that name).
  */
 export async function loadThroughCopy(
   tx: TxClient,
   optionalColumns: ReadonlySet<string>,
   stream: (sink: RowSink) => Promise<void>,
-  keysInPlace = false,
+  tableName?: (table: MasTableName) => string,
 ): Promise<number> {
-  const loader = new ChunkLoader(tx, optionalColumns, undefined, keysInPlace);
+  const loader = new ChunkLoader(tx, optionalColumns, undefined, tableName);
   try {
     await stream(loader);
     const started = performance.now();

@@ -22,8 +22,10 @@ import { timedStep, type MigrationReport, type StageSummary } from "../report/re
 import { readSynapseMarks } from "../source/synapse-marks.ts";
 import { writeMigrationRecord } from "../target/migration-record.ts";
 import {
+  applyChangedRows,
+  changedRowsTable,
+  createChangedRowsTables,
   createStage,
-  deleteUsersRows,
   inStage,
   masSchemaDigest,
   moveStageIntoMas,
@@ -79,14 +81,14 @@ function localUsernames(userIds: readonly string[], serverName: string): string[
   return names;
 }
 
-/** Rows per table after a delta: before, less those deleted, plus those written. */
+/** Rows per table after a delta: before, less those deleted, plus those inserted. */
 function countsAfter(
   before: Partial<Record<MasTableName, number>>,
   deleted: Partial<Record<MasTableName, number>>,
-  written: Partial<Record<MasTableName, number>>,
+  inserted: Partial<Record<MasTableName, number>>,
 ): Partial<Record<MasTableName, number>> {
-  const tables = new Set([...Object.keys(before), ...Object.keys(written)] as MasTableName[]);
-  return Object.fromEntries([...tables].map((t) => [t, (before[t] ?? 0) - (deleted[t] ?? 0) + (written[t] ?? 0)])) as Partial<
+  const tables = new Set([...Object.keys(before), ...Object.keys(inserted)] as MasTableName[]);
+  return Object.fromEntries([...tables].map((t) => [t, (before[t] ?? 0) - (deleted[t] ?? 0) + (inserted[t] ?? 0)])) as Partial<
     Record<MasTableName, number>
   >;
 }
@@ -94,15 +96,23 @@ function countsAfter(
 /**
  * The stage as a destination, once the checks have passed (and taken the migration lock). Filled
  * from scratch: the stage made (or made again), then migrate's own load (the stage's indexes
- * dropped and rebuilt around it). A delta: the changed users' rows deleted, then theirs loaded
- * with the indexes and foreign keys in place (a few rows). Either way in the stage's schema.
+ * dropped and rebuilt around it). A delta: the changed users' rows loaded into tables of their
+ * own, then the stage's rows of those users made equal to them (target/stage.ts applyChangedRows).
  */
 function stageDestination(
   tx: TxClient,
   options: {
     dryRun: boolean;
     cutOver: boolean;
-    delta: { reread: Promise<string[]>; serverName: string; deleted: Partial<Record<MasTableName, number>> } | undefined;
+    delta:
+      | {
+          reread: Promise<string[]>;
+          serverName: string;
+          /** Filled by the delta: the stage rows deleted and inserted per table. */
+          deleted: Partial<Record<MasTableName, number>>;
+          inserted: Partial<Record<MasTableName, number>>;
+        }
+      | undefined;
     /** Makes the stage afresh (a full run). */
     create: () => Promise<void>;
   },
@@ -121,10 +131,12 @@ function stageDestination(
         return inStage(tx, () => full.receive(stream, optionalColumns, report));
       }
       return inStage(tx, async () => {
+        await createChangedRowsTables(tx);
+        await loadThroughCopy(tx, optionalColumns, stream, changedRowsTable);
         const usernames = localUsernames(await delta.reread, delta.serverName);
-        const deleted = await timedStep(report.report, "delete_changed_rows", () => deleteUsersRows(tx, usernames));
-        Object.assign(delta.deleted, deleted);
-        await loadThroughCopy(tx, optionalColumns, stream, true);
+        const applied = await timedStep(report.report, "apply_changed_rows", () => applyChangedRows(tx, usernames));
+        Object.assign(delta.deleted, applied.deleted);
+        Object.assign(delta.inserted, applied.inserted);
       });
     },
   };
@@ -194,7 +206,9 @@ export async function stagedWithin(
       const create = () =>
         createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
       const delta =
-        rereading === undefined ? undefined : { reread: rereading, serverName: options.synapse.serverName, deleted: {} };
+        rereading === undefined
+          ? undefined
+          : { reread: rereading, serverName: options.synapse.serverName, deleted: {}, inserted: {} };
       const timeDependent = new Set<string>();
       // A cut-over of a prepared stage: what cannot block is not computed again (see CheckedRun.checks).
       const advisorySkipped = options.cutOver && stage !== null && !options.policy.strict;
@@ -220,7 +234,7 @@ export async function stagedWithin(
       if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), timeDependent);
       else await saveChangedUserRows(tx, reread, changes.rowCounts(reread), timeDependent);
       const counts =
-        stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, report.written);
+        stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, delta.inserted);
       const synapseMarks = await readSynapseMarks(readers);
       const summary: StageSummary = {
         cutOver: options.cutOver,

@@ -35,19 +35,18 @@ export class ChunkLoader implements RowSink {
 
   /**
    * `optionalColumns`: the optional MAS columns present in the target, written when a phase has
-   * them. `wholePhases`: each table's rows of a phase in one chunk, the phase's tables loaded in
-   * its order once it ends (parents before children, for tables whose foreign keys are in place).
+   * them. `tableName`: where a MAS table's rows go (default: the table of that name).
    */
   constructor(
     private readonly tx: TxClient,
     private readonly optionalColumns: ReadonlySet<string>,
     private readonly maxQueued = 4,
-    private readonly wholePhases = false,
+    private readonly tableName: (table: MasTableName) => string = (table) => table,
   ) {}
 
   /** A phase's rows become COPY text in spool chunks (src/target/writer.ts), queued here as each fills. */
   openPhase(tables: readonly MasTableName[]): PhaseSink {
-    return new PhaseWriter(tables, this.optionalColumns, this, this.wholePhases ? Infinity : undefined);
+    return new PhaseWriter(tables, this.optionalColumns, this);
   }
 
   /** Queues a chunk; waits while the queue is full. Rethrows a failure of an earlier load. */
@@ -95,7 +94,7 @@ export class ChunkLoader implements RowSink {
         this.queuedChunks--;
         this.spaceWaiters.shift()?.();
         try {
-          const sql = `COPY ${chunk.table} (${chunk.columns.map((c) => c.name).join(", ")}) FROM STDIN`;
+          const sql = `COPY ${this.tableName(chunk.table)} (${chunk.columns.map((c) => c.name).join(", ")}) FROM STDIN`;
           await pipeline(chunk.spool.reader(), this.tx.query(copyFrom(sql)));
         } finally {
           chunk.spool.close();

@@ -268,41 +268,126 @@ export async function stagedUsersInBuckets(
 }
 
 /**
- * Deletes every stage row of the MAS users named `usernames` (children first), so that their
- * Synapse rows, read again, replace them. Returns the rows deleted per table.
+ * Per stage table: its primary key's columns; the indexed column that ties a row to a changed
+ * user (the user's id, or for tokens their session's) and which of the changed users' rows that
+ * is; and the columns that reference another stage table (named as that table's key).
  */
-export async function deleteUsersRows(
+const STAGE_ROWS: Record<
+  MasTableName,
+  {
+    key: readonly string[];
+    owner: string;
+    of: "users" | "sessions";
+    references: readonly [column: string, table: MasTableName][];
+  }
+> = {
+  users: { key: ["user_id"], owner: "user_id", of: "users", references: [] },
+  user_passwords: { key: ["user_password_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  user_emails: { key: ["user_email_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  user_unsupported_third_party_ids: {
+    key: ["user_id", "medium", "address"],
+    owner: "user_id",
+    of: "users",
+    references: [["user_id", "users"]],
+  },
+  upstream_oauth_links: { key: ["upstream_oauth_link_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  compat_sessions: { key: ["compat_session_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  compat_access_tokens: {
+    key: ["compat_access_token_id"],
+    owner: "compat_session_id",
+    of: "sessions",
+    references: [["compat_session_id", "compat_sessions"]],
+  },
+  compat_refresh_tokens: {
+    key: ["compat_refresh_token_id"],
+    owner: "compat_session_id",
+    of: "sessions",
+    references: [
+      ["compat_session_id", "compat_sessions"],
+      ["compat_access_token_id", "compat_access_tokens"],
+    ],
+  },
+};
+
+const changedRowsName = (table: MasTableName) => `changed_${table}`;
+
+/** Where a delta loads its rows of `table` before they are compared with the stage's. */
+export function changedRowsTable(table: MasTableName): string {
+  return `pg_temp.${changedRowsName(table)}`;
+}
+
+/** Makes the tables a delta loads its rows into: the stage tables' columns, no keys, dropped at commit. */
+export async function createChangedRowsTables(tx: TxClient): Promise<void> {
+  for (const table of TABLE_ORDER) {
+    await tx.query(
+      `CREATE TEMPORARY TABLE ${changedRowsName(table)} (LIKE ${STAGE_SCHEMA}.${table} INCLUDING DEFAULTS) ON COMMIT DROP`,
+    );
+  }
+}
+
+/**
+ * Brings the stage rows of the MAS users named `usernames` (those a delta read again) to the rows
+ * just loaded into the changed-rows tables. Leaving: their stage rows that no loaded row equals in
+ * every column, and the rows that reference a leaving row (found parents first). They are deleted
+ * (children first), then the loaded rows whose key the stage no longer holds are inserted (parents
+ * first). Most of a changed user's rows are as they were (the same ids: the stage's seed), and
+ * stay: neither their indexes nor the stage's foreign keys are touched for them. Returns the rows
+ * deleted and inserted per table.
+ */
+export async function applyChangedRows(
   tx: TxClient,
   usernames: readonly string[],
-): Promise<Partial<Record<MasTableName, number>>> {
+): Promise<{ deleted: Partial<Record<MasTableName, number>>; inserted: Partial<Record<MasTableName, number>> }> {
   const s = STAGE_SCHEMA;
-  await tx.query(`CREATE TEMPORARY TABLE gone_users ON COMMIT DROP AS SELECT user_id FROM ${s}.users WHERE username = ANY($1)`, [
+  await tx.query(`CREATE TEMPORARY TABLE scope_users ON COMMIT DROP AS SELECT user_id FROM ${s}.users WHERE username = ANY($1)`, [
     usernames,
   ]);
   await tx.query(
-    `CREATE TEMPORARY TABLE gone_sessions ON COMMIT DROP AS
-       SELECT compat_session_id FROM ${s}.compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.gone_users)`,
+    `CREATE TEMPORARY TABLE scope_sessions ON COMMIT DROP AS
+       SELECT compat_session_id FROM ${s}.compat_sessions WHERE user_id IN (SELECT user_id FROM pg_temp.scope_users)`,
   );
   // Their sizes, for the planner: probes by index for a few users, hash joins for many.
-  await tx.query("ANALYZE pg_temp.gone_users, pg_temp.gone_sessions");
-  const bySession = "compat_session_id IN (SELECT compat_session_id FROM pg_temp.gone_sessions)";
-  const byUser = "user_id IN (SELECT user_id FROM pg_temp.gone_users)";
-  const deletes: [MasTableName, string][] = [
-    ["compat_refresh_tokens", bySession],
-    ["compat_access_tokens", bySession],
-    ["compat_sessions", byUser],
-    ["upstream_oauth_links", byUser],
-    ["user_unsupported_third_party_ids", byUser],
-    ["user_emails", byUser],
-    ["user_passwords", byUser],
-    ["users", byUser],
-  ];
-  const deleted: Partial<Record<MasTableName, number>> = {};
-  for (const [table, where] of deletes) {
-    deleted[table] = (await tx.query(`DELETE FROM ${s}.${table} WHERE ${where}`)).rowCount ?? 0;
+  await tx.query(`ANALYZE pg_temp.scope_users, pg_temp.scope_sessions, ${TABLE_ORDER.map(changedRowsTable).join(", ")}`);
+  const scope = {
+    users: "SELECT user_id FROM pg_temp.scope_users",
+    sessions: "SELECT compat_session_id FROM pg_temp.scope_sessions",
+  };
+  const leaving = (table: MasTableName) => `pg_temp.leaving_${table}`;
+  const sameKey = (table: MasTableName, a: string, b: string) =>
+    STAGE_ROWS[table].key.map((k) => `${a}.${k} = ${b}.${k}`).join(" AND ");
+  for (const table of TABLE_ORDER) {
+    const { key, owner, of, references } = STAGE_ROWS[table];
+    const keys = key.map((k) => `o.${k}`).join(", ");
+    // One query per reason (a union, not an OR: each is then a join, not a subquery per row).
+    const unequal = `SELECT ${keys} FROM ${s}.${table} o WHERE o.${owner} IN (${scope[of]})
+      AND NOT EXISTS (SELECT 1 FROM ${changedRowsTable(table)} n WHERE ${sameKey(table, "n", "o")} AND ROW(n.*) IS NOT DISTINCT FROM ROW(o.*))`;
+    const orphaned = references.map(
+      ([column, parent]) => `SELECT ${keys} FROM ${s}.${table} o WHERE o.${column} IN (SELECT ${column} FROM ${leaving(parent)})`,
+    );
+    await tx.query(`CREATE TEMPORARY TABLE leaving_${table} ON COMMIT DROP AS ${[unequal, ...orphaned].join(" UNION ")}`);
+    await tx.query(`ANALYZE ${leaving(table)}`);
   }
-  await tx.query("DROP TABLE pg_temp.gone_sessions, pg_temp.gone_users");
-  return deleted;
+  const deleted: Partial<Record<MasTableName, number>> = {};
+  for (const table of [...TABLE_ORDER].reverse()) {
+    const result = await tx.query(`DELETE FROM ${s}.${table} o USING ${leaving(table)} g WHERE ${sameKey(table, "o", "g")}`);
+    deleted[table] = result.rowCount ?? 0;
+  }
+  const inserted: Partial<Record<MasTableName, number>> = {};
+  for (const table of TABLE_ORDER) {
+    const result = await tx.query(
+      `INSERT INTO ${s}.${table} SELECT n.* FROM ${changedRowsTable(table)} n
+        WHERE NOT EXISTS (SELECT 1 FROM ${s}.${table} o WHERE ${sameKey(table, "o", "n")})`,
+    );
+    inserted[table] = result.rowCount ?? 0;
+  }
+  const temporary = [
+    "pg_temp.scope_users",
+    "pg_temp.scope_sessions",
+    ...TABLE_ORDER.map(leaving),
+    ...TABLE_ORDER.map(changedRowsTable),
+  ];
+  await tx.query(`DROP TABLE ${temporary.join(", ")}`);
+  return { deleted, inserted };
 }
 
 /** The MAS providers the stage's upstream links point at (none without a stage). */

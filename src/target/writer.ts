@@ -33,7 +33,6 @@ class TableChunks {
     readonly table: MasTableName,
     readonly columns: ColumnSpec<MasTableName>[],
     private readonly loader: ChunkLoader,
-    private readonly rowsPerChunk: number,
   ) {}
 
   /** Appends one row; returns true when {@link flush} is due (a buffer filled, or the chunk is full). */
@@ -46,7 +45,7 @@ class TableChunks {
     else this.used += this.buffer.write(line, this.used, "utf8");
     this.rows++;
     this.chunkRows++;
-    return this.filled.length > 0 || this.chunkRows >= this.rowsPerChunk;
+    return this.filled.length > 0 || this.chunkRows >= CHUNK_ROWS;
   }
 
   /** Hands the current buffer's bytes to the filled ones and starts a new buffer. */
@@ -74,7 +73,7 @@ class TableChunks {
   /** Writes the filled buffers, and seals the chunk when it is full. */
   async flush(): Promise<void> {
     await this.writeFilled();
-    if (this.chunkRows >= this.rowsPerChunk) await this.seal();
+    if (this.chunkRows >= CHUNK_ROWS) await this.seal();
   }
 
   /** Ends the current chunk and queues it for loading. */
@@ -103,16 +102,10 @@ class TableChunks {
 export class PhaseWriter {
   private readonly tables = new Map<MasTableName, TableChunks>();
 
-  /** `rowsPerChunk`: Infinity seals each table's chunk only when the phase ends, in `tables` order. */
-  constructor(
-    tables: readonly MasTableName[],
-    optionalColumns: ReadonlySet<string>,
-    loader: ChunkLoader,
-    rowsPerChunk = CHUNK_ROWS,
-  ) {
+  constructor(tables: readonly MasTableName[], optionalColumns: ReadonlySet<string>, loader: ChunkLoader) {
     for (const table of tables) {
       const columns = columnsFor(table, optionalColumns) as ColumnSpec<MasTableName>[];
-      this.tables.set(table, new TableChunks(table, columns, loader, rowsPerChunk));
+      this.tables.set(table, new TableChunks(table, columns, loader));
     }
   }
 
