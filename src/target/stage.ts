@@ -327,18 +327,25 @@ export async function createChangedRowsTables(tx: TxClient): Promise<void> {
 
 /**
  * Brings the stage rows of the MAS users named `usernames` (those a delta read again) to the rows
- * just loaded into the changed-rows tables. Leaving: their stage rows that no loaded row equals in
- * every column, and the rows that reference a leaving row (found parents first). They are deleted
- * (children first), then the loaded rows whose key the stage no longer holds are inserted (parents
- * first). Most of a changed user's rows are as they were (the same ids: the stage's seed), and
- * stay: neither their indexes nor the stage's foreign keys are touched for them. Returns the rows
- * deleted and inserted per table.
+ * just loaded into the changed-rows tables, the stage's foreign keys in place:
+ * 1. leaving: their stage rows whose key no loaded row has with the same references (gone, or
+ *    moved to another parent), and the rows that reference a leaving row (found parents first);
+ *    deleted children first;
+ * 2. a row whose key and references stay but whose other columns changed is updated in place (its
+ *    children stay, and no key is checked again);
+ * 3. the loaded rows whose key the stage lacks are inserted, parents first.
+ * Most of a changed user's rows are as they were (the same ids: the stage's seed): they are not
+ * written at all. Returns the rows deleted and inserted per table (updates change no count).
  */
 export async function applyChangedRows(
   tx: TxClient,
   usernames: readonly string[],
 ): Promise<{ deleted: Partial<Record<MasTableName, number>>; inserted: Partial<Record<MasTableName, number>> }> {
   const s = STAGE_SCHEMA;
+  // The stage was vacuumed after the last prepare: a few thousand probes by index beat a scan of
+  // millions of rows, which the default cost of a random read (4) makes the planner prefer.
+  const previousCost = (await tx.query<{ c: string }>("SELECT current_setting('random_page_cost') AS c")).rows[0]?.c ?? "4";
+  await tx.query("SELECT set_config('random_page_cost', '1.1', true)");
   await tx.query(`CREATE TEMPORARY TABLE scope_users ON COMMIT DROP AS SELECT user_id FROM ${s}.users WHERE username = ANY($1)`, [
     usernames,
   ]);
@@ -358,19 +365,34 @@ export async function applyChangedRows(
   for (const table of TABLE_ORDER) {
     const { key, owner, of, references } = STAGE_ROWS[table];
     const keys = key.map((k) => `o.${k}`).join(", ");
+    const sameReferences = references.map(([column]) => ` AND n.${column} = o.${column}`).join("");
     // One query per reason (a union, not an OR: each is then a join, not a subquery per row).
-    const unequal = `SELECT ${keys} FROM ${s}.${table} o WHERE o.${owner} IN (${scope[of]})
-      AND NOT EXISTS (SELECT 1 FROM ${changedRowsTable(table)} n WHERE ${sameKey(table, "n", "o")} AND ROW(n.*) IS NOT DISTINCT FROM ROW(o.*))`;
+    const goneOrMoved = `SELECT ${keys} FROM ${s}.${table} o WHERE o.${owner} IN (${scope[of]})
+      AND NOT EXISTS (SELECT 1 FROM ${changedRowsTable(table)} n WHERE ${sameKey(table, "n", "o")}${sameReferences})`;
     const orphaned = references.map(
       ([column, parent]) => `SELECT ${keys} FROM ${s}.${table} o WHERE o.${column} IN (SELECT ${column} FROM ${leaving(parent)})`,
     );
-    await tx.query(`CREATE TEMPORARY TABLE leaving_${table} ON COMMIT DROP AS ${[unequal, ...orphaned].join(" UNION ")}`);
+    await tx.query(`CREATE TEMPORARY TABLE leaving_${table} ON COMMIT DROP AS ${[goneOrMoved, ...orphaned].join(" UNION ")}`);
     await tx.query(`ANALYZE ${leaving(table)}`);
   }
   const deleted: Partial<Record<MasTableName, number>> = {};
   for (const table of [...TABLE_ORDER].reverse()) {
     const result = await tx.query(`DELETE FROM ${s}.${table} o USING ${leaving(table)} g WHERE ${sameKey(table, "o", "g")}`);
     deleted[table] = result.rowCount ?? 0;
+  }
+  const columns = await tx.query<{ t: MasTableName; c: string[] }>(
+    `SELECT c.relname AS t, array_agg(quote_ident(a.attname) ORDER BY a.attnum) AS c
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE c.relnamespace = $1::regnamespace AND c.relname = ANY($2) GROUP BY 1`,
+    [s, TABLE_ORDER],
+  );
+  for (const { t: table, c } of columns.rows) {
+    const set = c.filter((column) => !STAGE_ROWS[table].key.includes(column)).map((column) => `${column} = n.${column}`);
+    if (set.length === 0) continue;
+    await tx.query(
+      `UPDATE ${s}.${table} o SET ${set.join(", ")} FROM ${changedRowsTable(table)} n
+        WHERE ${sameKey(table, "o", "n")} AND ROW(n.*) IS DISTINCT FROM ROW(o.*)`,
+    );
   }
   const inserted: Partial<Record<MasTableName, number>> = {};
   for (const table of TABLE_ORDER) {
@@ -387,6 +409,7 @@ export async function applyChangedRows(
     ...TABLE_ORDER.map(changedRowsTable),
   ];
   await tx.query(`DROP TABLE ${temporary.join(", ")}`);
+  await tx.query("SELECT set_config('random_page_cost', $1, true)", [previousCost]);
   return { deleted, inserted };
 }
 

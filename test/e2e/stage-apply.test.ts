@@ -1,8 +1,8 @@
 /**
  * How a delta brings a changed user's stage rows to the rows it just mapped (target/stage.ts
- * applyChangedRows), on MAS's real schema with the stage's foreign keys in place: equal rows stay,
- * a changed row is replaced, the rows that reference a replaced row are replaced with it (even when
- * equal), a row whose reference moved is replaced, a vanished row goes, and another user's rows
+ * applyChangedRows), on MAS's real schema with the stage's foreign keys in place: equal rows stay
+ * as they are, a changed row is updated in place, a vanished row goes, a row that moved to another
+ * parent is replaced with the rows that reference it (even when equal), and another user's rows
  * are not touched.
  */
 import { after, before, describe, it } from "node:test";
@@ -63,7 +63,8 @@ describe("a delta's rows applied to the stage", () => {
   });
   after(() => cluster?.stop());
 
-  it("keeps equal rows, replaces changed ones with the rows that reference them, and leaves other users alone", async () => {
+  /** Runs `work` in a transaction on MAS's database with an empty stage, then rolls it all back. */
+  const withStage = async (work: (tx: TxClient) => Promise<void>): Promise<void> => {
     const client = new pg.Client(cluster.uri("mas"));
     await client.connect();
     const tx = client as TxClient;
@@ -71,26 +72,35 @@ describe("a delta's rows applied to the stage", () => {
       await tx.query("BEGIN");
       const state = { seed: Buffer.alloc(8), createdAt: 0, updatedAt: 0, setupDigest: "", schemaDigest: "", toolVersion: "" };
       await createStage(tx, state);
+      await work(tx);
+    } finally {
+      await tx.query("ROLLBACK");
+      await client.end();
+    }
+  };
+  const versionOf = async (tx: TxClient, table: string, column: string, value: string): Promise<string | undefined> =>
+    (await tx.query<{ v: string }>(`SELECT ctid::text AS v FROM ${STAGE_SCHEMA}.${table} WHERE ${column} = $1`, [value])).rows[0]
+      ?.v;
+
+  it("updates changed rows in place, deletes gone and moved ones, inserts new ones, and leaves other users alone", async () => {
+    await withStage(async (tx) => {
       for (const sql of rows((t) => `${STAGE_SCHEMA}.${t}`, "staged")) await tx.query(sql);
-      const before = await tx.query<{ ctid: string; t: string }>(
-        `SELECT 'users' AS t, ctid::text FROM ${STAGE_SCHEMA}.users WHERE user_id = '${BOB}'`,
-      );
+      const bob = await versionOf(tx, "users", "user_id", BOB);
+      const a2 = await versionOf(tx, "compat_access_tokens", "compat_access_token_id", A2);
       await createChangedRowsTables(tx);
       for (const sql of rows((t) => changedRowsTable(t as never), "mapped")) await tx.query(sql);
 
       const { deleted, inserted } = await applyChangedRows(tx, ["alice"]);
 
-      // Alice's row changed (locked): it and every row that references it leave, then come back as mapped.
-      // So all of Alice's rows are replaced here but for nothing: check the counts, then the contents.
+      // Alice locked and S2 seen again: updated in place. S3 gone with A3; A4 moved from S1 to S2.
       assert.deepEqual(
-        { deleted: deleted.compat_sessions, inserted: inserted.compat_sessions },
-        { deleted: 3, inserted: 2 },
-        "the sessions of a replaced user are replaced with it",
+        [deleted.users, deleted.compat_sessions, deleted.compat_access_tokens, deleted.compat_refresh_tokens],
+        [0, 1, 2, 0],
       );
-      assert.equal(deleted.users, 1);
-      assert.equal(inserted.users, 1);
-      assert.equal(deleted.compat_access_tokens, 4);
-      assert.equal(inserted.compat_access_tokens, 3);
+      assert.deepEqual(
+        [inserted.users, inserted.compat_sessions, inserted.compat_access_tokens, inserted.compat_refresh_tokens],
+        [0, 0, 1, 0],
+      );
       const sessions = await tx.query<{ id: string; device_id: string; created_at: Date }>(
         `SELECT compat_session_id AS id, device_id, created_at FROM ${STAGE_SCHEMA}.compat_sessions ORDER BY 1`,
       );
@@ -121,68 +131,45 @@ describe("a delta's rows applied to the stage", () => {
         { username: "alice", locked: true },
         { username: "bob", locked: false },
       ]);
-      const after = await tx.query<{ ctid: string; t: string }>(
-        `SELECT 'users' AS t, ctid::text FROM ${STAGE_SCHEMA}.users WHERE user_id = '${BOB}'`,
-      );
-      assert.deepEqual(after.rows, before.rows, "Bob's row is the same row version: untouched");
-      const refresh = await tx.query(`SELECT 1 FROM ${STAGE_SCHEMA}.compat_refresh_tokens`);
-      assert.equal(refresh.rowCount, 2);
-    } finally {
-      await tx.query("ROLLBACK");
-      await client.end();
-    }
+      assert.equal(await versionOf(tx, "users", "user_id", BOB), bob, "Bob's row is the same row version: untouched");
+      assert.equal(await versionOf(tx, "compat_access_tokens", "compat_access_token_id", A2), a2, "A2 stays as S2 changes");
+      assert.equal((await tx.query(`SELECT 1 FROM ${STAGE_SCHEMA}.compat_refresh_tokens`)).rowCount, 2);
+    });
   });
 
-  it("keeps every row of a changed user whose rows are all as they were, and replaces only a changed session's tokens", async () => {
-    const client = new pg.Client(cluster.uri("mas"));
-    await client.connect();
-    const tx = client as TxClient;
-    try {
-      await tx.query("BEGIN");
-      const state = { seed: Buffer.alloc(8), createdAt: 0, updatedAt: 0, setupDigest: "", schemaDigest: "", toolVersion: "" };
-      await createStage(tx, state);
+  it("replaces a row that moved to another parent together with the equal rows that reference it", async () => {
+    await withStage(async (tx) => {
       for (const sql of rows((t) => `${STAGE_SCHEMA}.${t}`, "staged")) await tx.query(sql);
       await createChangedRowsTables(tx);
-      // Alice as staged but unlocked: her users row is equal, so only S2 (changed), S3 (gone) and their tokens move.
-      for (const sql of rows((t) => changedRowsTable(t as never), "mapped")) {
-        await tx.query(sql.replace(`'${T}', '${T}')`, `'${T}', NULL)`));
-      }
-      const versions = async () =>
-        (
-          await tx.query<{ k: string }>(
-            `SELECT compat_session_id || ctid::text AS k FROM ${STAGE_SCHEMA}.compat_sessions ORDER BY 1`,
-          )
-        ).rows;
-      const before = await versions();
-      const { deleted, inserted } = await applyChangedRows(tx, ["alice"]);
-      assert.deepEqual(deleted, {
-        compat_refresh_tokens: 0,
-        compat_access_tokens: 3,
-        compat_sessions: 2,
-        upstream_oauth_links: 0,
-        user_unsupported_third_party_ids: 0,
-        user_emails: 0,
-        user_passwords: 0,
-        users: 0,
-      });
-      assert.deepEqual(inserted, {
-        users: 0,
-        user_passwords: 0,
-        user_emails: 0,
-        user_unsupported_third_party_ids: 0,
-        upstream_oauth_links: 0,
-        compat_sessions: 1,
-        compat_access_tokens: 2,
-        compat_refresh_tokens: 0,
-      });
-      const after = await versions();
-      assert.ok(
-        after.some((v) => v.k === before.find((b) => b.k.startsWith(S1))?.k),
-        "S1, equal, is the same row version",
+      // S1 now Bob's (its key unchanged); A1 and R1, which reference it, as they were.
+      await tx.query(
+        `INSERT INTO ${changedRowsTable("users")} SELECT * FROM ${STAGE_SCHEMA}.users WHERE user_id = '${ALICE}';
+         INSERT INTO ${changedRowsTable("compat_sessions")} (compat_session_id, user_id, device_id, created_at)
+           VALUES ('${S1}', '${BOB}', 'D1', '${T}');
+         INSERT INTO ${changedRowsTable("compat_access_tokens")}
+           SELECT * FROM ${STAGE_SCHEMA}.compat_access_tokens WHERE compat_access_token_id = '${A1}';
+         INSERT INTO ${changedRowsTable("compat_refresh_tokens")} SELECT * FROM ${STAGE_SCHEMA}.compat_refresh_tokens
+           WHERE compat_refresh_token_id = '${R1}'`,
       );
-    } finally {
-      await tx.query("ROLLBACK");
-      await client.end();
-    }
+      const { deleted, inserted } = await applyChangedRows(tx, ["alice"]);
+      // Alice's other sessions (S2, S3) and their tokens are gone; S1, A1 and R1 leave and come back.
+      assert.deepEqual(
+        [deleted.users, deleted.compat_sessions, deleted.compat_access_tokens, deleted.compat_refresh_tokens],
+        [0, 3, 4, 1],
+      );
+      assert.deepEqual(
+        [inserted.users, inserted.compat_sessions, inserted.compat_access_tokens, inserted.compat_refresh_tokens],
+        [0, 1, 1, 1],
+      );
+      const s1 = await tx.query<{ user_id: string }>(
+        `SELECT user_id FROM ${STAGE_SCHEMA}.compat_sessions WHERE compat_session_id = '${S1}'`,
+      );
+      assert.deepEqual(s1.rows, [{ user_id: BOB }]);
+      const pair = await tx.query(
+        `SELECT 1 FROM ${STAGE_SCHEMA}.compat_refresh_tokens r JOIN ${STAGE_SCHEMA}.compat_access_tokens a USING (compat_access_token_id)
+          WHERE r.compat_refresh_token_id = '${R1}' AND a.compat_session_id = '${S1}'`,
+      );
+      assert.equal(pair.rowCount, 1);
+    });
   });
 });
