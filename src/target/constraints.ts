@@ -36,7 +36,6 @@ const FOREIGN_KEYS = {
   touching: TOUCHING_FOREIGN_KEYS,
   /** Those between two of the tables, checked by a probe when a referenced row goes. */
   "indexed-among": INDEXED_FOREIGN_KEYS_AMONG,
-  none: "false",
 } as const;
 
 /**
