@@ -17,6 +17,7 @@ import {
   createStage,
   STAGE_SCHEMA,
 } from "../../src/target/stage.ts";
+import type { MasTableName } from "../../src/model/mas.ts";
 import type { TxClient } from "../../src/target/transaction.ts";
 
 /** Ids by role: u = user, s = session, a = access token, r = refresh token. */
@@ -27,6 +28,13 @@ const [S1, S2, S3, SB] = [id(11), id(12), id(13), id(19)];
 const [A1, A2, A3, A4, AB] = [id(21), id(22), id(23), id(24), id(29)];
 const [R1, RB] = [id(31), id(39)];
 const T = "2026-01-01T00:00:00Z";
+
+type Counts = Partial<Record<MasTableName, number>>;
+/** Rows deleted and inserted in users, compat_sessions, compat_access_tokens, compat_refresh_tokens. */
+const changes = (applied: { deleted: Counts; inserted: Counts }) => {
+  const tables = ["users", "compat_sessions", "compat_access_tokens", "compat_refresh_tokens"] as const;
+  return { deleted: tables.map((t) => applied.deleted[t]), inserted: tables.map((t) => applied.inserted[t]) };
+};
 
 /** The rows of one state, as INSERT statements into the tables named by `into`. */
 function rows(into: (table: string) => string, state: "staged" | "mapped"): string[] {
@@ -93,14 +101,7 @@ describe("a delta's rows applied to the stage", () => {
       const { deleted, inserted } = await applyChangedRows(tx, ["alice"]);
 
       // Alice locked and S2 seen again: updated in place. S3 gone with A3; A4 moved from S1 to S2.
-      assert.deepEqual(
-        [deleted.users, deleted.compat_sessions, deleted.compat_access_tokens, deleted.compat_refresh_tokens],
-        [0, 1, 2, 0],
-      );
-      assert.deepEqual(
-        [inserted.users, inserted.compat_sessions, inserted.compat_access_tokens, inserted.compat_refresh_tokens],
-        [0, 0, 1, 0],
-      );
+      assert.deepEqual(changes({ deleted, inserted }), { deleted: [0, 1, 2, 0], inserted: [0, 0, 1, 0] });
       const sessions = await tx.query<{ id: string; device_id: string; created_at: Date }>(
         `SELECT compat_session_id AS id, device_id, created_at FROM ${STAGE_SCHEMA}.compat_sessions ORDER BY 1`,
       );
@@ -153,14 +154,7 @@ describe("a delta's rows applied to the stage", () => {
       );
       const { deleted, inserted } = await applyChangedRows(tx, ["alice"]);
       // Alice's other sessions (S2, S3) and their tokens are gone; S1, A1 and R1 leave and come back.
-      assert.deepEqual(
-        [deleted.users, deleted.compat_sessions, deleted.compat_access_tokens, deleted.compat_refresh_tokens],
-        [0, 3, 4, 1],
-      );
-      assert.deepEqual(
-        [inserted.users, inserted.compat_sessions, inserted.compat_access_tokens, inserted.compat_refresh_tokens],
-        [0, 1, 1, 1],
-      );
+      assert.deepEqual(changes({ deleted, inserted }), { deleted: [0, 3, 4, 1], inserted: [0, 1, 1, 1] });
       const s1 = await tx.query<{ user_id: string }>(
         `SELECT user_id FROM ${STAGE_SCHEMA}.compat_sessions WHERE compat_session_id = '${S1}'`,
       );
