@@ -25,6 +25,8 @@ export interface ChangeMark {
   xmin: string;
   /** What identifies the database and its tables' files: another origin makes the mark meaningless. */
   origin: string;
+  /** How many buckets the stage's users are counted in (chosen by the first mark, then kept). */
+  buckets: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface UserChanges {
   writtenSince(): Promise<{ users: string[]; kept: number[] }>;
   /** Per user of these, their bucket and per table (of `tables`, default all) their rows older than the mark. */
   keptOf(users: readonly string[], tables?: readonly number[]): Promise<Map<string, { bucket: number; kept: number[] }>>;
-  /** How many buckets users are spread over (by a hash of their id, in `keptOf` and `rowCounts`). */
+  /** How many buckets users are spread over (by a hash of their id, in `keptOf` and `rowCounts`); known once a mark is taken or compared. */
   readonly buckets: number;
   /** Per table of `tables`, per bucket of users (the index), the rows older than the mark. */
   keptByBucket(tables: readonly number[]): Promise<Map<number, Int32Array>>;

@@ -51,6 +51,7 @@ export interface StageState {
 export interface StageMark {
   xmin: string;
   origin: string;
+  buckets: number;
 }
 
 function quoteIdent(name: string): string {

@@ -10,7 +10,7 @@ import pg from "pg";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
 import { synapseSmallSql } from "../harness/fixtures.ts";
 import { openPostgresSource } from "../../src/source/postgres/source.ts";
-import { CHANGE_TABLES, USER_BUCKETS } from "../../src/source/postgres/changes.ts";
+import { CHANGE_TABLES } from "../../src/source/postgres/changes.ts";
 import type { ChangeMark, SynapseSource, UserChanges } from "../../src/source/source.ts";
 
 describe("finding what changed in a Synapse database since a mark", () => {
@@ -65,6 +65,8 @@ describe("finding what changed in a Synapse database since a mark", () => {
       lines: await text(changes.rowCounts()),
     }));
 
+    // The fixture's few users: the fewest buckets.
+    assert.equal(mark.buckets, 1024);
     // Every user with any row, once, with its rows per table as a plain count gives them.
     const staged = new Map(
       lines
@@ -72,7 +74,7 @@ describe("finding what changed in a Synapse database since a mark", () => {
         .split("\n")
         .map((line) => {
           const [user, bucket, rows] = line.split("\t");
-          assert.ok(Number(bucket) >= 0 && Number(bucket) < USER_BUCKETS);
+          assert.ok(Number(bucket) >= 0 && Number(bucket) < mark.buckets);
           return [user as string, (rows as string).slice(1, -1).split(",").map(Number)];
         }),
     );
@@ -85,6 +87,7 @@ describe("finding what changed in a Synapse database since a mark", () => {
     );
     await inSnapshot(async (changes) => {
       assert.equal(await changes.markComparable(mark), true);
+      assert.equal(changes.buckets, 1024, "the compared mark's bucket count");
       const { users, kept } = await changes.writtenSince();
       assert.deepEqual(users, [writtenUser], "only the user with an updated row");
       const devicesOfWritten = staged.get(writtenUser)?.[3] ?? 0;
@@ -127,12 +130,20 @@ describe("finding what changed in a Synapse database since a mark", () => {
       assert.deepEqual(lost, [deletingUser]);
     });
 
-    // A mark from another database, or from ahead of this one, cannot be compared.
+    // A mark from another database, from ahead of this one, or without a bucket count (an earlier
+    // syn2mas's) cannot be compared.
     const elsewhere: ChangeMark = { ...mark, origin: "another database" };
     const ahead: ChangeMark = { ...mark, xmin: String(BigInt(mark.xmin) + 1000000n) };
+    const { buckets: _, ...withoutBuckets } = mark;
     await inSnapshot(async (changes) => {
       assert.equal(await changes.markComparable(elsewhere), false);
       assert.equal(await changes.markComparable(ahead), false);
+      assert.equal(await changes.markComparable(withoutBuckets as ChangeMark), false);
+      assert.equal(await changes.markComparable({ ...mark, buckets: 3000 }), false);
+      // A stage with more buckets than its users would get today keeps its own.
+      assert.equal(await changes.markComparable({ ...mark, buckets: 65536 }), true);
+      assert.equal(changes.buckets, 65536);
+      assert.equal((await changes.mark()).buckets, 65536);
     });
   });
 });

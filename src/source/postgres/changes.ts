@@ -29,10 +29,28 @@ export const CHANGE_TABLES: readonly (readonly [table: string, userColumn: strin
   ["refresh_tokens", "user_id"],
 ];
 
-/** Buckets users are spread over (by a hash of their id) to find whose rows were deleted. */
-export const USER_BUCKETS = 65536;
+/**
+ * How many buckets a stage spreads `users` users over (by a hash of their id) to find whose rows
+ * were deleted: about 16 users per bucket, a power of two from 1,024 to 262,144. Counting per
+ * bucket costs more with more buckets (65,536 cost twice 8,192 at 100k users, measured); each
+ * bucket that lost rows costs a look at its users by index: fewer users per bucket than that
+ * would cost more than it saves.
+ */
+export function bucketsFor(users: number): number {
+  let buckets = MIN_BUCKETS;
+  while (buckets < MAX_BUCKETS && buckets * 16 < users) buckets *= 2;
+  return buckets;
+}
 
-const bucketOf = (column: string) => `(hashtext(${column}) & ${USER_BUCKETS - 1})`;
+const MIN_BUCKETS = 1024;
+const MAX_BUCKETS = 262144;
+
+/** Whether a saved mark's bucket count is one {@link bucketsFor} gives (a mark of an earlier syn2mas has none). */
+function isBucketCount(buckets: unknown): buckets is number {
+  return typeof buckets === "number" && buckets >= MIN_BUCKETS && buckets <= MAX_BUCKETS && (buckets & (buckets - 1)) === 0;
+}
+
+const bucketOf = (column: string, buckets: number) => `(hashtext(${column}) & ${buckets - 1})`;
 
 /** Transaction ids wrap at 2^32; a mark further back than half of that cannot be compared. */
 const XID_SPAN_LIMIT = 2 ** 31 - 2 ** 24;
@@ -85,12 +103,18 @@ const MARK_SQL = `SELECT txid_snapshot_xmin(txid_current_snapshot())::text AS xm
 export function postgresUserChanges(client: pg.Client): UserChanges {
   /** The mark's 32 bits, once compared. */
   let mark32: number | null = null;
+  /** The stage's bucket count: the compared mark's, else chosen by the first mark. */
+  let buckets: number | null = null;
+  const bucketCount = () => {
+    if (buckets === null) throw new Error("take or compare a mark first");
+    return buckets;
+  };
   /** The condition on the row `x` (each table's alias in eachTable). */
   const since = () => {
     if (mark32 === null) throw new Error("compare the mark first (markComparable)");
     return writtenSinceSql(mark32, "x.xmin");
   };
-  const mark = async (): Promise<ChangeMark & { xmax: string }> => {
+  const mark = async (): Promise<Omit<ChangeMark, "buckets"> & { xmax: string }> => {
     const row = (
       await client.query<{
         xmin: string;
@@ -103,8 +127,7 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
     ).rows[0];
     if (row === undefined) throw new Error("no snapshot mark");
     // A restored, rebuilt or other database: its transaction ids say nothing about the stage's rows.
-    // The bucket count too: users counted into other buckets are counted again.
-    const origin = JSON.stringify([row.system, row.timeline, row.database, row.files, USER_BUCKETS]);
+    const origin = JSON.stringify([row.system, row.timeline, row.database, row.files]);
     return { xmin: row.xmin, xmax: row.xmax, origin };
   };
   const build = (run: RunQuery): UserChanges => {
@@ -112,13 +135,17 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
       (await Promise.all(sqls.map((sql) => run<R>(sql, params)))).flat();
     return {
       tables: CHANGE_TABLES.map(([table]) => table),
-      buckets: USER_BUCKETS,
+      get buckets() {
+        return bucketCount();
+      },
 
       over: (queries) => build((sql, params) => queries.rows(sql, params)),
 
       async mark(): Promise<ChangeMark> {
         const { xmin, origin } = await mark();
-        return { xmin, origin };
+        // A stage keeps the count it was made with: its users' buckets were counted with it.
+        buckets ??= bucketsFor(Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM users")).rows[0]?.n ?? 0));
+        return { xmin, origin, buckets };
       },
 
       async markComparable(previous: ChangeMark): Promise<boolean> {
@@ -126,7 +153,9 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
         const from = BigInt(previous.xmin);
         const span = BigInt(now.xmax) - from;
         if (now.origin !== previous.origin || BigInt(now.xmin) < from || span >= BigInt(XID_SPAN_LIMIT)) return false;
+        if (!isBucketCount(previous.buckets)) return false;
         mark32 = Number(from & 0xffffffffn);
+        buckets = previous.buckets;
         return true;
       },
 
@@ -150,7 +179,7 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
       ): Promise<Map<string, { bucket: number; kept: number[] }>> {
         const rows = await all<{ t: number; u: string; b: number; n: string }>(
           eachTable(
-            (user) => `${user} AS u, ${bucketOf(user)} AS b, count(*) FILTER (WHERE NOT ${since()}) AS n`,
+            (user) => `${user} AS u, ${bucketOf(user, bucketCount())} AS b, count(*) FILTER (WHERE NOT ${since()}) AS n`,
             (user) => `WHERE ${user} IN (SELECT unnest($1::text[])) GROUP BY ${user}`,
             tables,
           ),
@@ -170,11 +199,11 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
         const sqls = tables.map((place) => {
           const [table, column] = CHANGE_TABLES[place] as readonly [string, string];
           return `SELECT ${place} AS t, array_agg(b) AS b, array_agg(n) AS n
-            FROM (SELECT ${bucketOf(`x.${column}`)} AS b, count(*)::int AS n FROM ${table} x
+            FROM (SELECT ${bucketOf(`x.${column}`, bucketCount())} AS b, count(*)::int AS n FROM ${table} x
                    WHERE NOT ${since()} GROUP BY 1) g`;
         });
         const rows = await all<{ t: number; b: number[] | null; n: number[] | null }>(sqls);
-        return new Map(rows.map((r) => [r.t, bucketVector(USER_BUCKETS, r.b ?? [], r.n ?? [])]));
+        return new Map(rows.map((r) => [r.t, bucketVector(bucketCount(), r.b ?? [], r.n ?? [])]));
       },
 
       rowCounts(only?: readonly string[]): Readable {
@@ -184,7 +213,9 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
             `${only === undefined ? "" : `WHERE ${user} IN (SELECT unnest(${textArrayLiteral(only)}::text[]))`} GROUP BY ${user}`,
         ).join("\n  UNION ALL ");
         const counts = CHANGE_TABLES.map((_, place) => `coalesce(max(n) FILTER (WHERE t = ${place}), 0)`).join(", ");
-        return client.query(copyTo(`COPY (SELECT u, ${bucketOf("u")}, ARRAY[${counts}] FROM (${rows}) r GROUP BY u) TO STDOUT`));
+        return client.query(
+          copyTo(`COPY (SELECT u, ${bucketOf("u", bucketCount())}, ARRAY[${counts}] FROM (${rows}) r GROUP BY u) TO STDOUT`),
+        );
       },
 
       async sessionsEndingBetween(from: number, to: number): Promise<string[]> {
