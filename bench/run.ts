@@ -12,9 +12,9 @@
  * and prints the times, their ratio, rows per second and the tool's peak RSS.
  * With `--online --churn P`: the online migration instead (bench/online.ts).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
@@ -58,6 +58,12 @@ export interface BenchResult {
   /** `syn2mas check` on the same Synapse and the still empty MAS, its wall time and peak RSS. */
   checkSeconds: number;
   checkPeakRssMb: number;
+  /**
+   * CPU time the whole machine spent (every core, seconds) while the limit, the raw ingest limit and
+   * the tool ran, and of it the tool's own process; with `cores`, what bounds each: none of them
+   * can finish faster than its CPU time over the cores.
+   */
+  cpu: { cores: number; limitSeconds: number; rawLimitSeconds: number; toolSeconds: number; toolProcessSeconds: number };
   /** `syn2mas verify` right after that migrate (exit 0: every row equal), its wall time and peak RSS. */
   verifySeconds: number;
   verifyPeakRssMb: number;
@@ -134,6 +140,29 @@ async function runLimit(
   return (performance.now() - start) / 1000;
 }
 
+/** CPU time the machine has spent on anything, every core (os.cpus counts milliseconds). */
+function machineCpuSeconds(): number {
+  return cpus().reduce((sum, { times: t }) => sum + t.user + t.nice + t.sys + t.irq, 0) / 1000;
+}
+
+/** Clock ticks per second of /proc's times. */
+let clockTicks: number | undefined;
+
+/** CPU time of this process's children that have exited (Linux: cutime and cstime of /proc/self/stat). */
+function childrenCpuSeconds(): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  // The fields after the command's closing parenthesis; cutime and cstime are the 16th and 17th overall.
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+}
+
+/** `work`'s result, with the machine's CPU time while it ran. */
+async function withMachineCpu<T>(work: () => Promise<T>): Promise<{ value: T; cpuSeconds: number }> {
+  const before = machineCpuSeconds();
+  const value = await work();
+  return { value, cpuSeconds: machineCpuSeconds() - before };
+}
+
 /** The peak resident set of a running process, from /proc (Linux). */
 function peakRssKb(pid: number): number | undefined {
   try {
@@ -149,8 +178,17 @@ function peakRssKb(pid: number): number | undefined {
 export async function runTool(
   args: string[],
   exitCodes: readonly number[] = [0],
-): Promise<{ seconds: number; peakRssMb: number; stderr: string; stdout: string }> {
+): Promise<{
+  seconds: number;
+  peakRssMb: number;
+  stderr: string;
+  stdout: string;
+  cpuSeconds: number;
+  processCpuSeconds: number;
+}> {
   const start = performance.now();
+  const machineBefore = machineCpuSeconds();
+  const childrenBefore = childrenCpuSeconds();
   const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   let stdout = "";
@@ -161,7 +199,14 @@ export async function runTool(
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(timer);
   if (code === null || !exitCodes.includes(code)) throw new Error(`syn2mas ${args[0]} exited ${code}:\n${stderr}`);
-  return { seconds: (performance.now() - start) / 1000, peakRssMb: peak / 1024, stderr, stdout };
+  return {
+    seconds: (performance.now() - start) / 1000,
+    peakRssMb: peak / 1024,
+    stderr,
+    stdout,
+    cpuSeconds: machineCpuSeconds() - machineBefore,
+    processCpuSeconds: childrenCpuSeconds() - childrenBefore,
+  };
 }
 
 /** md5 over the sorted text of every row's columns other than ids (ids are random per run). */
@@ -245,12 +290,16 @@ export async function bench(
     const connections = options.connections ?? 4;
 
     log("running the limit (SQL + COPY, parallel, indexes rebuilt) ...");
-    const limitSeconds = await runLimit(cluster, "synapse", "mas_limit", limitQueries(PROVIDERS), connections);
+    const { value: limitSeconds, cpuSeconds: limitCpu } = await withMachineCpu(() =>
+      runLimit(cluster, "synapse", "mas_limit", limitQueries(PROVIDERS), connections),
+    );
     await cluster.sql("postgres", "CHECKPOINT");
     const limitRows = await countRows(cluster, "mas_limit");
 
     log("running the raw ingest limit (simplest SQL + COPY, same row counts, parallel, indexes rebuilt) ...");
-    const rawLimitSeconds = await runLimit(cluster, "synapse", "mas_raw", rawQueries(PROVIDERS, limitRows), connections);
+    const { value: rawLimitSeconds, cpuSeconds: rawCpu } = await withMachineCpu(() =>
+      runLimit(cluster, "synapse", "mas_raw", rawQueries(PROVIDERS, limitRows), connections),
+    );
     await cluster.sql("postgres", "CHECKPOINT");
     const rawLimitRows = await countRows(cluster, "mas_raw");
     const uneven = TABLE_ORDER.filter((t) => rawLimitRows[t] !== limitRows[t]);
@@ -288,6 +337,13 @@ export async function bench(
       toolPeakRssMb: tool.peakRssMb,
       checkSeconds: checked.seconds,
       checkPeakRssMb: checked.peakRssMb,
+      cpu: {
+        cores: cpus().length,
+        limitSeconds: limitCpu,
+        rawLimitSeconds: rawCpu,
+        toolSeconds: tool.cpuSeconds,
+        toolProcessSeconds: tool.processCpuSeconds,
+      },
       verifySeconds: verified.seconds,
       verifyPeakRssMb: verified.peakRssMb,
       verifySplit: (JSON.parse(verified.stdout) as { seconds: BenchResult["verifySplit"] }).seconds,
@@ -336,6 +392,9 @@ async function main(): Promise<void> {
     `raw ingest limit      ${result.rawLimitSeconds.toFixed(2)} s  (${Math.round(result.rawLimitRowsPerSecond)} rows/s)`,
     `ratio tool/raw        ${result.rawRatio.toFixed(2)}`,
     `tool peak RSS         ${result.toolPeakRssMb.toFixed(1)} MB`,
+    `CPU time, ${result.cpu.cores} cores    limit ${result.cpu.limitSeconds.toFixed(1)} s, raw ingest limit ` +
+      `${result.cpu.rawLimitSeconds.toFixed(1)} s, migrate ${result.cpu.toolSeconds.toFixed(1)} s ` +
+      `(its own process ${result.cpu.toolProcessSeconds.toFixed(1)} s)`,
     `syn2mas check         ${result.checkSeconds.toFixed(2)} s  (check/migrate ${(result.checkSeconds / result.toolSeconds).toFixed(2)}; ` +
       `peak RSS ${result.checkPeakRssMb.toFixed(1)} MB)`,
     `syn2mas verify        ${result.verifySeconds.toFixed(2)} s  (verify/migrate ${(result.verifySeconds / result.toolSeconds).toFixed(2)}; ` +

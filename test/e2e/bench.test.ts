@@ -1,6 +1,7 @@
 /** The benchmark machinery on a small synthetic Synapse: the tool writes exactly the limit's rows. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { cpus } from "node:os";
 import { limitQueries } from "../../bench/limit-sql.ts";
 import { rawQueries } from "../../bench/raw-sql.ts";
 import { bench } from "../../bench/run.ts";
@@ -34,6 +35,12 @@ describe("npm run bench", () => {
     assert.equal(result.rawRatio, result.toolSeconds / result.rawLimitSeconds);
     assert.equal(result.rawLimitRowsPerSecond, 15320 / result.rawLimitSeconds);
     assert.ok(result.toolPeakRssMb > 20, "the peak RSS was sampled");
+    // CPU time was counted: the tool's own process is part of the machine's time while it ran.
+    const { cpu } = result;
+    assert.equal(cpu.cores, cpus().length);
+    assert.ok(cpu.limitSeconds > 0 && cpu.rawLimitSeconds > 0, "the limits' CPU time was counted");
+    assert.ok(cpu.toolProcessSeconds > 0.05, "the tool's process used CPU (Node alone starting)");
+    assert.ok(cpu.toolSeconds >= cpu.toolProcessSeconds - 0.05, "the machine's time includes the tool's");
     // verify ran after the migration and found every row equal (runTool throws on any other exit code).
     assert.ok(result.verifySeconds > 0 && result.verifyPeakRssMb > 20);
     // --source sqlite: the same rows read from a SQLite copy (more than a page of every table) make the same MAS rows.
