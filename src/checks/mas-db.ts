@@ -20,6 +20,7 @@ import {
   probeMasSchema,
   someMasUsernames,
   tryLockForTransaction,
+  uncheckedMigrationKeys,
 } from "../target/probe.ts";
 import type { CheckContext } from "./context.ts";
 import { finding, MAX_EXAMPLES, type Finding } from "./finding.ts";
@@ -138,10 +139,15 @@ async function masRules(input: CheckContext, result: MasDbResult): Promise<void>
  */
 async function alreadyMigrated(record: MigrationRecord, masDb: CheckContext["masDb"]): Promise<Finding> {
   const users = record.counts.users ?? 0;
+  const unchecked = await uncheckedMigrationKeys(masDb);
+  const toDo =
+    unchecked.length === 0
+      ? "there is nothing to do (run `syn2mas verify` to compare it with Synapse)"
+      : `its cut-over stopped before it had checked ${unchecked.length} foreign keys: run \`syn2mas migrate\` again to check them`;
   return finding(
     "ALREADY_MIGRATED",
     `MAS already holds a migration: syn2mas ${record.toolVersion} committed it at ${record.committedAt.toISOString()} ` +
-      `(${users} users). If that is this migration, there is nothing to do (run \`syn2mas verify\` to compare it with Synapse). ` +
+      `(${users} users). If that is this migration, ${toDo}. ` +
       "To migrate again, run `syn2mas rollback` first: it removes that migration's rows, and refuses while users have moved in.",
     { count: users, examples: await someMasUsernames(masDb, MAX_EXAMPLES) },
   );

@@ -5,7 +5,8 @@ import { UserError } from "../errors/user-error.ts";
 import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { RunKind } from "../config/application-name.ts";
 import { timedStep, type MigrationReport } from "../report/report.ts";
-import { writeMigrationRecord } from "../target/migration-record.ts";
+import { readLatestRecord, writeMigrationRecord } from "../target/migration-record.ts";
+import { tryLockForTransaction, uncheckedMigrationKeys } from "../target/probe.ts";
 import { TOOL_VERSION } from "../model/version.ts";
 import { readSynapseMarks } from "../source/synapse-marks.ts";
 import { stageExists, tidyStage } from "../target/stage.ts";
@@ -35,6 +36,16 @@ export type MigrateOutcome =
       report: MigrationReport;
       /** A cut-over: the foreign keys it added NOT VALID, validated once it has committed. */
       foreignKeysToValidate?: ForeignKey[];
+    }
+  | {
+      /**
+       * MAS already holds a migration whose cut-over stopped before it had checked these foreign
+       * keys: a rerun checks them (a dry run names them). Nothing else is done.
+       */
+      status: "keys_checked";
+      findings: Finding[];
+      committedAt: Date;
+      keys: ForeignKey[];
     };
 
 /** When COMMIT's answer to a prepare is lost: the stage is either the new one or the last one, both fine. */
@@ -50,6 +61,17 @@ async function migrateWithin(
 ): Promise<{ value: MigrateOutcome; commit: boolean }> {
   // A stage prepared while Synapse ran: bring it up to date and move it in (staged.ts).
   if (await stageExists(tx)) return stagedWithin({ ...options, cutOver: true }, synapse, tx);
+  // A migration whose cut-over was stopped after its commit, before it had checked every key: finish that.
+  const record = await readLatestRecord(tx);
+  const unchecked = record === null ? [] : await uncheckedMigrationKeys(tx);
+  // Another run holding the migration lock goes to the checks, which say so.
+  if (record !== null && unchecked.length > 0 && (await tryLockForTransaction(tx))) {
+    if (!options.dryRun) for (const key of unchecked) await validateCommittedKey(tx, key);
+    return {
+      value: { status: "keys_checked", findings: [], committedAt: record.committedAt, keys: unchecked },
+      commit: !options.dryRun,
+    };
+  }
   const started = performance.now();
   const now = Date.now();
   const source = await synapse.openSource();
@@ -171,6 +193,19 @@ export function validationLanes(
   return lists.map((l) => l.keys).filter((l) => l.length > 0);
 }
 
+/** Checks a foreign key of a committed migration against every row; one that fails says what to do. */
+async function validateCommittedKey(client: pg.ClientBase, key: ForeignKey): Promise<void> {
+  try {
+    await validateForeignKey(client, key);
+  } catch (error) {
+    throw new UserError(
+      `the migration committed, but MAS's foreign key ${key.name} on ${key.table} does not hold for every row`,
+      "run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration",
+      { cause: error },
+    );
+  }
+}
+
 /**
  * After a cut-over has committed: checks the foreign keys it added NOT VALID against every row,
  * on two connections (`masDb` and one more). MAS may already start meanwhile (validation lets
@@ -183,17 +218,7 @@ async function validateAfterCutOver(
   rows: Partial<Record<string, number>>,
 ): Promise<void> {
   const validateAll = async (client: pg.Client, lane: readonly ForeignKey[]) => {
-    for (const key of lane) {
-      try {
-        await validateForeignKey(client, key);
-      } catch (error) {
-        throw new UserError(
-          `the migration committed, but MAS's foreign key ${key.name} on ${key.table} does not hold for every row`,
-          "run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration",
-          { cause: error },
-        );
-      }
-    }
+    for (const key of lane) await validateCommittedKey(client, key);
   };
   const [first = [], second = []] = validationLanes(keys, rows, 2);
   if (second.length === 0) return validateAll(masDb, first);

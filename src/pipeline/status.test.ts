@@ -56,6 +56,12 @@ const cases: { name: string; evidence: StatusEvidence; state: MigrationState; co
     codes: ["MIGRATION_RECORD", "NO_DELEGATION", "MAS_ACTIVITY"],
   },
   {
+    name: "a migration whose cut-over left foreign keys unchecked",
+    evidence: { ...MIGRATED, uncheckedForeignKeys: ["oauth2_sessions.oauth2_sessions_user_id_fkey"] },
+    state: "migrated",
+    codes: ["MIGRATION_RECORD", "UNCHECKED_FOREIGN_KEYS", "NO_DELEGATION", "MAS_ACTIVITY"],
+  },
+  {
     name: "more users dated before the commit than migrated",
     evidence: { ...MIGRATED, usersBeforeCommit: 4 },
     state: "foreign",
@@ -172,6 +178,20 @@ describe("decideStatus", () => {
     const backdated = decideStatus({ ...MIGRATED, usersBeforeCommit: 5 }).evidence[1];
     assert.equal(backdated?.count, 2);
     assert.match(backdated?.message ?? "", /holds 5 users dated before the migration's commit, but the migration wrote 3/);
+  });
+
+  it("names the foreign keys a cut-over left unchecked, and says to rerun migrate first", () => {
+    const keys = ["oauth2_sessions.oauth2_sessions_user_id_fkey", "user_passwords.user_passwords_upgraded_from_id_fkey"];
+    const decision = decideStatus({ ...MIGRATED, delegation: "matrix_authentication_service", uncheckedForeignKeys: keys });
+    assert.equal(decision.state, "delegated");
+    const unchecked = decision.evidence.find((e) => e.code === "UNCHECKED_FOREIGN_KEYS");
+    assert.equal(unchecked?.count, 2);
+    assert.deepEqual(unchecked?.examples, keys);
+    assert.match(
+      decision.next,
+      /^First run syn2mas migrate again: it checks the foreign keys the cut-over left unchecked\. Nothing:/,
+    );
+    assert.doesNotMatch(decideStatus(MIGRATED).next, /First run/);
   });
 
   it("names the delegation key and the activity's users in full", () => {

@@ -24,7 +24,14 @@ import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
 import { readStage, STAGE_SCHEMA } from "../target/stage.ts";
 import { countUsersCreatedBy } from "../target/mas-users.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
-import { countNonEmptyTargets, isSynapseDatabase, migrationLockHeld, probeMasSchema, someMasUsernames } from "../target/probe.ts";
+import {
+  countNonEmptyTargets,
+  isSynapseDatabase,
+  migrationLockHeld,
+  probeMasSchema,
+  someMasUsernames,
+  uncheckedMigrationKeys,
+} from "../target/probe.ts";
 import { connectionsFor, unreadableSource, type RunSetup } from "./connections.ts";
 import { withSynapseAndMas } from "./open-source.ts";
 
@@ -56,6 +63,8 @@ export interface StatusEvidence {
   migrationRunning: boolean;
   /** The stage of an online migration in MAS's database (`prepare`); null or absent without one. */
   stage?: StageEvidence | null;
+  /** MAS's foreign keys on the migrated tables not yet checked against every row ("table.name"). */
+  uncheckedForeignKeys?: string[];
 }
 
 /** What `status` found of a stage. */
@@ -295,10 +304,15 @@ export function decideStatus(e: StatusEvidence): StatusDecision {
           stageItem(stage),
           item("STAGE_BESIDE", `The stage is not needed here: syn2mas rollback removes it (schema ${STAGE_SCHEMA}).`),
         ];
+  // Checking the keys a cut-over left unchecked comes before anything else a migration needs.
+  const firstCheckKeys =
+    e.record !== null && (e.uncheckedForeignKeys ?? []).length > 0
+      ? "First run syn2mas migrate again: it checks the foreign keys the cut-over left unchecked. "
+      : "";
   const decided = (state: MigrationState, evidence: EvidenceItem[]): StatusDecision => ({
     state,
     evidence: [...evidence, ...(state === "prepared" ? [] : stageBeside), ...running],
-    next: NEXT[state],
+    next: firstCheckKeys + NEXT[state],
   });
   const users = e.masRows["users"] ?? 0;
   if (e.record === null) {
@@ -346,7 +360,19 @@ export function decideStatus(e: StatusEvidence): StatusDecision {
   const activity = e.activity === null ? [] : activityItems(e.activity, e.serverName);
   const gains = e.synapse === null ? [] : synapseGains(e.synapse);
   const served = e.synapse === null ? [] : synapseServed(e.synapse, e.record.synapseMarks);
-  const common = [recordItem(e.record), delegationItem(e.delegation)];
+  const unchecked = e.uncheckedForeignKeys ?? [];
+  const uncheckedItems =
+    unchecked.length === 0
+      ? []
+      : [
+          item(
+            "UNCHECKED_FOREIGN_KEYS",
+            `The migration's cut-over stopped before it had checked ${unchecked.length} of MAS's foreign keys against every ` +
+              "row: run syn2mas migrate again to check them (it does nothing else).",
+            { count: unchecked.length, examples: unchecked.slice(0, EXAMPLES) },
+          ),
+        ];
+  const common = [recordItem(e.record), ...uncheckedItems, delegationItem(e.delegation)];
   if (e.delegation !== undefined) {
     // MAS itself provisions users and devices in a delegating Synapse; tokens of Synapse's own it never makes.
     const ownTokens = gains.filter((g) => g.code === "SYNAPSE_NEW_TOKENS" || g.code === "SYNAPSE_NEW_REFRESH_TOKENS");
@@ -488,6 +514,10 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
     synapse: changes,
     migrationRunning: await migrationLockHeld(masDb),
     stage,
+    uncheckedForeignKeys:
+      record === null || !schema.hasMigrationsTable
+        ? []
+        : (await uncheckedMigrationKeys(masDb)).map((k) => `${k.table}.${k.name}`),
   });
   const toUserId = userId(serverName);
   return {

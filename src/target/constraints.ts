@@ -103,17 +103,30 @@ export interface ForeignKey {
 }
 
 /** Every foreign key to or from `tables` in the current schema. */
-export async function captureForeignKeys(client: pg.ClientBase, tables: readonly string[]): Promise<ForeignKey[]> {
+export async function captureForeignKeys(
+  client: pg.ClientBase,
+  tables: readonly string[],
+  options: { uncheckedOnly?: boolean } = {},
+): Promise<ForeignKey[]> {
   const foreign = await client.query<{ tbl: string; name: string; def: string }>(
     `SELECT c.conrelid::regclass::text AS tbl, c.conname AS name, pg_get_constraintdef(c.oid) AS def
        FROM pg_constraint c
        JOIN pg_class r ON r.oid = c.conrelid
        JOIN pg_class f ON f.oid = c.confrelid
       WHERE r.relnamespace = current_schema()::regnamespace AND ${TOUCHING_FOREIGN_KEYS}
+        ${options.uncheckedOnly ? "AND NOT c.convalidated" : ""}
       ORDER BY r.relname, c.conname`,
     [tables],
   );
   return foreign.rows.map((c) => ({ table: c.tbl, name: c.name, drop: drop(c), addNotValid: `${add(c)} NOT VALID` }));
+}
+
+/**
+ * The foreign keys to or from `tables` (current schema) not yet checked against every row (added
+ * NOT VALID, and never validated: a cut-over stopped between its commit and the end of its checks).
+ */
+export async function uncheckedForeignKeys(client: pg.ClientBase, tables: readonly string[]): Promise<ForeignKey[]> {
+  return captureForeignKeys(client, tables, { uncheckedOnly: true });
 }
 
 /**

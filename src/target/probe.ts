@@ -1,6 +1,7 @@
 /** Read-only questions about a MAS database: its schema, whether it is empty, its providers, the lock. */
 import type pg from "pg";
 import type { MasTableName } from "../model/mas.ts";
+import { uncheckedForeignKeys, type ForeignKey } from "./constraints.ts";
 import { NEWEST_KNOWN_MAS_MIGRATION, type RecordedMigration } from "./mas-migrations.ts";
 import { TABLE_ORDER, TABLES } from "./tables.ts";
 
@@ -137,4 +138,12 @@ export async function tryLockForTransaction(client: pg.ClientBase): Promise<bool
     MIGRATION_LOCK_KEY.toString(),
   ]);
   return result.rows[0]?.ok === true;
+}
+
+/**
+ * MAS's foreign keys to or from the tables the migration writes that were never checked against
+ * every row: a cut-over stopped between its commit and the end of its checks left them NOT VALID.
+ */
+export async function uncheckedMigrationKeys(client: pg.ClientBase): Promise<ForeignKey[]> {
+  return uncheckedForeignKeys(client, TABLE_ORDER);
 }

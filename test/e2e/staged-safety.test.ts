@@ -5,6 +5,8 @@
  * `kill -9` mid-prepare leaves no stage (a first prepare) or the previous one (a later prepare) and
  * MAS's tables empty, and a rerun then a cut-over verify;
  * `kill -9` mid-cut-over leaves MAS's tables empty and the stage as it was, and a rerun verifies; a
+ * cut-over stopped after its commit, before it checked the keys it added back, is named by `status`
+ * and `check`, and a rerun of `migrate` checks those keys (and says which one fails); a
  * cut-over's dry run changes nothing; a cut-over is refused while Synapse runs (and a prepare is
  * not); a prepare on a SQLite Synapse exits 1 with one line and writes nothing.
  */
@@ -250,6 +252,85 @@ describe("online migration safety", { timeout: 900_000 }, () => {
       "SELECT count(*)::int AS n FROM users WHERE username = 'latecomer'",
     );
     assert.equal(latecomer[0]?.n, 1, "the rerun brought the change in");
+  });
+
+  it("a cut-over stopped before it checked its foreign keys: status and check say so, a rerun of migrate checks them", async () => {
+    const s = await prepareScenario(cluster, "staged_unchecked_keys", { synapseOverrides: GUESTS_OFF });
+    const prepared = await cli("prepare", s);
+    assert.equal(prepared.code, EXIT_OK, describeRun(prepared));
+    await cutOverVerifies(s, FIXTURE_MAS_USERS);
+    // What a kill between the cut-over's commit and the end of its checks leaves: keys it added back
+    // NOT VALID (one from another MAS table, and user_passwords' own), never validated.
+    const keys = await cluster.sql<{ t: string; k: string; def: string }>(
+      s.masDb,
+      `SELECT c.conrelid::regclass::text AS t, c.conname AS k, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
+        WHERE c.contype = 'f' AND ((c.confrelid = 'users'::regclass AND NOT c.conrelid::regclass::text = ANY($1))
+           OR c.conname = 'user_passwords_upgraded_from_id_fkey')
+        ORDER BY c.conrelid::regclass::text <> 'user_passwords', 1, 2 LIMIT 2`,
+      [MAS_TABLES],
+    );
+    assert.equal(keys.length, 2);
+    const names = keys.map((k) => `${k.t}.${k.k}`).sort();
+    for (const { t, k, def } of keys) {
+      await cluster.sql(s.masDb, `ALTER TABLE ${t} DROP CONSTRAINT ${k}; ALTER TABLE ${t} ADD CONSTRAINT ${k} ${def} NOT VALID`);
+    }
+    const unchecked = async () =>
+      (
+        await cluster.sql<{ n: string }>(
+          s.masDb,
+          "SELECT c.conrelid::regclass::text || '.' || c.conname AS n FROM pg_constraint c WHERE c.contype = 'f' AND NOT c.convalidated ORDER BY 1",
+        )
+      ).map((r) => r.n);
+    assert.deepEqual(await unchecked(), names);
+
+    const status = await cli("status", s, "--json");
+    const evidence = (
+      JSON.parse(status.stdout) as { evidence: { code: string; count?: number; examples?: string[] }[]; next: string }
+    ).evidence;
+    const said = evidence.find((e) => e.code === "UNCHECKED_FOREIGN_KEYS");
+    assert.equal(said?.count, 2, describeRun(status));
+    assert.deepEqual(said?.examples, names);
+    const check = await cli("check", s);
+    assert.equal(check.code, EXIT_BLOCKED, describeRun(check));
+    assert.match(
+      check.stdout + check.stderr,
+      /its cut-over stopped before it had checked 2 foreign keys: run `syn2mas migrate` again/,
+    );
+
+    const dry = await cli("migrate", s, "--dry-run", "--json");
+    assert.equal(dry.code, EXIT_OK, describeRun(dry));
+    assert.equal((JSON.parse(dry.stdout) as { status: string }).status, "keys_checked");
+    assert.match(dry.stderr, /Dry run: nothing checked/);
+    assert.deepEqual(await unchecked(), names, "the dry run checked nothing");
+
+    const rerun = await cli("migrate", s, "--json");
+    assert.equal(rerun.code, EXIT_OK, describeRun(rerun));
+    assert.deepEqual((JSON.parse(rerun.stdout) as { foreignKeysChecked: string[] }).foreignKeysChecked, names);
+    assert.match(rerun.stderr, /checked now, every row holds/);
+    assert.deepEqual(await unchecked(), [], "every key checked");
+    assert.equal((await masRows(s))["users"], FIXTURE_MAS_USERS, "nothing else written");
+    const again = await cli("migrate", s);
+    assert.equal(again.code, EXIT_BLOCKED, "then the migration is complete: ALREADY_MIGRATED");
+    assert.match(again.stdout + again.stderr, /ALREADY_MIGRATED/);
+
+    // A key that does not hold: a row written while it was unchecked. The rerun says which, and keeps the key unchecked.
+    const [passwords] = keys.filter((k) => k.t === "user_passwords");
+    assert.ok(passwords);
+    await cluster.sql(
+      s.masDb,
+      `ALTER TABLE user_passwords DROP CONSTRAINT ${passwords.k};
+       INSERT INTO user_passwords (user_password_id, user_id, hashed_password, version, upgraded_from_id, created_at)
+         SELECT gen_random_uuid(), user_id, hashed_password, version, gen_random_uuid(), created_at FROM user_passwords LIMIT 1;
+       ALTER TABLE user_passwords ADD CONSTRAINT ${passwords.k} ${passwords.def} NOT VALID`,
+    );
+    const failed = await cli("migrate", s);
+    assert.equal(failed.code, EXIT_TOOL_FAILURE, describeRun(failed));
+    assert.equal(
+      failed.stderr.trimEnd().split("\n").at(-1),
+      `syn2mas: error: the migration committed, but MAS's foreign key ${passwords.k} on user_passwords does not hold for ` +
+        "every row (fix: run `syn2mas verify` to see which rows differ, and `syn2mas rollback` to undo the migration)",
+    );
+    assert.deepEqual(await unchecked(), [`user_passwords.${passwords.k}`]);
   });
 
   it("migrate --dry-run with a stage leaves MAS and the stage exactly as they were", async () => {

@@ -1,5 +1,5 @@
 /** `syn2mas migrate`: options -> migrate() -> findings, report and exit code. */
-import { migrate, prepare } from "../../pipeline/migrate.ts";
+import { migrate, prepare, type MigrateOutcome } from "../../pipeline/migrate.ts";
 import { parseAcceptedWarnings } from "../../checks/policy.ts";
 import { exitCodeFor } from "../exit-codes.ts";
 import { loadSetup, type CommonOptions } from "../load.ts";
@@ -47,6 +47,8 @@ export async function migrateCommand(
     out.info(
       `${command === "prepare" ? "Prepare" : "Migration"} blocked by the ${policy.strict ? "errors and unaccepted warnings (--strict)" : "errors"} above: nothing was written to MAS.`,
     );
+  } else if (outcome.status === "keys_checked") {
+    out.info(keysCheckedText(outcome, options.dryRun));
   } else {
     out.info(renderReport(outcome.report).trimEnd());
   }
@@ -58,7 +60,19 @@ export async function migrateCommand(
       exitCode,
       findings: findingsJson(outcome.findings),
       report: outcome.status === "done" ? outcome.report : null,
+      ...(outcome.status === "keys_checked" ? { foreignKeysChecked: outcome.keys.map((k) => `${k.table}.${k.name}`) } : {}),
     });
   }
   return exitCode;
+}
+
+/** What a rerun after an interrupted cut-over did: the keys it checked (or, dry, would check). */
+function keysCheckedText(outcome: Extract<MigrateOutcome, { status: "keys_checked" }>, dryRun: boolean): string {
+  const names = outcome.keys.map((k) => `${k.table}.${k.name}`).join(", ");
+  const committed = `MAS already holds the migration committed at ${outcome.committedAt.toISOString()}`;
+  return dryRun
+    ? `${committed}; its cut-over stopped before it had checked ${outcome.keys.length} foreign keys (${names}). ` +
+        "Dry run: nothing checked; `syn2mas migrate` checks them."
+    : `${committed}; its cut-over had stopped before it checked ${outcome.keys.length} foreign keys (${names}): ` +
+        "checked now, every row holds. The migration is complete; run `syn2mas verify` to compare it with Synapse.";
 }
