@@ -6,3 +6,10 @@ export function bucketVector(size: number, buckets: readonly number[], counts: r
   buckets.forEach((bucket, i) => (vector[bucket] = counts[i] ?? 0));
   return vector;
 }
+
+/** A Synapse user's bucket and rows per table (in the source's order), as a stage keeps them. */
+export interface UserRowCounts {
+  user: string;
+  bucket: number;
+  rows: number[];
+}

@@ -113,15 +113,16 @@ export async function checkThenStream(run: CheckedRun): Promise<CheckedRunOutcom
   const blocking = run.checks === "readability" ? await runReadabilityChecks(input) : await runBlockingChecks(input);
   if (run.checks === "blocking") blocking.advisoryApplies = false;
   // 2. The advisory ones: up front with --strict (or with no extra connection), else beside the rows.
+  const beside = !setup.policy.strict && readers.extra > 0;
   let advisory: Promise<Finding[]> = Promise.resolve([]);
-  if (blocking.advisoryApplies && !setup.policy.strict && readers.extra > 0) {
-    // The main connection streams the rows: the advisory checks keep to the others.
-    await readers.detachMain();
+  if (blocking.advisoryApplies && !beside) advisory = Promise.resolve(await runAdvisoryChecks(input));
+  // The main connection streams the rows: whatever runs beside them (the advisory checks, a staged
+  // delta's counts) keeps to the others.
+  if (readers.extra > 0) await readers.detachMain();
+  if (blocking.advisoryApplies && beside) {
     advisory = runAdvisoryChecks(input);
     // Handled now: if the run fails first (an error elsewhere), this failure is not left unhandled.
     advisory.catch(() => undefined);
-  } else if (blocking.advisoryApplies) {
-    advisory = Promise.resolve(await runAdvisoryChecks(input));
   }
   // 3. The rows, through the mappers into the sink: not at all for migrate when a finding blocks.
   const streams = destination.stopsWhenBlocked

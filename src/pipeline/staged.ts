@@ -15,6 +15,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { synapseAuthProviders } from "../checks/synapse-db.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { MasTableName } from "../model/mas.ts";
+import type { UserRowCounts } from "../model/user-buckets.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { checkUserId } from "../model/user-id.ts";
 import { TOOL_VERSION } from "../model/version.ts";
@@ -93,6 +94,19 @@ function countsAfter(
   >;
 }
 
+/** What a delta's destination is given, and what it fills in. */
+interface StagedDelta {
+  reread: Promise<string[]>;
+  serverName: string;
+  /** Filled by the delta: the stage rows deleted and inserted per table. */
+  deleted: Partial<Record<MasTableName, number>>;
+  inserted: Partial<Record<MasTableName, number>>;
+  /** Counts the re-read users' rows on the snapshot's other connections ... */
+  countRows?: (users: readonly string[]) => Promise<UserRowCounts[]>;
+  /** ... started once the checks have passed, beside the load and the apply; saved last. */
+  counts?: Promise<UserRowCounts[]>;
+}
+
 /**
  * The stage as a destination, once the checks have passed (and taken the migration lock). Filled
  * from scratch: the stage made (or made again), then migrate's own load (the stage's indexes
@@ -104,15 +118,7 @@ function stageDestination(
   options: {
     dryRun: boolean;
     cutOver: boolean;
-    delta:
-      | {
-          reread: Promise<string[]>;
-          serverName: string;
-          /** Filled by the delta: the stage rows deleted and inserted per table. */
-          deleted: Partial<Record<MasTableName, number>>;
-          inserted: Partial<Record<MasTableName, number>>;
-        }
-      | undefined;
+    delta: StagedDelta | undefined;
     /** Makes the stage afresh (a full run). */
     create: () => Promise<void>;
   },
@@ -129,6 +135,10 @@ function stageDestination(
         // Made before the stage is searched first: its definitions are MAS's, not an older stage's.
         await options.create();
         return inStage(tx, () => full.receive(stream, optionalColumns, report));
+      }
+      if (delta.countRows) {
+        delta.counts = delta.reread.then(delta.countRows);
+        delta.counts.catch(() => undefined); // awaited after the apply; not unhandled if the load fails first
       }
       return inStage(tx, async () => {
         await createChangedRowsTables(tx);
@@ -205,10 +215,17 @@ export async function stagedWithin(
       rereading?.catch(() => undefined); // handled where awaited; not unhandled if the checks fail first
       const create = () =>
         createStage(tx, { seed, createdAt: now, updatedAt: now, setupDigest, schemaDigest, toolVersion: TOOL_VERSION });
-      const delta =
+      const delta: StagedDelta | undefined =
         rereading === undefined
           ? undefined
-          : { reread: rereading, serverName: options.synapse.serverName, deleted: {}, inserted: {} };
+          : {
+              reread: rereading,
+              serverName: options.synapse.serverName,
+              deleted: {},
+              inserted: {},
+              // Beside the load on the snapshot's other connections (none: after the load, on the main one).
+              ...(readers.extra > 0 ? { countRows: (users: readonly string[]) => changes.rowCountsOf(users) } : {}),
+            };
       const timeDependent = new Set<string>();
       // A cut-over of a prepared stage: what cannot block is not computed again (see CheckedRun.checks).
       const advisorySkipped = options.cutOver && stage !== null && !options.policy.strict;
@@ -232,7 +249,7 @@ export async function stagedWithin(
       // From the run's start: the checks wait for it.
       if (reread) report.phases.unshift({ name: "find_changed_users", sourceRows: reread.length, seconds: findSeconds });
       if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), timeDependent);
-      else await saveChangedUserRows(tx, reread, changes.rowCounts(reread), timeDependent);
+      else await saveChangedUserRows(tx, reread, await (delta?.counts ?? changes.rowCountsOf(reread)), timeDependent);
       const counts =
         stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, delta.inserted);
       const synapseMarks = await readSynapseMarks(readers);

@@ -1,5 +1,6 @@
 /** What the pipeline needs from a Synapse database, whatever stores it. */
 import type { Readable } from "node:stream";
+import type { UserRowCounts } from "../model/user-buckets.ts";
 import type { SynapseQueries } from "./snapshot-readers.ts";
 import type {
   SynapseDevice,
@@ -51,7 +52,9 @@ export interface UserChanges {
   /** Per table of `tables`, per bucket of users (the index), the rows older than the mark. */
   keptByBucket(tables: readonly number[]): Promise<Map<number, Int32Array>>;
   /** COPY text, one line per Synapse user with any row (of `only`): `user_id TAB bucket TAB {rows per table}`. */
-  rowCounts(only?: readonly string[]): Readable;
+  rowCounts(): Readable;
+  /** The same for `users` alone (those with any row), on any of the snapshot's connections. */
+  rowCountsOf(users: readonly string[]): Promise<UserRowCounts[]>;
   /** The users with a refresh token whose session ends in [from, to) (ms): their mapping depends on when it runs. */
   sessionsEndingBetween(from: number, to: number): Promise<string[]>;
 }

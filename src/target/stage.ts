@@ -15,7 +15,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { UserError } from "../errors/user-error.ts";
 import type { MasId } from "../model/ids.ts";
-import { bucketVector } from "../model/user-buckets.ts";
+import { bucketVector, type UserRowCounts } from "../model/user-buckets.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
 import { captureConstraints, captureForeignKeys, runAll, type ForeignKey } from "./constraints.ts";
@@ -201,15 +201,19 @@ export async function saveAllUserRows(tx: TxClient, lines: Readable, timeDepende
   await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
 }
 
-/** After a delta: the users read again have their rows per table as they are now (`lines`: of those users). */
+/** After a delta: the users read again have their rows per table as they are now (`counts`: of those users). */
 export async function saveChangedUserRows(
   tx: TxClient,
   changed: readonly string[],
-  lines: Readable,
+  counts: readonly UserRowCounts[],
   timeDependent: ReadonlySet<string>,
 ): Promise<void> {
   await tx.query(`DELETE FROM ${STAGE_SCHEMA}.synapse_users WHERE user_id = ANY($1)`, [changed]);
-  await pipeline(lines, tx.query(copyFrom(`COPY ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS} FROM STDIN`)));
+  await tx.query(
+    `INSERT INTO ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS}
+       SELECT u, b, string_to_array(r, ',')::int[] FROM unnest($1::text[], $2::int[], $3::text[]) AS x(u, b, r)`,
+    [counts.map((c) => c.user), counts.map((c) => c.bucket), counts.map((c) => c.rows.join(","))],
+  );
   await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
 }
 

@@ -13,8 +13,8 @@ import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { bucketVector } from "../../model/user-buckets.ts";
 import { sqlSessionEnded } from "../findings-sql.ts";
+import type { UserRowCounts } from "../../model/user-buckets.ts";
 import type { ChangeMark, UserChanges } from "../source.ts";
-import { textArrayLiteral } from "./text-array.ts";
 
 /**
  * The tables the reads take rows from (read-columns.ts), each with the column naming the user a
@@ -130,6 +130,15 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
     const origin = JSON.stringify([row.system, row.timeline, row.database, row.files]);
     return { xmin: row.xmin, xmax: row.xmax, origin };
   };
+  /** Per Synapse user with any row (of the text array `only`, a parameter): user, bucket, rows per table. */
+  const rowCountsSql = (only?: string) => {
+    const rows = eachTable(
+      (user) => `${user} AS u, count(*) AS n`,
+      (user) => `${only === undefined ? "" : `WHERE ${user} IN (SELECT unnest(${only}::text[]))`} GROUP BY ${user}`,
+    ).join("\n  UNION ALL ");
+    const counts = CHANGE_TABLES.map((_, place) => `coalesce(max(n) FILTER (WHERE t = ${place}), 0)::int`).join(", ");
+    return `SELECT u, ${bucketOf("u", bucketCount())} AS b, ARRAY[${counts}] AS r FROM (${rows}) r GROUP BY u`;
+  };
   const build = (run: RunQuery): UserChanges => {
     const all = async <R extends { t: number }>(sqls: string[], params?: readonly unknown[]): Promise<R[]> =>
       (await Promise.all(sqls.map((sql) => run<R>(sql, params)))).flat();
@@ -206,16 +215,13 @@ export function postgresUserChanges(client: pg.Client): UserChanges {
         return new Map(rows.map((r) => [r.t, bucketVector(bucketCount(), r.b ?? [], r.n ?? [])]));
       },
 
-      rowCounts(only?: readonly string[]): Readable {
-        const rows = eachTable(
-          (user) => `${user} AS u, count(*) AS n`,
-          (user) =>
-            `${only === undefined ? "" : `WHERE ${user} IN (SELECT unnest(${textArrayLiteral(only)}::text[]))`} GROUP BY ${user}`,
-        ).join("\n  UNION ALL ");
-        const counts = CHANGE_TABLES.map((_, place) => `coalesce(max(n) FILTER (WHERE t = ${place}), 0)`).join(", ");
-        return client.query(
-          copyTo(`COPY (SELECT u, ${bucketOf("u", bucketCount())}, ARRAY[${counts}] FROM (${rows}) r GROUP BY u) TO STDOUT`),
-        );
+      rowCounts(): Readable {
+        return client.query(copyTo(`COPY (${rowCountsSql()}) TO STDOUT`));
+      },
+
+      async rowCountsOf(users: readonly string[]): Promise<UserRowCounts[]> {
+        const rows = await run<{ u: string; b: number; r: number[] }>(rowCountsSql("$1"), [users]);
+        return rows.map((row) => ({ user: row.u, bucket: row.b, rows: row.r }));
       },
 
       async sessionsEndingBetween(from: number, to: number): Promise<string[]> {
