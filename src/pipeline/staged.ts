@@ -248,8 +248,9 @@ export async function stagedWithin(
       const reread = await rereading;
       // From the run's start: the checks wait for it.
       if (reread) report.phases.unshift({ name: "find_changed_users", sourceRows: reread.length, seconds: findSeconds });
-      if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), timeDependent);
-      else await saveChangedUserRows(tx, reread, await (delta?.counts ?? changes.rowCountsOf(reread)), timeDependent);
+      const tables = changes.tables.length;
+      if (reread === undefined) await saveAllUserRows(tx, changes.rowCounts(), tables, timeDependent);
+      else await saveChangedUserRows(tx, reread, await (delta?.counts ?? changes.rowCountsOf(reread)), tables, timeDependent);
       const counts =
         stage === null || delta === undefined ? report.written : countsAfter(stage.counts, delta.deleted, delta.inserted);
       const synapseMarks = await readSynapseMarks(readers);

@@ -81,10 +81,12 @@ export async function readStage(client: pg.ClientBase): Promise<StageState | nul
     synapse_marks: SynapseMarks;
     change_mark: StageMark | null;
     users: string;
+    bucket_sums: boolean;
   }>(
     `SELECT seed, created_ms, updated_ms, setup_digest, schema_digest, tool_version, counts, synapse_marks,
             to_jsonb(m) -> 'change_mark' AS change_mark,
-            (SELECT count(*) FROM ${STAGE_SCHEMA}.synapse_users) AS users
+            (SELECT count(*) FROM ${STAGE_SCHEMA}.synapse_users) AS users,
+            to_regclass('${STAGE_SCHEMA}.synapse_buckets') IS NOT NULL AS bucket_sums
        FROM ${STAGE_SCHEMA}.meta m`,
   );
   const row = result.rows[0];
@@ -99,7 +101,8 @@ export async function readStage(client: pg.ClientBase): Promise<StageState | nul
     counts: row.counts,
     synapseMarks: row.synapse_marks,
     users: Number(row.users),
-    mark: row.change_mark,
+    // A stage of an earlier syn2mas keeps no sums per bucket: its mark is not used (it is made again).
+    mark: row.bucket_sums ? row.change_mark : null,
   };
 }
 
@@ -159,6 +162,8 @@ export async function createStage(
        rows integer[] NOT NULL,
        time_dependent boolean NOT NULL DEFAULT false)`,
   );
+  // Kept with the users' rows, so that a delta does not add up every user's to compare buckets.
+  await tx.query(`CREATE TABLE ${STAGE_SCHEMA}.synapse_buckets (bucket integer PRIMARY KEY, rows integer[] NOT NULL)`);
   await tx.query(
     `CREATE TABLE ${STAGE_SCHEMA}.meta (
        seed bytea NOT NULL, created_ms bigint NOT NULL, updated_ms bigint NOT NULL,
@@ -195,24 +200,61 @@ export async function inStage<T>(tx: TxClient, work: () => Promise<T>): Promise<
 
 const USER_ROWS_COLUMNS = "(user_id, bucket, rows)";
 
-/** A first prepare: every Synapse user's rows per table (COPY text from the source's rowCounts). */
-export async function saveAllUserRows(tx: TxClient, lines: Readable, timeDependent: ReadonlySet<string>): Promise<void> {
+/** `ARRAY[sum(rows[1]), ..., sum(rows[tables])]` over the users' rows (of `synapse_users` as `u`), times `sign`. */
+const sumsSql = (tables: number, sign: 1 | -1 = 1) =>
+  `ARRAY[${Array.from({ length: tables }, (_, i) => `${sign} * coalesce(sum(u.rows[${i + 1}]), 0)`).join(", ")}]::int[]`;
+
+/** Adds (`sign` 1) or takes away (-1) the rows of the staged users `users` to or from their buckets' sums. */
+async function addToBuckets(tx: TxClient, users: readonly string[], tables: number, sign: 1 | -1): Promise<void> {
+  const each = Array.from({ length: tables }, (_, i) => `b.rows[${i + 1}] + excluded.rows[${i + 1}]`).join(", ");
+  await tx.query(
+    `INSERT INTO ${STAGE_SCHEMA}.synapse_buckets AS b (bucket, rows)
+       SELECT u.bucket, ${sumsSql(tables, sign)} FROM ${STAGE_SCHEMA}.synapse_users u WHERE u.user_id = ANY($1) GROUP BY u.bucket
+     ON CONFLICT (bucket) DO UPDATE SET rows = ARRAY[${each}]`,
+    [users],
+  );
+}
+
+/**
+ * A first prepare: every Synapse user's rows per table (COPY text from the source's rowCounts, of
+ * `tables` tables), and their sums per bucket.
+ */
+export async function saveAllUserRows(
+  tx: TxClient,
+  lines: Readable,
+  tables: number,
+  timeDependent: ReadonlySet<string>,
+): Promise<void> {
   await pipeline(lines, tx.query(copyFrom(`COPY ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS} FROM STDIN`)));
+  await tx.query(
+    `INSERT INTO ${STAGE_SCHEMA}.synapse_buckets SELECT u.bucket, ${sumsSql(tables)} FROM ${STAGE_SCHEMA}.synapse_users u GROUP BY 1`,
+  );
   await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
 }
 
-/** After a delta: the users read again have their rows per table as they are now (`counts`: of those users). */
+/**
+ * After a delta: the users read again have their rows per table as they are now (`counts`: of
+ * those users, `tables` tables each), their buckets' sums less their old rows and plus the new.
+ */
 export async function saveChangedUserRows(
   tx: TxClient,
   changed: readonly string[],
   counts: readonly UserRowCounts[],
+  tables: number,
   timeDependent: ReadonlySet<string>,
 ): Promise<void> {
+  await addToBuckets(tx, changed, tables, -1);
   await tx.query(`DELETE FROM ${STAGE_SCHEMA}.synapse_users WHERE user_id = ANY($1)`, [changed]);
   await tx.query(
     `INSERT INTO ${STAGE_SCHEMA}.synapse_users ${USER_ROWS_COLUMNS}
        SELECT u, b, string_to_array(r, ',')::int[] FROM unnest($1::text[], $2::int[], $3::text[]) AS x(u, b, r)`,
     [counts.map((c) => c.user), counts.map((c) => c.bucket), counts.map((c) => c.rows.join(","))],
+  );
+  await addToBuckets(
+    tx,
+    counts.map((c) => c.user),
+    tables,
+    1,
   );
   await tx.query(`UPDATE ${STAGE_SCHEMA}.synapse_users SET time_dependent = true WHERE user_id = ANY($1)`, [[...timeDependent]]);
 }
@@ -226,7 +268,7 @@ export async function timeDependentUsers(tx: TxClient): Promise<string[]> {
 /** Per table (in the source's order), every staged user's rows. */
 export async function stagedRows(tx: TxClient, tables: number): Promise<number[]> {
   const sums = Array.from({ length: tables }, (_, i) => `coalesce(sum(rows[${i + 1}]), 0)::text`).join(", ");
-  const result = await tx.query<{ n: string[] }>(`SELECT ARRAY[${sums}] AS n FROM ${STAGE_SCHEMA}.synapse_users`);
+  const result = await tx.query<{ n: string[] }>(`SELECT ARRAY[${sums}] AS n FROM ${STAGE_SCHEMA}.synapse_buckets`);
   return Array.from({ length: tables }, (_, i) => Number(result.rows[0]?.n[i] ?? 0));
 }
 
@@ -251,10 +293,9 @@ export async function stagedRowsByBucket(
   tables: readonly number[],
   buckets: number,
 ): Promise<Map<number, Int32Array>> {
-  const sums = tables.map((t) => `sum(rows[${t + 1}])::int AS n${t}`).join(", ");
-  const arrays = tables.map((t) => `array_agg(n${t}) AS n${t}`).join(", ");
+  const arrays = tables.map((t) => `array_agg(rows[${t + 1}]) AS n${t}`).join(", ");
   const result = await tx.query<Record<string, number[] | null>>(
-    `SELECT array_agg(b) AS b, ${arrays} FROM (SELECT bucket AS b, ${sums} FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1) g`,
+    `SELECT array_agg(bucket) AS b, ${arrays} FROM ${STAGE_SCHEMA}.synapse_buckets`,
   );
   const row = result.rows[0] ?? {};
   return new Map(tables.map((t) => [t, bucketVector(buckets, row.b ?? [], row[`n${t}`] ?? [])]));
@@ -511,7 +552,9 @@ export async function moveStageIntoMas(tx: TxClient): Promise<ForeignKey[]> {
  * is rewritten by the first scan that reads it), and the cut-over moves tables MAS can plan over.
  */
 export async function tidyStage(client: pg.ClientBase): Promise<void> {
-  await client.query(`VACUUM (ANALYZE) ${[...STAGED, `${STAGE_SCHEMA}.synapse_users`].join(", ")}`);
+  await client.query(
+    `VACUUM (ANALYZE) ${[...STAGED, `${STAGE_SCHEMA}.synapse_users`, `${STAGE_SCHEMA}.synapse_buckets`].join(", ")}`,
+  );
 }
 
 /** Removes the stage, if any. */

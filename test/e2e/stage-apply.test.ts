@@ -3,10 +3,12 @@
  * applyChangedRows), on MAS's real schema with the stage's foreign keys in place: equal rows stay
  * as they are, a changed row is updated in place, a vanished row goes, a row that moved to another
  * parent is replaced with the rows that reference it (even when equal), and another user's rows
- * are not touched.
+ * are not touched. And the sums per bucket of the users' Synapse rows, which a delta compares, stay
+ * equal to the users' own counts as those change.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import pg from "pg";
 import { masEmptySql } from "../harness/fixtures.ts";
 import { startCluster, type Cluster } from "../harness/postgres.ts";
@@ -15,7 +17,11 @@ import {
   changedRowsTable,
   createChangedRowsTables,
   createStage,
+  saveAllUserRows,
+  saveChangedUserRows,
   STAGE_SCHEMA,
+  stagedRows,
+  stagedRowsByBucket,
 } from "../../src/target/stage.ts";
 import type { MasTableName } from "../../src/model/mas.ts";
 import type { TxClient } from "../../src/target/transaction.ts";
@@ -135,6 +141,51 @@ describe("a delta's rows applied to the stage", () => {
       assert.equal(await versionOf(tx, "users", "user_id", BOB), bob, "Bob's row is the same row version: untouched");
       assert.equal(await versionOf(tx, "compat_access_tokens", "compat_access_token_id", A2), a2, "A2 stays as S2 changes");
       assert.equal((await tx.query(`SELECT 1 FROM ${STAGE_SCHEMA}.compat_refresh_tokens`)).rowCount, 2);
+    });
+  });
+
+  it("keeps the sums per bucket of the users' rows equal to their rows as users change, come and go", async () => {
+    await withStage(async (tx) => {
+      // Three tables; buckets 1 (ann, ben) and 2 (cid).
+      const lines = ["@ann:x\t1\t{1,2,0}", "@ben:x\t1\t{1,0,3}", "@cid:x\t2\t{1,1,1}"].join("\n") + "\n";
+      await saveAllUserRows(tx, Readable.from([lines]), 3, new Set(["@cid:x"]));
+      const buckets = async () =>
+        (
+          await tx.query<{ bucket: number; rows: number[] }>(
+            `SELECT bucket, rows FROM ${STAGE_SCHEMA}.synapse_buckets ORDER BY 1`,
+          )
+        ).rows;
+      assert.deepEqual(await buckets(), [
+        { bucket: 1, rows: [2, 2, 3] },
+        { bucket: 2, rows: [1, 1, 1] },
+      ]);
+      assert.deepEqual(await stagedRows(tx, 3), [3, 3, 4]);
+
+      // Ann lost a row of the 2nd table, Cid is gone, Dan is new (bucket 2), Ben unchanged but read again.
+      await saveChangedUserRows(
+        tx,
+        ["@ann:x", "@ben:x", "@cid:x", "@dan:x"],
+        [
+          { user: "@ann:x", bucket: 1, rows: [1, 1, 0] },
+          { user: "@ben:x", bucket: 1, rows: [1, 0, 3] },
+          { user: "@dan:x", bucket: 2, rows: [1, 0, 5] },
+        ],
+        3,
+        new Set(),
+      );
+      assert.deepEqual(await buckets(), [
+        { bucket: 1, rows: [2, 1, 3] },
+        { bucket: 2, rows: [1, 0, 5] },
+      ]);
+      const byBucket = await stagedRowsByBucket(tx, [1, 2], 4);
+      assert.deepEqual([...(byBucket.get(1) ?? [])], [0, 1, 0, 0]);
+      assert.deepEqual([...(byBucket.get(2) ?? [])], [0, 3, 5, 0]);
+      assert.deepEqual(await stagedRows(tx, 3), [3, 1, 8]);
+      // The same as adding up every user's rows.
+      const added = await tx.query<{ bucket: number; rows: number[] }>(
+        `SELECT bucket, ARRAY[sum(rows[1]), sum(rows[2]), sum(rows[3])]::int[] AS rows FROM ${STAGE_SCHEMA}.synapse_users GROUP BY 1 ORDER BY 1`,
+      );
+      assert.deepEqual(await buckets(), added.rows);
     });
   });
 
