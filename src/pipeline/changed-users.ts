@@ -53,24 +53,31 @@ async function usersWithDeletedRows(
     changes.keptByBucket(fell),
     stagedRowsByBucket(tx, fell, changes.buckets),
   ]);
-  const buckets = new Set<number>();
+  // Per bucket, the tables whose count fell in it.
+  const fellIn = new Map<number, number[]>();
   for (const t of fell) {
     const now = nowByBucket.get(t) ?? new Int32Array(changes.buckets);
     const then = thenByBucket.get(t) ?? new Int32Array(changes.buckets);
     // The written users are read again anyway: their rows are left out on both sides.
     for (const { bucket, kept } of writtenNow.values()) now[bucket] = (now[bucket] ?? 0) - (kept[t] ?? 0);
     for (const { bucket, rows } of writtenThen.values()) then[bucket] = (then[bucket] ?? 0) - (rows[t] ?? 0);
-    for (const bucket of differingBuckets(now, then)) buckets.add(bucket);
+    for (const bucket of differingBuckets(now, then)) fellIn.set(bucket, [...(fellIn.get(bucket) ?? []), t]);
   }
-  // Their other users, each looked up by index: a few per bucket.
+  // Their other users, each looked up by index: a few per bucket, in the tables that fell there
+  // alone (where a bucket's count of a table did not fall, none of its users lost rows of it).
   const writtenSet = new Set(written);
-  const candidates = [...(await stagedUsersInBuckets(tx, [...buckets]))].filter(([user]) => !writtenSet.has(user));
-  const candidatesNow = await changes.keptOf(
-    candidates.map(([user]) => user),
-    fell,
+  const candidates = [...(await stagedUsersInBuckets(tx, [...fellIn.keys()]))].filter(([user]) => !writtenSet.has(user));
+  const fellFor = (bucket: number) => fellIn.get(bucket) ?? [];
+  const nowByTable = new Map(
+    await Promise.all(
+      fell.map(async (t) => {
+        const users = candidates.filter(([, { bucket }]) => fellFor(bucket).includes(t)).map(([user]) => user);
+        return [t, await changes.keptOf(users, [t])] as const;
+      }),
+    ),
   );
   return candidates
-    .filter(([user, { rows }]) => fell.some((t) => (candidatesNow.get(user)?.kept[t] ?? 0) !== rows[t]))
+    .filter(([user, { bucket, rows }]) => fellFor(bucket).some((t) => (nowByTable.get(t)?.get(user)?.kept[t] ?? 0) !== rows[t]))
     .map(([user]) => user);
 }
 
