@@ -315,39 +315,35 @@ export async function stagedUsersInBuckets(
 
 /**
  * Per stage table: its primary key's columns; the indexed column that ties a row to a changed
- * user (the user's id, or for tokens their session's) and which of the changed users' rows that
- * is; and the columns that reference another stage table (named as that table's key).
+ * user (the user's id, or for tokens their session's); and the columns that reference another
+ * stage table (named as that table's key).
  */
 const STAGE_ROWS: Record<
   MasTableName,
   {
     key: readonly string[];
-    owner: string;
-    of: "users" | "sessions";
+    owner: "user_id" | "compat_session_id";
     references: readonly [column: string, table: MasTableName][];
   }
 > = {
-  users: { key: ["user_id"], owner: "user_id", of: "users", references: [] },
-  user_passwords: { key: ["user_password_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
-  user_emails: { key: ["user_email_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  users: { key: ["user_id"], owner: "user_id", references: [] },
+  user_passwords: { key: ["user_password_id"], owner: "user_id", references: [["user_id", "users"]] },
+  user_emails: { key: ["user_email_id"], owner: "user_id", references: [["user_id", "users"]] },
   user_unsupported_third_party_ids: {
     key: ["user_id", "medium", "address"],
     owner: "user_id",
-    of: "users",
     references: [["user_id", "users"]],
   },
-  upstream_oauth_links: { key: ["upstream_oauth_link_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
-  compat_sessions: { key: ["compat_session_id"], owner: "user_id", of: "users", references: [["user_id", "users"]] },
+  upstream_oauth_links: { key: ["upstream_oauth_link_id"], owner: "user_id", references: [["user_id", "users"]] },
+  compat_sessions: { key: ["compat_session_id"], owner: "user_id", references: [["user_id", "users"]] },
   compat_access_tokens: {
     key: ["compat_access_token_id"],
     owner: "compat_session_id",
-    of: "sessions",
     references: [["compat_session_id", "compat_sessions"]],
   },
   compat_refresh_tokens: {
     key: ["compat_refresh_token_id"],
     owner: "compat_session_id",
-    of: "sessions",
     references: [
       ["compat_session_id", "compat_sessions"],
       ["compat_access_token_id", "compat_access_tokens"],
@@ -402,18 +398,18 @@ export async function applyChangedRows(
   // Their sizes, for the planner: probes by index for a few users, hash joins for many.
   await tx.query(`ANALYZE pg_temp.scope_users, pg_temp.scope_sessions, ${TABLE_ORDER.map(changedRowsTable).join(", ")}`);
   const scope = {
-    users: "SELECT user_id FROM pg_temp.scope_users",
-    sessions: "SELECT compat_session_id FROM pg_temp.scope_sessions",
+    user_id: "SELECT user_id FROM pg_temp.scope_users",
+    compat_session_id: "SELECT compat_session_id FROM pg_temp.scope_sessions",
   };
   const leaving = (table: MasTableName) => `pg_temp.leaving_${table}`;
   const sameKey = (table: MasTableName, a: string, b: string) =>
     STAGE_ROWS[table].key.map((k) => `${a}.${k} = ${b}.${k}`).join(" AND ");
   for (const table of TABLE_ORDER) {
-    const { key, owner, of, references } = STAGE_ROWS[table];
+    const { key, owner, references } = STAGE_ROWS[table];
     const keys = key.map((k) => `o.${k}`).join(", ");
     const sameReferences = references.map(([column]) => ` AND n.${column} = o.${column}`).join("");
     // One query per reason (a union, not an OR: each is then a join, not a subquery per row).
-    const goneOrMoved = `SELECT ${keys} FROM ${s}.${table} o WHERE o.${owner} IN (${scope[of]})
+    const goneOrMoved = `SELECT ${keys} FROM ${s}.${table} o WHERE o.${owner} IN (${scope[owner]})
       AND NOT EXISTS (SELECT 1 FROM ${changedRowsTable(table)} n WHERE ${sameKey(table, "n", "o")}${sameReferences})`;
     const orphaned = references.map(
       ([column, parent]) => `SELECT ${keys} FROM ${s}.${table} o WHERE o.${column} IN (SELECT ${column} FROM ${leaving(parent)})`,
