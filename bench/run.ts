@@ -148,12 +148,19 @@ function machineCpuSeconds(): number {
 /** Clock ticks per second of /proc's times. */
 let clockTicks: number | undefined;
 
-/** CPU time of this process's children that have exited (Linux: cutime and cstime of /proc/self/stat). */
+/**
+ * CPU time of this process's children that have exited (Linux: cutime and cstime of
+ * /proc/self/stat); NaN without /proc, as peakRssKb has no figure there either.
+ */
 function childrenCpuSeconds(): number {
-  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  // The fields after the command's closing parenthesis; cutime and cstime are the 16th and 17th overall.
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+  try {
+    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    // The fields after the command's closing parenthesis; cutime and cstime are the 16th and 17th overall.
+    const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+  } catch {
+    return NaN;
+  }
 }
 
 /** `work`'s result, with the machine's CPU time while it ran. */

@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { Finding } from "../checks/finding.ts";
 import { UserError } from "../errors/user-error.ts";
-import { validateForeignKey, type ForeignKey } from "../target/constraints.ts";
+import { foreignKeyName, validateForeignKey, type ForeignKey } from "../target/constraints.ts";
 import type { RunKind } from "../config/application-name.ts";
 import { timedStep, type MigrationReport } from "../report/report.ts";
 import { readLatestRecord, writeMigrationRecord } from "../target/migration-record.ts";
@@ -45,7 +45,8 @@ export type MigrateOutcome =
       status: "keys_checked";
       findings: Finding[];
       committedAt: Date;
-      keys: ForeignKey[];
+      /** As `table.constraint`. */
+      keys: string[];
     };
 
 /** When COMMIT's answer to a prepare is lost: the stage is either the new one or the last one, both fine. */
@@ -68,7 +69,7 @@ async function migrateWithin(
   if (record !== null && unchecked.length > 0 && (await tryLockForTransaction(tx))) {
     if (!options.dryRun) for (const key of unchecked) await validateCommittedKey(tx, key);
     return {
-      value: { status: "keys_checked", findings: [], committedAt: record.committedAt, keys: unchecked },
+      value: { status: "keys_checked", findings: [], committedAt: record.committedAt, keys: unchecked.map(foreignKeyName) },
       commit: !options.dryRun,
     };
   }

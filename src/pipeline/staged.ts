@@ -8,8 +8,9 @@
  * run saved, and per-user row counts (pipeline/changed-users.ts). A user with a row written or
  * deleted since, whose rows took a run's time for a time Synapse lacks, or whose session ended
  * since the last run has its Synapse rows read and mapped again, and its stage rows brought to
- * them (target/stage.ts applyChangedRows); no other row is read. A mark that cannot be compared (another database, a restored one, too many
- * transactions since) makes the stage again from scratch.
+ * them (target/stage.ts applyChangedRows); no other row is read. A mark that cannot be compared
+ * (another database, a restored one, too many transactions since) makes the stage again from
+ * scratch.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { synapseAuthProviders } from "../checks/synapse-db.ts";

@@ -23,6 +23,7 @@ import { readSynapseChanges, type SynapseChanges } from "../source/synapse-marks
 import { readMasActivity, type MasActivity } from "../target/mas-activity.ts";
 import { readStage, STAGE_SCHEMA } from "../target/stage.ts";
 import { countUsersCreatedBy } from "../target/mas-users.ts";
+import { foreignKeyName } from "../target/constraints.ts";
 import { readLatestRecord, type MigrationRecord } from "../target/migration-record.ts";
 import {
   countNonEmptyTargets,
@@ -515,9 +516,7 @@ async function readBoth(synapseConfig: SynapseConfig, readers: SnapshotReaders, 
     migrationRunning: await migrationLockHeld(masDb),
     stage,
     uncheckedForeignKeys:
-      record === null || !schema.hasMigrationsTable
-        ? []
-        : (await uncheckedMigrationKeys(masDb)).map((k) => `${k.table}.${k.name}`),
+      record === null || !schema.hasMigrationsTable ? [] : (await uncheckedMigrationKeys(masDb)).map(foreignKeyName),
   });
   const toUserId = userId(serverName);
   return {

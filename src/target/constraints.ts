@@ -102,6 +102,11 @@ export interface ForeignKey {
   addNotValid: string;
 }
 
+/** How a foreign key is named to the operator and compared: `table.constraint`. */
+export function foreignKeyName(key: Pick<ForeignKey, "table" | "name">): string {
+  return `${key.table}.${key.name}`;
+}
+
 /** Every foreign key to or from `tables` in the current schema. */
 export async function captureForeignKeys(
   client: pg.ClientBase,

@@ -18,7 +18,7 @@ import type { MasId } from "../model/ids.ts";
 import { bucketVector, type UserRowCounts } from "../model/user-buckets.ts";
 import type { MasTableName } from "../model/mas.ts";
 import type { SynapseMarks } from "../model/synapse-marks.ts";
-import { captureConstraints, captureForeignKeys, runAll, type ForeignKey } from "./constraints.ts";
+import { captureConstraints, captureForeignKeys, foreignKeyName, runAll, type ForeignKey } from "./constraints.ts";
 import { TABLE_ORDER } from "./tables.ts";
 import type { TxClient } from "./transaction.ts";
 
@@ -480,15 +480,15 @@ export async function saveStageProgress(
 /** How long the cut-over waits for a lock on MAS's tables (MAS must be stopped). */
 const LOCK_TIMEOUT = "15s";
 
-/** The stage's valid foreign keys, as "table.constraint". */
+/** The stage's valid foreign keys, by {@link foreignKeyName}. */
 async function stageForeignKeys(tx: TxClient): Promise<Set<string>> {
-  const result = await tx.query<{ key: string }>(
-    `SELECT r.relname || '.' || c.conname AS key
+  const result = await tx.query<{ table: string; name: string }>(
+    `SELECT r.relname AS table, c.conname AS name
        FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
       WHERE c.contype = 'f' AND c.convalidated AND r.relnamespace = $1::regnamespace`,
     [STAGE_SCHEMA],
   );
-  return new Set(result.rows.map((r) => r.key));
+  return new Set(result.rows.map(foreignKeyName));
 }
 
 /**
@@ -515,7 +515,7 @@ export async function moveStageIntoMas(tx: TxClient): Promise<ForeignKey[]> {
   const foreignKeys = await captureForeignKeys(tx, TABLE_ORDER);
   // Moved in with the stage's tables, already valid (a stage made before it kept them has none).
   const moved = await stageForeignKeys(tx);
-  const addedBack = foreignKeys.filter((k) => !moved.has(`${k.table}.${k.name}`));
+  const addedBack = foreignKeys.filter((k) => !moved.has(foreignKeyName(k)));
   const access = await tx.query<{ t: string; owner: string; grants: string[] | null }>(
     `SELECT c.relname AS t, pg_get_userbyid(c.relowner) AS owner,
             (SELECT array_agg(format('GRANT %s ON %I TO %s', a.privilege_type, c.relname,

@@ -60,7 +60,7 @@ export async function migrateCommand(
       exitCode,
       findings: findingsJson(outcome.findings),
       report: outcome.status === "done" ? outcome.report : null,
-      ...(outcome.status === "keys_checked" ? { foreignKeysChecked: outcome.keys.map((k) => `${k.table}.${k.name}`) } : {}),
+      ...(outcome.status === "keys_checked" ? { foreignKeysChecked: outcome.keys } : {}),
     });
   }
   return exitCode;
@@ -68,7 +68,7 @@ export async function migrateCommand(
 
 /** What a rerun after an interrupted cut-over did: the keys it checked (or, dry, would check). */
 function keysCheckedText(outcome: Extract<MigrateOutcome, { status: "keys_checked" }>, dryRun: boolean): string {
-  const names = outcome.keys.map((k) => `${k.table}.${k.name}`).join(", ");
+  const names = outcome.keys.join(", ");
   const committed = `MAS already holds the migration committed at ${outcome.committedAt.toISOString()}`;
   return dryRun
     ? `${committed}; its cut-over stopped before it had checked ${outcome.keys.length} foreign keys (${names}). ` +

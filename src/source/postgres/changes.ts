@@ -11,9 +11,8 @@
 import type { Readable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { bucketVector } from "../../model/user-buckets.ts";
+import { bucketVector, type UserRowCounts } from "../../model/user-buckets.ts";
 import { sqlSessionEnded } from "../findings-sql.ts";
-import type { UserRowCounts } from "../../model/user-buckets.ts";
 import type { ChangeMark, UserChanges } from "../source.ts";
 
 /**
